@@ -1,0 +1,109 @@
+//! Messages of the control protocol between nodes and from the CLI, with their size bounds.
+//!
+//! Requests are small and capped tightly; responses may carry a whole configuration.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Configuration;
+use crate::constants::WIRE_BYTES_MAX;
+use crate::encoding::{DecodeError, decode, encode};
+use crate::epoch::EpochCert;
+use crate::id::{Epoch, Hash, NodeId};
+
+/// Largest control request accepted.
+pub const REQUEST_BYTES_MAX: usize = 16 * 1024;
+/// Largest control response accepted.
+pub const RESPONSE_BYTES_MAX: usize = WIRE_BYTES_MAX;
+
+/// A request on the control protocol.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Request {
+    /// "My epoch is this; send me yours if it is newer."
+    Config {
+        /// The asker's epoch.
+        epoch: Epoch,
+        /// The asker's configuration hash.
+        config_hash: Hash,
+    },
+    /// What does this node see?
+    Status,
+}
+
+/// A response on the control protocol.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Response {
+    /// A newer configuration and its certificate.
+    Newer {
+        /// The configuration.
+        config: Box<Configuration>,
+        /// Its certificate.
+        cert: EpochCert,
+    },
+    /// The asker is up to date or ahead; here is the responder's certificate.
+    NotNewer {
+        /// The responder's current certificate.
+        cert: EpochCert,
+    },
+    /// The node's status.
+    Status(Box<StatusReport>),
+    /// The request was refused.
+    Refused(String),
+}
+
+/// What a node sees, as `rampart status` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusReport {
+    /// The node's id.
+    pub node: NodeId,
+    /// The software version.
+    pub version: String,
+    /// Seconds since the node started.
+    pub uptime_secs: u64,
+    /// Addresses the node listens on.
+    pub listen: Vec<String>,
+    /// The current epoch.
+    pub epoch: Epoch,
+    /// Its configuration hash.
+    pub config_hash: Hash,
+    /// Faults tolerated per replica group.
+    pub f: u32,
+    /// Faults tolerated in the MS group.
+    pub f_ms: u32,
+    /// Every member of the configuration as this node sees it.
+    pub members: Vec<MemberStatus>,
+}
+
+/// One member in a status report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberStatus {
+    /// The member's id.
+    pub node: NodeId,
+    /// Its addresses.
+    pub addrs: Vec<String>,
+    /// Whether it is in the MS group.
+    pub ms: bool,
+    /// Whether the reporting node has a live connection to it (true for itself).
+    pub connected: bool,
+}
+
+impl Request {
+    /// Encodes for the wire.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        encode(self)
+    }
+    /// Decodes from the wire with the request bound.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Request, DecodeError> {
+        decode(bytes, REQUEST_BYTES_MAX)
+    }
+}
+
+impl Response {
+    /// Encodes for the wire.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        encode(self)
+    }
+    /// Decodes from the wire with the response bound.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Response, DecodeError> {
+        decode(bytes, RESPONSE_BYTES_MAX)
+    }
+}
