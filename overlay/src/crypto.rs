@@ -59,7 +59,8 @@ pub fn verify<T: Serialize + Domain + ?Sized>(
     value: &T,
     sig: &Signature,
 ) -> Result<(), BadSignature> {
-    key.verify_strict(&domain_bytes(value), sig).map_err(|_| BadSignature)
+    key.verify_strict(&domain_bytes(value), sig)
+        .map_err(|_| BadSignature)
 }
 
 /// Parses a public key from 64 hex digits.

@@ -51,7 +51,10 @@ fn unreachable_encoding(e: postcard::Error) -> Vec<u8> {
 /// Decodes `bytes` as exactly one `T`, refusing inputs over `max` bytes or with trailing bytes.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8], max: usize) -> Result<T, DecodeError> {
     if bytes.len() > max {
-        return Err(DecodeError::Oversized { got: bytes.len(), max });
+        return Err(DecodeError::Oversized {
+            got: bytes.len(),
+            max,
+        });
     }
     let (value, rest) =
         postcard::take_from_bytes(bytes).map_err(|e| DecodeError::Malformed(e.to_string()))?;
@@ -85,8 +88,14 @@ mod tests {
         let mut longer = bytes.clone();
         longer.push(0);
         assert_eq!(decode::<Pair>(&longer, 64), Err(DecodeError::Trailing(1)));
-        assert!(matches!(decode::<Pair>(&bytes[..2], 64), Err(DecodeError::Malformed(_))));
-        assert!(matches!(decode::<Pair>(&bytes, 2), Err(DecodeError::Oversized { .. })));
+        assert!(matches!(
+            decode::<Pair>(&bytes[..2], 64),
+            Err(DecodeError::Malformed(_))
+        ));
+        assert!(matches!(
+            decode::<Pair>(&bytes, 2),
+            Err(DecodeError::Oversized { .. })
+        ));
     }
 
     #[test]

@@ -5,7 +5,10 @@
 //! I/O, reads no clock and draws no randomness it was not handed: time arrives as a
 //! [`time::Timestamp`] argument and randomness as an `rng` argument, so the same inputs always
 //! give the same outputs (DESIGN.md §2, §3).
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod cert;
 pub mod config;

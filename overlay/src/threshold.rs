@@ -79,8 +79,9 @@ pub fn deal<R: CryptoRngCore>(
 /// The group's public key as a plain Ed25519 key.
 pub fn group_key(public: &PublicKeyPackage) -> Result<PublicKey, ThresholdError> {
     let bytes = public.verifying_key().serialize()?;
-    let arr: [u8; 32] =
-        bytes.try_into().map_err(|_| ThresholdError::Frost("group key is not 32 bytes".into()))?;
+    let arr: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| ThresholdError::Frost("group key is not 32 bytes".into()))?;
     PublicKey::from_bytes(&arr).map_err(|e| ThresholdError::Frost(e.to_string()))
 }
 
@@ -93,9 +94,15 @@ pub fn sign_locally<R: CryptoRngCore>(
     message: &[u8],
     rng: &mut R,
 ) -> Result<Signature, ThresholdError> {
-    let need = shares.first().map(|k| *k.min_signers() as usize).unwrap_or(1);
+    let need = shares
+        .first()
+        .map(|k| *k.min_signers() as usize)
+        .unwrap_or(1);
     if shares.len() < need {
-        return Err(ThresholdError::TooFewShares { got: shares.len(), need });
+        return Err(ThresholdError::TooFewShares {
+            got: shares.len(),
+            need,
+        });
     }
     let mut nonces = BTreeMap::new();
     let mut commitments = BTreeMap::new();
@@ -117,8 +124,9 @@ pub fn sign_locally<R: CryptoRngCore>(
 /// A FROST signature as a plain Ed25519 signature.
 pub fn to_signature(sig: &frost::Signature) -> Result<Signature, ThresholdError> {
     let bytes = sig.serialize()?;
-    let arr: [u8; 64] =
-        bytes.try_into().map_err(|_| ThresholdError::Frost("signature is not 64 bytes".into()))?;
+    let arr: [u8; 64] = bytes
+        .try_into()
+        .map_err(|_| ThresholdError::Frost("signature is not 64 bytes".into()))?;
     Ok(Signature::from_bytes(&arr))
 }
 
@@ -130,7 +138,9 @@ mod tests {
     use rand_core::SeedableRng;
 
     fn holders(n: u64) -> Vec<NodeId> {
-        (0..n).map(|i| NodeId(Hash::of(&[&i.to_be_bytes()]))).collect()
+        (0..n)
+            .map(|i| NodeId(Hash::of(&[&i.to_be_bytes()])))
+            .collect()
     }
 
     #[test]

@@ -72,14 +72,21 @@ impl CertBody {
 /// Checks a member's address list: 1 to `MEMBER_ADDRS_MAX` printable strings of bounded length.
 pub fn check_addrs(addrs: &[String]) -> Result<(), String> {
     if addrs.is_empty() || addrs.len() > MEMBER_ADDRS_MAX {
-        return Err(format!("a node needs 1 to {MEMBER_ADDRS_MAX} addresses, got {}", addrs.len()));
+        return Err(format!(
+            "a node needs 1 to {MEMBER_ADDRS_MAX} addresses, got {}",
+            addrs.len()
+        ));
     }
     for a in addrs {
         if a.is_empty() || a.len() > ADDR_CHARS_MAX || !a.starts_with('/') {
-            return Err(format!("address {a:?} is not a multiaddr of at most {ADDR_CHARS_MAX} bytes"));
+            return Err(format!(
+                "address {a:?} is not a multiaddr of at most {ADDR_CHARS_MAX} bytes"
+            ));
         }
         if a.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err(format!("address {a:?} contains whitespace or control characters"));
+            return Err(format!(
+                "address {a:?} contains whitespace or control characters"
+            ));
         }
     }
     Ok(())

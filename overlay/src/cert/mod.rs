@@ -53,7 +53,11 @@ impl Certificate {
     /// Signs `content` with the authority's key.
     pub fn issue(authority: &SecretKey, content: CertContent) -> Certificate {
         let signature = authority.sign(&content);
-        Certificate { content, authority: authority.public(), signature }
+        Certificate {
+            content,
+            authority: authority.public(),
+            signature,
+        }
     }
 
     /// A unique id: the hash of the signed bytes.

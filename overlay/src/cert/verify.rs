@@ -62,10 +62,16 @@ pub(super) fn verify<'c>(
     }
     c.body.check_bounds().map_err(CertError::Malformed)?;
     if now < c.not_before {
-        return Err(CertError::NotYetValid { not_before: c.not_before, now });
+        return Err(CertError::NotYetValid {
+            not_before: c.not_before,
+            now,
+        });
     }
     if now > c.not_after {
-        return Err(CertError::Expired { not_after: c.not_after, now });
+        return Err(CertError::Expired {
+            not_after: c.not_after,
+            now,
+        });
     }
     Ok(&c.body)
 }

@@ -50,7 +50,9 @@ impl Domain for Delta {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DeltaError {
     /// The delta starts from another configuration.
-    #[error("delta applies to epoch {want_epoch} ({want_hash:?}), this is epoch {have_epoch} ({have_hash:?})")]
+    #[error(
+        "delta applies to epoch {want_epoch} ({want_hash:?}), this is epoch {have_epoch} ({have_hash:?})"
+    )]
     WrongBase {
         /// The epoch the delta wants.
         want_epoch: Epoch,
@@ -84,15 +86,23 @@ impl Delta {
             .filter(|(id, m)| old.get(id) != Some(m))
             .map(|(_, m)| (*m).clone())
             .collect();
-        let removed = old.keys().filter(|id| !new.contains_key(id)).copied().collect();
+        let removed = old
+            .keys()
+            .filter(|id| !new.contains_key(id))
+            .copied()
+            .collect();
         let revoked_added = b
             .revoked
             .iter()
             .filter(|(c, t)| a.revoked.get(c) != Some(t))
             .map(|(c, t)| (*c, *t))
             .collect();
-        let revoked_dropped =
-            a.revoked.keys().filter(|c| !b.revoked.contains_key(c)).copied().collect();
+        let revoked_dropped = a
+            .revoked
+            .keys()
+            .filter(|c| !b.revoked.contains_key(c))
+            .copied()
+            .collect();
         Delta {
             from: a.epoch,
             from_hash: a.hash(),
@@ -129,7 +139,9 @@ impl Delta {
             base.members.iter().map(|m| (m.id(), m.clone())).collect();
         for id in &self.removed {
             if members.remove(id).is_none() {
-                return Err(DeltaError::Inconsistent(format!("removes {id:?}, not a member")));
+                return Err(DeltaError::Inconsistent(format!(
+                    "removes {id:?}, not a member"
+                )));
             }
         }
         for m in &self.upserted {
@@ -151,7 +163,10 @@ impl Delta {
         };
         let got = next.hash();
         if got != self.to_hash {
-            return Err(DeltaError::ResultMismatch { want: self.to_hash, got });
+            return Err(DeltaError::ResultMismatch {
+                want: self.to_hash,
+                got,
+            });
         }
         Ok(next)
     }

@@ -75,7 +75,10 @@ impl Configuration {
 
     /// The member with id `id`, if any.
     pub fn member(&self, id: &NodeId) -> Option<&Member> {
-        self.members.binary_search_by(|m| m.id().cmp(id)).ok().map(|i| &self.members[i])
+        self.members
+            .binary_search_by(|m| m.id().cmp(id))
+            .ok()
+            .map(|i| &self.members[i])
     }
 
     /// Whether `id` is in this epoch's MS group.
@@ -87,13 +90,19 @@ impl Configuration {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |m: String| Err(ConfigError::Invalid(m));
         if self.members.is_empty() || self.members.len() > MEMBERS_MAX {
-            return bad(format!("needs 1 to {MEMBERS_MAX} members, has {}", self.members.len()));
+            return bad(format!(
+                "needs 1 to {MEMBERS_MAX} members, has {}",
+                self.members.len()
+            ));
         }
         if self.f > F_MAX || self.f_ms > F_MAX {
             return bad(format!("f and f_ms must be at most {F_MAX}"));
         }
         if self.vnodes == 0 || self.vnodes > VNODES_MAX {
-            return bad(format!("vnodes must be 1 to {VNODES_MAX}, is {}", self.vnodes));
+            return bad(format!(
+                "vnodes must be 1 to {VNODES_MAX}, is {}",
+                self.vnodes
+            ));
         }
         let ids: Vec<NodeId> = self.members.iter().map(Member::id).collect();
         if !ids.windows(2).all(|w| w[0] < w[1]) {

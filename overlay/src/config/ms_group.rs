@@ -17,8 +17,11 @@ pub fn choose_ms_group(members: &[NodeId], f_ms: u32, seed: &Hash) -> Vec<NodeId
         .map(|id| (Hash::of(&[b"rampart/v1/ms-draw\0", &seed.0, &id.0.0]), *id))
         .collect();
     ranked.sort_unstable();
-    let mut group: Vec<NodeId> =
-        ranked.into_iter().take(ms_group_size(f_ms, members.len())).map(|(_, id)| id).collect();
+    let mut group: Vec<NodeId> = ranked
+        .into_iter()
+        .take(ms_group_size(f_ms, members.len()))
+        .map(|(_, id)| id)
+        .collect();
     group.sort_unstable();
     group
 }

@@ -6,7 +6,10 @@ use rand_core::SeedableRng;
 
 pub(crate) fn member(seed: u64) -> Member {
     let key = SecretKey::generate(&mut ChaCha20Rng::seed_from_u64(seed)).public();
-    Member { key, addrs: vec![format!("/ip4/127.0.0.1/tcp/{}", 1000 + seed % 50_000)] }
+    Member {
+        key,
+        addrs: vec![format!("/ip4/127.0.0.1/tcp/{}", 1000 + seed % 50_000)],
+    }
 }
 
 pub(crate) fn config(epoch: u64, seeds: &[u64], f: u32) -> Configuration {
@@ -55,7 +58,10 @@ fn a_delta_from_another_base_is_refused() {
     assert!(matches!(d.apply(&other), Err(DeltaError::WrongBase { .. })));
     let mut forged = d.clone();
     forged.f = 2;
-    assert!(matches!(forged.apply(&a), Err(DeltaError::ResultMismatch { .. })));
+    assert!(matches!(
+        forged.apply(&a),
+        Err(DeltaError::ResultMismatch { .. })
+    ));
 }
 
 proptest! {

@@ -73,7 +73,11 @@ impl EpochTracker {
         cert: EpochCert,
     ) -> Result<EpochTracker, OfferError> {
         check(&ms_key, &config, &cert)?;
-        Ok(EpochTracker { ms_key, config, cert })
+        Ok(EpochTracker {
+            ms_key,
+            config,
+            cert,
+        })
     }
 
     /// The configuration held.
@@ -109,18 +113,29 @@ impl EpochTracker {
         }
         self.config = config;
         self.cert = cert;
-        Ok(Offer::Adopted { from: ours, to: theirs })
+        Ok(Offer::Adopted {
+            from: ours,
+            to: theirs,
+        })
     }
 }
 
 fn check(ms_key: &PublicKey, config: &Configuration, cert: &EpochCert) -> Result<(), OfferError> {
     cert.verify(ms_key)?;
     if config.epoch != cert.statement.epoch {
-        return Err(OfferError::EpochMismatch { config: config.epoch, cert: cert.statement.epoch });
+        return Err(OfferError::EpochMismatch {
+            config: config.epoch,
+            cert: cert.statement.epoch,
+        });
     }
     let got = config.hash();
     if got != cert.statement.config_hash {
-        return Err(OfferError::HashMismatch { signed: cert.statement.config_hash, got });
+        return Err(OfferError::HashMismatch {
+            signed: cert.statement.config_hash,
+            got,
+        });
     }
-    config.validate().map_err(|e| OfferError::Invalid(e.to_string()))
+    config
+        .validate()
+        .map_err(|e| OfferError::Invalid(e.to_string()))
 }

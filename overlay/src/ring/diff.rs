@@ -42,11 +42,18 @@ impl RingDiff {
         let n = cuts.len();
         let mut arcs: Vec<ArcChange> = Vec::with_capacity(n);
         for k in 0..n {
-            let range = Range { start: cuts[(k + n - 1) % n], end: cuts[k] };
+            let range = Range {
+                start: cuts[(k + n - 1) % n],
+                end: cuts[k],
+            };
             let (og, ng) = (old.replica_group(&cuts[k]), new.replica_group(&cuts[k]));
             match arcs.last_mut() {
                 Some(last) if last.old == og && last.new == ng => last.range.end = range.end,
-                _ => arcs.push(ArcChange { range, old: og, new: ng }),
+                _ => arcs.push(ArcChange {
+                    range,
+                    old: og,
+                    new: ng,
+                }),
             }
         }
         if arcs.len() > 1 {
@@ -72,7 +79,10 @@ impl RingDiff {
         let mut out: BTreeMap<NodeId, NodeChanges> = BTreeMap::new();
         for arc in self.moved() {
             for n in arc.new.iter().filter(|n| !arc.old.contains(n)) {
-                out.entry(*n).or_default().gained.push((arc.range, arc.old.clone()));
+                out.entry(*n)
+                    .or_default()
+                    .gained
+                    .push((arc.range, arc.old.clone()));
             }
             for n in arc.old.iter().filter(|n| !arc.new.contains(n)) {
                 out.entry(*n).or_default().lost.push(arc.range);

@@ -35,7 +35,10 @@ pub fn vnode_position(node: &NodeId, index: u32) -> RingPos {
 
 /// The size of a replica group for `f` faults among `members` nodes.
 pub fn group_size(f: u32, members: usize) -> usize {
-    3usize.saturating_mul(f as usize).saturating_add(1).min(members)
+    3usize
+        .saturating_mul(f as usize)
+        .saturating_add(1)
+        .min(members)
 }
 
 impl Ring {
@@ -49,7 +52,10 @@ impl Ring {
     pub fn new(mut nodes: Vec<NodeId>, f: u32, vnodes: u32) -> Ring {
         nodes.sort_unstable();
         nodes.dedup();
-        assert!(u32::try_from(nodes.len()).is_ok(), "member count fits in u32");
+        assert!(
+            u32::try_from(nodes.len()).is_ok(),
+            "member count fits in u32"
+        );
         let mut points = Vec::with_capacity(nodes.len() * vnodes as usize);
         for (i, id) in nodes.iter().enumerate() {
             for v in 0..vnodes {
@@ -58,7 +64,11 @@ impl Ring {
         }
         points.sort_unstable();
         let group_size = group_size(f, nodes.len());
-        Ring { points, nodes, group_size }
+        Ring {
+            points,
+            nodes,
+            group_size,
+        }
     }
 
     /// Members on the ring, sorted.
@@ -108,15 +118,25 @@ impl Ring {
         (0..n)
             .map(|k| {
                 let start = self.points[(k + n - 1) % n].0;
-                (Range { start, end: self.points[k].0 }, self.group_at(k))
+                (
+                    Range {
+                        start,
+                        end: self.points[k].0,
+                    },
+                    self.group_at(k),
+                )
             })
             .collect()
     }
 
     /// The ranges `node` holds replicas for, adjacent arcs merged.
     pub fn ranges_of(&self, node: &NodeId) -> Vec<Range> {
-        let held: Vec<Range> =
-            self.arcs().into_iter().filter(|(_, g)| g.contains(node)).map(|(r, _)| r).collect();
+        let held: Vec<Range> = self
+            .arcs()
+            .into_iter()
+            .filter(|(_, g)| g.contains(node))
+            .map(|(r, _)| r)
+            .collect();
         Range::merge_adjacent(held)
     }
 

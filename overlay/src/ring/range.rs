@@ -16,7 +16,10 @@ pub struct Range {
 impl Range {
     /// The whole ring.
     pub fn full() -> Range {
-        Range { start: RingPos::default(), end: RingPos::default() }
+        Range {
+            start: RingPos::default(),
+            end: RingPos::default(),
+        }
     }
 
     /// Whether the range is the whole ring.

@@ -25,7 +25,11 @@ fn assert_tiles(ranges: &[Range]) {
         assert_eq!(w[0].end, w[1].start, "arcs leave a gap or overlap");
         assert!(w[0].end < w[1].end, "arcs are not clockwise");
     }
-    assert_eq!(ranges[ranges.len() - 1].end, ranges[0].start, "arcs do not close the circle");
+    assert_eq!(
+        ranges[ranges.len() - 1].end,
+        ranges[0].start,
+        "arcs do not close the circle"
+    );
 }
 
 #[test]

@@ -1,0 +1,438 @@
+//! `rampart admin ...`: the authority's tools.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use bootstrap::admin::{self, Admin, Notes};
+use bootstrap::credential::{self, Credential};
+use bootstrap::files::Overwrite;
+use bootstrap::genesis::{self, Params};
+use bootstrap::registry::Listing;
+use bootstrap::{bundle, certfile, keyfile};
+use clap::Subcommand;
+use overlay::cert::{Capabilities, CertBody};
+use overlay::crypto::{SecretKey, public_key_from_hex};
+use overlay::id::{ClientId, Hash, NodeId};
+use overlay::time::Timestamp;
+
+use crate::timeutil::{self, now, parse_expiry};
+
+#[derive(Subcommand)]
+pub enum AdminCmd {
+    /// Create the authority keypair in the admin directory (refuses to overwrite).
+    Init,
+    /// Admit a node: write an `add` certificate for its public key and addresses.
+    AddNode {
+        /// The node's public key: 64 hex digits or a .pub file from `rampart keygen`.
+        #[arg(long)]
+        key: String,
+        /// A multiaddr the node listens on (repeatable).
+        #[arg(long = "addr", required = true)]
+        addrs: Vec<String>,
+        /// How long the certificate may be submitted.
+        #[arg(long, default_value = "365d")]
+        valid: String,
+        /// Where to write the certificate.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Remove a node: write a `remove` certificate.
+    RemoveNode {
+        /// The node: its id (hex), or its public key (hex or .pub file).
+        #[arg(long)]
+        node: String,
+        /// How long the certificate may be submitted.
+        #[arg(long, default_value = "7d")]
+        valid: String,
+        /// Where to write the certificate.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Register a client: write its credential (key and certificate, mode 0600).
+    AddClient {
+        /// The client's name.
+        #[arg(long)]
+        name: String,
+        /// Contact details kept in the registry only.
+        #[arg(long)]
+        contact: Option<String>,
+        /// Capabilities: a comma-separated list of put, get, analyze.
+        #[arg(long, default_value = "put,get")]
+        caps: String,
+        /// Expiry: a duration (90d) or a date (2027-01-31).
+        #[arg(long, default_value = "90d")]
+        expires: String,
+        /// Use this public key (hex or .pub file) instead of generating one; then only a
+        /// certificate is written.
+        #[arg(long)]
+        key: Option<String>,
+        /// Where to write the credential (or certificate).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Renew a client: same key, new expiry.
+    RenewClient {
+        /// The client's name or id.
+        #[arg(long)]
+        client: String,
+        /// New expiry: a duration (90d) or a date.
+        #[arg(long, default_value = "90d")]
+        expires: String,
+        /// Where to write the renewed credential (or certificate).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Revoke a client: write a `revoke` certificate.
+    RevokeClient {
+        /// The client's name or id.
+        #[arg(long)]
+        client: String,
+        /// Where to write the certificate.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// List registered clients.
+    Clients {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List admitted nodes.
+    Nodes {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make epoch 0 from admission certificates: one bundle per node, with the MS key shares.
+    Genesis {
+        /// An `add` certificate (repeatable).
+        #[arg(long = "cert", required = true)]
+        certs: Vec<PathBuf>,
+        /// Directory for the bundles.
+        #[arg(long)]
+        out: PathBuf,
+        /// Faults tolerated per replica group (default: 1 with 4 or more nodes, else 0).
+        #[arg(long)]
+        f: Option<u32>,
+        /// Faults tolerated in the MS group (default: as f).
+        #[arg(long)]
+        f_ms: Option<u32>,
+        /// Ring positions per node.
+        #[arg(long, default_value_t = overlay::constants::VNODES_DEFAULT)]
+        vnodes: u32,
+    },
+}
+
+pub fn run(dir: &Path, cmd: AdminCmd) -> anyhow::Result<()> {
+    if let AdminCmd::Init = cmd {
+        let key = admin::init(dir, &mut rand::rngs::OsRng)?;
+        println!(
+            "authority key created in {} (secret mode 0600)",
+            dir.display()
+        );
+        println!("authority public key {}", hex::encode(key.as_bytes()));
+        return Ok(());
+    }
+    let mut admin = Admin::open(dir)?;
+    let now = now();
+    match cmd {
+        AdminCmd::Init => unreachable!("handled above"),
+        AdminCmd::AddNode {
+            key,
+            addrs,
+            valid,
+            out,
+        } => {
+            let node = keyfile::read_public(&key)?;
+            let body = CertBody::Add { node, addrs };
+            body.check_bounds()
+                .map_err(|e| anyhow::anyhow!("--addr: {e}"))?;
+            for a in body_addrs(&body) {
+                a.parse::<libp2p::Multiaddr>()
+                    .with_context(|| format!("--addr {a:?} is not a multiaddr"))?;
+            }
+            issue_cert(&mut admin, body, now, &valid, &out)?;
+            println!("node {} admitted: {}", NodeId::of(&node), out.display());
+        }
+        AdminCmd::RemoveNode { node, valid, out } => {
+            let id = parse_node(&node)?;
+            issue_cert(&mut admin, CertBody::Remove { node: id }, now, &valid, &out)?;
+            println!("removal of node {id} written to {}", out.display());
+        }
+        AdminCmd::AddClient {
+            name,
+            contact,
+            caps,
+            expires,
+            key,
+            out,
+        } => {
+            let caps = Capabilities::parse(&caps).map_err(|e| anyhow::anyhow!("--caps: {e}"))?;
+            let not_after =
+                parse_expiry(&expires, now).map_err(|e| anyhow::anyhow!("--expires: {e}"))?;
+            let secret = match &key {
+                Some(_) => None,
+                None => Some(SecretKey::generate(&mut rand::rngs::OsRng)),
+            };
+            let public = match (&key, &secret) {
+                (Some(k), _) => keyfile::read_public(k)?,
+                (None, Some(s)) => s.public(),
+                (None, None) => unreachable!("a key is given or generated"),
+            };
+            let body = CertBody::Client {
+                key: public,
+                name: name.clone(),
+                caps,
+            };
+            body.check_bounds()
+                .map_err(|e| anyhow::anyhow!("--name: {e}"))?;
+            write_client(&mut admin, body, now, not_after, secret, contact, &out)?;
+            println!(
+                "client {name:?} ({}) registered until {}: {}",
+                ClientId::of(&public),
+                timeutil::show(not_after),
+                out.display()
+            );
+        }
+        AdminCmd::RenewClient {
+            client,
+            expires,
+            out,
+        } => {
+            let rec = admin
+                .registry
+                .find_client(&client)
+                .map_err(anyhow::Error::msg)?
+                .clone();
+            let not_after =
+                parse_expiry(&expires, now).map_err(|e| anyhow::anyhow!("--expires: {e}"))?;
+            let public = public_key_from_hex(rec.key.as_deref().unwrap_or_default())
+                .map_err(anyhow::Error::msg)?;
+            let caps = Capabilities::parse(rec.caps.as_deref().unwrap_or_default())
+                .map_err(anyhow::Error::msg)?;
+            let name = rec.name.clone().unwrap_or_default();
+            // Keep the client's key: reuse the secret from the credential the admin wrote, if
+            // it is still there; otherwise the client holds the key and gets a certificate.
+            let secret = credential::read(Path::new(&rec.file)).ok().map(|c| c.key);
+            let body = CertBody::Client {
+                key: public,
+                name: name.clone(),
+                caps,
+            };
+            write_client(
+                &mut admin,
+                body,
+                now,
+                not_after,
+                secret,
+                rec.contact.clone(),
+                &out,
+            )?;
+            println!(
+                "client {name:?} renewed until {}: {}",
+                timeutil::show(not_after),
+                out.display()
+            );
+        }
+        AdminCmd::RevokeClient { client, out } => {
+            let rec = admin
+                .registry
+                .find_client(&client)
+                .map_err(anyhow::Error::msg)?
+                .clone();
+            let id =
+                ClientId(Hash::from_hex(&rec.subject).context("registry holds a bad client id")?);
+            let until = Timestamp(rec.not_after.max(now.0));
+            let body = CertBody::Revoke { client: id };
+            let cert = admin.issue(
+                body,
+                now,
+                until,
+                Notes {
+                    contact: None,
+                    file: out.display().to_string(),
+                },
+            );
+            certfile::write(&out, &cert, Overwrite::Refuse)?;
+            admin.save()?;
+            println!(
+                "revocation of client {:?} written to {}",
+                rec.name.unwrap_or_default(),
+                out.display()
+            );
+        }
+        AdminCmd::Clients { json } => print_listing(&admin.registry.clients(now.0), json, true)?,
+        AdminCmd::Nodes { json } => print_listing(&admin.registry.nodes(now.0), json, false)?,
+        AdminCmd::Genesis {
+            certs,
+            out,
+            f,
+            f_ms,
+            vnodes,
+        } => genesis_cmd(&admin, &certs, &out, f, f_ms, vnodes, now)?,
+    }
+    Ok(())
+}
+
+fn body_addrs(body: &CertBody) -> Vec<String> {
+    match body {
+        CertBody::Add { addrs, .. } => addrs.clone(),
+        _ => vec![],
+    }
+}
+
+fn parse_node(s: &str) -> anyhow::Result<NodeId> {
+    if let Ok(k) = keyfile::read_public(s) {
+        return Ok(NodeId::of(&k));
+    }
+    Hash::from_hex(s.trim()).map(NodeId).map_err(|_| {
+        anyhow::anyhow!("--node {s:?}: neither a node id (64 hex digits) nor a public key")
+    })
+}
+
+fn issue_cert(
+    admin: &mut Admin,
+    body: CertBody,
+    now: Timestamp,
+    valid: &str,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let not_after = parse_expiry(valid, now).map_err(|e| anyhow::anyhow!("--valid: {e}"))?;
+    let cert = admin.issue(
+        body,
+        now,
+        not_after,
+        Notes {
+            contact: None,
+            file: out.display().to_string(),
+        },
+    );
+    certfile::write(out, &cert, Overwrite::Refuse)?;
+    admin.save()?;
+    Ok(())
+}
+
+fn write_client(
+    admin: &mut Admin,
+    body: CertBody,
+    now: Timestamp,
+    not_after: Timestamp,
+    secret: Option<SecretKey>,
+    contact: Option<String>,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let cert = admin.issue(
+        body,
+        now,
+        not_after,
+        Notes {
+            contact,
+            file: out.display().to_string(),
+        },
+    );
+    match secret {
+        Some(key) => credential::write(out, &Credential { key, cert }, Overwrite::Refuse)?,
+        None => certfile::write(out, &cert, Overwrite::Refuse)?,
+    }
+    admin.save()?;
+    Ok(())
+}
+
+fn print_listing(list: &[Listing], json: bool, clients: bool) -> anyhow::Result<()> {
+    if json {
+        let rows: Vec<serde_json::Value> = list
+            .iter()
+            .map(|l| {
+                let mut v = serde_json::to_value(&l.record).unwrap_or_default();
+                v["state"] = serde_json::Value::from(l.state);
+                v
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    if list.is_empty() {
+        println!("(none)");
+        return Ok(());
+    }
+    for l in list {
+        let r = &l.record;
+        let short = &r.subject[..16.min(r.subject.len())];
+        let until = timeutil::show(Timestamp(r.not_after));
+        if clients {
+            println!(
+                "{short}  {:<20} {:<8} caps={:<15} until {until}  {}",
+                r.name.as_deref().unwrap_or(""),
+                l.state,
+                r.caps.as_deref().unwrap_or(""),
+                r.contact.as_deref().unwrap_or("")
+            );
+        } else {
+            println!("{short}  {:<8} {}", l.state, r.addrs.join(" "));
+        }
+    }
+    Ok(())
+}
+
+fn genesis_cmd(
+    admin: &Admin,
+    certs: &[PathBuf],
+    out: &Path,
+    f: Option<u32>,
+    f_ms: Option<u32>,
+    vnodes: u32,
+    now: Timestamp,
+) -> anyhow::Result<()> {
+    let mut adds = Vec::new();
+    for p in certs {
+        adds.push((
+            p.clone(),
+            certfile::read_kind(p, "add", &admin.public(), now)?,
+        ));
+    }
+    let defaults = Params::default_for(adds.len());
+    let f = f.unwrap_or(defaults.f);
+    let params = Params {
+        f,
+        f_ms: f_ms.unwrap_or(f),
+        vnodes,
+    };
+    if out.exists()
+        && std::fs::read_dir(out)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(false)
+    {
+        bail!(
+            "{}: exists and is not empty; genesis writes fresh bundles only",
+            out.display()
+        );
+    }
+    let g = genesis::create(admin.public(), &adds, params, &mut rand::rngs::OsRng)?;
+    for (id, b) in &g.bundles {
+        let path = out.join(format!("{}.bundle", &id.to_string()[..16]));
+        bundle::write(&path, b, Overwrite::Refuse)?;
+    }
+    println!(
+        "epoch 0: {} members, f={}, f_ms={}, config {}",
+        g.config.members.len(),
+        g.config.f,
+        g.config.f_ms,
+        g.config.hash()
+    );
+    println!("MS public key {}", hex::encode(g.ms_key.as_bytes()));
+    for (id, b) in &g.bundles {
+        let role = if b.share.is_some() {
+            "MS member, holds a key share"
+        } else {
+            "member"
+        };
+        println!(
+            "  {}  {}/{}.bundle  {role}",
+            &id.to_string()[..16],
+            out.display(),
+            &id.to_string()[..16]
+        );
+    }
+    println!("give each node its bundle (mode 0600: MS bundles hold a secret share)");
+    Ok(())
+}

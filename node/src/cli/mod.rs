@@ -1,0 +1,152 @@
+//! The command line: `rampart <command>`, parsed with clap.
+
+mod admin;
+mod inspect;
+mod keygen;
+mod status;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::node::config::{self, Overrides};
+
+/// Rampart: a Byzantine-fault-tolerant object store that reconfigures itself.
+#[derive(Parser)]
+#[command(name = "rampart", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Create a node or client keypair (secret file mode 0600, public key beside it).
+    Keygen {
+        /// Where to write the secret key; the public key goes to <out>.pub.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// The authority's tools: keys, certificates, the registry, genesis.
+    Admin {
+        /// The admin's directory (authority key and registry).
+        #[arg(long, env = "RAMPART_ADMIN_DIR", default_value = "rampart-admin")]
+        admin_dir: PathBuf,
+        #[command(subcommand)]
+        cmd: admin::AdminCmd,
+    },
+    /// Run or configure a node.
+    Node {
+        #[command(subcommand)]
+        cmd: NodeCmd,
+    },
+    /// Show what a node sees: its id, epoch, members and its connections to them.
+    Status {
+        /// The node's multiaddr, e.g. /ip4/127.0.0.1/tcp/7700.
+        #[arg(long)]
+        peer: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Give up after this long.
+        #[arg(long, default_value = "10s")]
+        timeout: humantime::Duration,
+    },
+    /// Print what a certificate, credential or genesis bundle file holds (never secrets).
+    Inspect {
+        /// The file.
+        file: PathBuf,
+    },
+    /// Start a local demo cluster (authority, 4 nodes, genesis) and show its status.
+    Demo(crate::demo::Args),
+}
+
+#[derive(Subcommand)]
+enum NodeCmd {
+    /// Run a node until interrupted.
+    Start {
+        /// TOML configuration file (see `rampart node config`).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Data directory.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Node key file.
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// Genesis bundle (first start only).
+        #[arg(long)]
+        genesis: Option<PathBuf>,
+        /// Listen multiaddr.
+        #[arg(long)]
+        listen: Option<String>,
+        /// Bootstrap peer multiaddr (repeatable).
+        #[arg(long)]
+        bootstrap: Vec<String>,
+    },
+    /// Print the configuration file with every default.
+    Config,
+}
+
+fn init_logging(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    use std::io::IsTerminal;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+/// Parses the command line and runs it.
+pub fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Node {
+            cmd:
+                NodeCmd::Start {
+                    config: path,
+                    data_dir,
+                    key,
+                    genesis,
+                    listen,
+                    bootstrap,
+                },
+        } => {
+            init_logging("info,libp2p=warn");
+            let flags = Overrides {
+                data_dir,
+                key,
+                genesis,
+                listen,
+                bootstrap,
+            };
+            crate::node::start(config::load(path.as_deref(), flags)?)
+        }
+        Cmd::Node {
+            cmd: NodeCmd::Config,
+        } => {
+            print!("{}", config::DEFAULT_TOML);
+            Ok(())
+        }
+        Cmd::Keygen { out } => keygen::run(&out),
+        Cmd::Admin { admin_dir, cmd } => {
+            init_logging("warn");
+            admin::run(&admin_dir, cmd)
+        }
+        Cmd::Status {
+            peer,
+            json,
+            timeout,
+        } => {
+            init_logging("warn,libp2p=error");
+            status::run(&peer, json, timeout.into())
+        }
+        Cmd::Inspect { file } => inspect::run(&file),
+        Cmd::Demo(args) => {
+            init_logging("warn");
+            crate::demo::run(args)
+        }
+    }
+}

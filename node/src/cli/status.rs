@@ -1,0 +1,87 @@
+//! `rampart status --peer <multiaddr>`.
+
+use std::time::Duration;
+
+use anyhow::bail;
+use overlay::wire::{Request, Response, StatusReport};
+
+use crate::net::client;
+
+pub fn run(peer: &str, json: bool, timeout: Duration) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let response = rt.block_on(client::request(peer, Request::Status, timeout))?;
+    let report = match response {
+        Response::Status(r) => *r,
+        Response::Refused(why) => bail!("{peer} refused the status request: {why}"),
+        other => bail!("{peer} answered a status request with something else: {other:?}"),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&to_json(&report))?);
+    } else {
+        print_table(&report);
+    }
+    Ok(())
+}
+
+/// The report as JSON with hex ids, for scripts and tests.
+pub fn to_json(r: &StatusReport) -> serde_json::Value {
+    let members: Vec<serde_json::Value> = r
+        .members
+        .iter()
+        .map(|m| {
+            serde_json::json!({
+                "node": m.node.to_string(), "addrs": m.addrs, "ms": m.ms, "connected": m.connected,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "node": r.node.to_string(),
+        "version": r.version,
+        "uptime_secs": r.uptime_secs,
+        "listen": r.listen,
+        "epoch": r.epoch.0,
+        "config_hash": r.config_hash.to_hex(),
+        "f": r.f,
+        "f_ms": r.f_ms,
+        "members": members,
+    })
+}
+
+fn print_table(r: &StatusReport) {
+    let connected = r
+        .members
+        .iter()
+        .filter(|m| m.connected && m.node != r.node)
+        .count();
+    println!("node      {}", r.node);
+    println!("version   {}   up {}s", r.version, r.uptime_secs);
+    println!("listen    {}", r.listen.join(" "));
+    println!("epoch     {}   config {}", r.epoch, r.config_hash);
+    println!(
+        "members   {} (f={}, f_ms={}), connected to {} of {} others",
+        r.members.len(),
+        r.f,
+        r.f_ms,
+        connected,
+        r.members.len().saturating_sub(1)
+    );
+    for m in &r.members {
+        let me = if m.node == r.node {
+            "self"
+        } else if m.connected {
+            "connected"
+        } else {
+            "NOT connected"
+        };
+        let ms = if m.ms { "MS" } else { "" };
+        println!(
+            "  {}  {:<2} {:<13} {}",
+            &m.node.to_string()[..16],
+            ms,
+            me,
+            m.addrs.join(" ")
+        );
+    }
+}

@@ -1,0 +1,282 @@
+//! `rampart demo`: a local cluster in one command. It plays the admin (authority, admission
+//! certificates, genesis) with the same library calls as `rampart admin`, starts one
+//! `rampart node start` process per node, waits until every node is connected to every other
+//! and agrees on the epoch, and prints what the nodes see.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use bootstrap::admin::{self, Admin, Notes};
+use bootstrap::files::Overwrite;
+use bootstrap::genesis::{self, Params};
+use bootstrap::{bundle, certfile, keyfile};
+use overlay::cert::CertBody;
+use overlay::crypto::SecretKey;
+use overlay::id::NodeId;
+use overlay::wire::{Request, Response, StatusReport};
+use serde::Deserialize;
+use tokio::process::{Child, Command};
+
+use crate::net::client;
+use crate::timeutil::now;
+
+const EMBEDDED: &str = include_str!("demo.toml");
+const MARKER: &str = ".rampart-demo";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Defaults {
+    nodes: usize,
+    base_port: u16,
+    dir: PathBuf,
+}
+
+/// Flags of `rampart demo`; each overrides the embedded default.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Number of nodes (default from the embedded config: 4).
+    #[arg(long)]
+    nodes: Option<usize>,
+    /// First TCP port; node i listens on base+i (default 17700).
+    #[arg(long)]
+    base_port: Option<u16>,
+    /// Directory for everything the demo makes (default ./demo-cluster; recreated each run).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Show the status once and stop the cluster, instead of running until Ctrl-C.
+    #[arg(long)]
+    once: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let d: Defaults = toml::from_str(EMBEDDED).context("the embedded demo config")?;
+    let nodes = args.nodes.unwrap_or(d.nodes);
+    let base = args.base_port.unwrap_or(d.base_port);
+    let dir = args.dir.unwrap_or(d.dir);
+    if nodes == 0 || usize::from(base) + nodes > 65_535 {
+        bail!("--nodes must be at least 1 and the ports must fit below 65536");
+    }
+    fresh_dir(&dir)?;
+    check_ports_free(base, nodes)?;
+    println!("== making a system of {nodes} nodes in {}", dir.display());
+    let configs = make_system(&dir, nodes, base)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(run_cluster(&dir, configs, base, args.once))
+}
+
+fn fresh_dir(dir: &Path) -> anyhow::Result<()> {
+    if dir.exists() {
+        if !dir.join(MARKER).exists() {
+            bail!(
+                "{} exists and was not made by `rampart demo`; choose another --dir",
+                dir.display()
+            );
+        }
+        std::fs::remove_dir_all(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::write(
+        dir.join(MARKER),
+        b"made by rampart demo; deleted by the next run\n",
+    )?;
+    Ok(())
+}
+
+fn check_ports_free(base: u16, nodes: usize) -> anyhow::Result<()> {
+    for i in 0..nodes {
+        let port = base + i as u16;
+        std::net::TcpListener::bind(("127.0.0.1", port)).with_context(|| {
+            format!("port {port} is taken; stop what uses it or pass --base-port")
+        })?;
+    }
+    Ok(())
+}
+
+fn addr(base: u16, i: usize) -> String {
+    format!("/ip4/127.0.0.1/tcp/{}", base + i as u16)
+}
+
+/// The admin's part: authority, one key and admission per node, genesis, node configs.
+fn make_system(dir: &Path, nodes: usize, base: u16) -> anyhow::Result<Vec<PathBuf>> {
+    let admin_dir = dir.join("admin");
+    let authority = admin::init(&admin_dir, &mut rand::rngs::OsRng)?;
+    println!("   authority   {}", hex::encode(authority.as_bytes()));
+    let mut admin = Admin::open(&admin_dir)?;
+    let t = now();
+    let mut adds = Vec::new();
+    for i in 0..nodes {
+        let ndir = dir.join(format!("node{i}"));
+        let key = SecretKey::generate(&mut rand::rngs::OsRng);
+        keyfile::write(&ndir.join("node.key"), &key, Overwrite::Refuse)?;
+        let cert_path = ndir.join("add.cert");
+        let body = CertBody::Add {
+            node: key.public(),
+            addrs: vec![addr(base, i)],
+        };
+        let notes = Notes {
+            contact: None,
+            file: cert_path.display().to_string(),
+        };
+        let cert = admin.issue(body, t, t.plus_secs(365 * 86_400), notes);
+        certfile::write(&cert_path, &cert, Overwrite::Refuse)?;
+        adds.push((cert_path, cert));
+    }
+    admin.save()?;
+    let g = genesis::create(
+        authority,
+        &adds,
+        Params::default_for(nodes),
+        &mut rand::rngs::OsRng,
+    )?;
+    println!(
+        "   epoch 0     {} members, f={}, config {}",
+        g.config.members.len(),
+        g.config.f,
+        g.config.hash().short()
+    );
+    println!(
+        "   MS key      {} (MS group of {})",
+        hex::encode(g.ms_key.as_bytes()),
+        g.config.ms_group.len()
+    );
+    let mut configs = Vec::new();
+    for (i, (_, cert)) in adds.iter().enumerate() {
+        let CertBody::Add { node, .. } = &cert.content.body else {
+            unreachable!("made above")
+        };
+        let ndir = dir.join(format!("node{i}"));
+        let b = &g.bundles[&NodeId::of(node)];
+        bundle::write(&ndir.join("node.bundle"), b, Overwrite::Refuse)?;
+        let toml = format!(
+            "data_dir = \"data\"\nkey = \"node.key\"\ngenesis = \"node.bundle\"\nlisten = \"{}\"\nbootstrap = [\"{}\"]\n\n[network]\ndial_interval_ms = 500\nexchange_interval_ms = 2000\n",
+            addr(base, i),
+            addr(base, 0)
+        );
+        let path = ndir.join("node.toml");
+        std::fs::write(&path, toml)?;
+        configs.push(path);
+    }
+    Ok(configs)
+}
+
+async fn run_cluster(
+    dir: &Path,
+    configs: Vec<PathBuf>,
+    base: u16,
+    once: bool,
+) -> anyhow::Result<()> {
+    let exe = std::env::current_exe().context("cannot find the rampart binary")?;
+    let mut children: Vec<Child> = Vec::new();
+    for (i, cfg) in configs.iter().enumerate() {
+        let log = std::fs::File::create(dir.join(format!("node{i}/node.log")))?;
+        let child = Command::new(&exe)
+            .args(["node", "start", "--config"])
+            .arg(cfg)
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("cannot start node {i}"))?;
+        children.push(child);
+    }
+    println!(
+        "== started {} nodes (logs in {}/node*/node.log)",
+        configs.len(),
+        dir.display()
+    );
+    let reports = wait_converged(base, configs.len(), Duration::from_secs(60)).await?;
+    println!(
+        "== every node is connected to the other {} and at epoch {}",
+        configs.len() - 1,
+        reports[0].epoch
+    );
+    for (i, r) in reports.iter().enumerate() {
+        let others = r
+            .members
+            .iter()
+            .filter(|m| m.connected && m.node != r.node)
+            .count();
+        println!(
+            "   node{i}  {}  epoch {}  config {}  connected to {others}",
+            r.node.0.short(),
+            r.epoch,
+            r.config_hash.short()
+        );
+    }
+    println!("\n== rampart status --peer {}", addr(base, 0));
+    let out = std::process::Command::new(&exe)
+        .args(["status", "--peer", &addr(base, 0)])
+        .output()?;
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    if once {
+        println!("\n== stopping the cluster (--once)");
+        stop(children).await;
+        return Ok(());
+    }
+    println!(
+        "\nThe cluster runs until Ctrl-C. Try: {} status --peer {}",
+        exe.display(),
+        addr(base, 1)
+    );
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => println!("\n== stopping the cluster"),
+        res = wait_any_exit(&mut children) => println!("\n== a node exited ({res}); stopping the cluster"),
+    }
+    stop(children).await;
+    Ok(())
+}
+
+async fn wait_any_exit(children: &mut [Child]) -> String {
+    loop {
+        for (i, c) in children.iter_mut().enumerate() {
+            if let Ok(Some(status)) = c.try_wait() {
+                return format!("node{i}: {status}");
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+async fn stop(children: Vec<Child>) {
+    for mut c in children {
+        let _ = c.start_kill();
+        let _ = c.wait().await;
+    }
+}
+
+/// Polls every node's status until all are connected to all and agree, or the deadline passes.
+async fn wait_converged(base: u16, n: usize, limit: Duration) -> anyhow::Result<Vec<StatusReport>> {
+    let deadline = Instant::now() + limit;
+    let mut last_problem = String::from("no answer yet");
+    while Instant::now() < deadline {
+        let mut reports = Vec::new();
+        for i in 0..n {
+            match client::request(&addr(base, i), Request::Status, Duration::from_secs(3)).await {
+                Ok(Response::Status(r)) => reports.push(*r),
+                Ok(other) => last_problem = format!("node{i} answered {other:?}"),
+                Err(e) => last_problem = format!("node{i}: {e:#}"),
+            }
+        }
+        if reports.len() == n {
+            let agree = reports
+                .iter()
+                .all(|r| r.config_hash == reports[0].config_hash);
+            let meshed = reports
+                .iter()
+                .all(|r| r.members.iter().all(|m| m.connected));
+            if agree && meshed {
+                return Ok(reports);
+            }
+            last_problem = "nodes are still connecting".into();
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    bail!(
+        "the cluster did not converge within {}s: {last_problem}",
+        limit.as_secs()
+    )
+}

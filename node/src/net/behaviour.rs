@@ -1,0 +1,63 @@
+//! The node's composed libp2p behaviour and how a swarm is built.
+
+use std::time::Duration;
+
+use libp2p::request_response::{self, ProtocolSupport};
+use libp2p::swarm::NetworkBehaviour;
+use libp2p::{Swarm, identify, noise, ping, tcp, yamux};
+
+use super::codec::{Codec, PROTOCOL};
+
+/// Identify's protocol version string.
+pub const IDENTIFY_PROTOCOL: &str = "/rampart/id/1";
+
+/// Every protocol a node speaks.
+#[derive(NetworkBehaviour)]
+pub struct Behaviour {
+    /// Learns peers' listen addresses and agent versions.
+    pub identify: identify::Behaviour,
+    /// Measures round-trip times and notices dead connections.
+    pub ping: ping::Behaviour,
+    /// Status and configuration exchange.
+    pub control: request_response::Behaviour<Codec>,
+}
+
+/// Network timing knobs.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// How long a request may wait for its response.
+    pub request_timeout: Duration,
+    /// How long an idle connection stays open.
+    pub idle_timeout: Duration,
+}
+
+/// Builds a swarm over TCP + Noise + Yamux with the node's key as its identity.
+pub fn build(
+    keypair: libp2p::identity::Keypair,
+    timing: Timing,
+) -> anyhow::Result<Swarm<Behaviour>> {
+    let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )?
+        .with_behaviour(|key| Behaviour {
+            identify: identify::Behaviour::new(
+                identify::Config::new(IDENTIFY_PROTOCOL.to_string(), key.public())
+                    .with_agent_version(format!("rampart/{}", env!("CARGO_PKG_VERSION"))),
+            ),
+            ping: ping::Behaviour::new(ping::Config::new()),
+            control: request_response::Behaviour::with_codec(
+                Codec,
+                [(PROTOCOL, ProtocolSupport::Full)],
+                request_response::Config::default()
+                    .with_request_timeout(timing.request_timeout)
+                    .with_max_concurrent_streams(64),
+            ),
+        })?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(timing.idle_timeout))
+        .build();
+    Ok(swarm)
+}

@@ -1,0 +1,292 @@
+//! The task that owns the swarm: one loop over swarm events and timers. It answers the control
+//! protocol from the current view (a watch channel the `Epochs` actor publishes), hands
+//! configurations peers send to that actor with `try_send`, and keeps connections to every
+//! member of the current configuration.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use actix::Addr;
+use futures::StreamExt;
+use libp2p::request_response::{self, Message};
+use libp2p::swarm::SwarmEvent;
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
+use libp2p::{Multiaddr, PeerId, Swarm};
+use overlay::id::NodeId;
+use overlay::wire::{MemberStatus, Request, Response, StatusReport};
+use tokio::sync::watch;
+use tracing::{debug, info, warn};
+
+use actors::epochs::{Epochs, OfferConfig, View};
+
+use super::behaviour::{Behaviour, BehaviourEvent};
+use super::peers::{parse_addrs, peer_id_of};
+
+/// How often the task runs its periodic work.
+#[derive(Debug, Clone, Copy)]
+pub struct Intervals {
+    /// Redial members and bootstrap peers we are not connected to.
+    pub dial: Duration,
+    /// Ask connected members for a newer configuration.
+    pub exchange: Duration,
+}
+
+/// Counters of what the task dropped or refused, for status and logs.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counters {
+    /// Offers dropped because the `Epochs` mailbox was full.
+    pub offers_dropped: u64,
+    /// Inbound or outbound requests that failed (including undecodable messages).
+    pub request_failures: u64,
+    /// Incoming connections whose handshake failed.
+    pub handshake_failures: u64,
+}
+
+/// The swarm's owner.
+pub struct NetTask {
+    swarm: Swarm<Behaviour>,
+    me: NodeId,
+    epochs: Addr<Epochs>,
+    view: watch::Receiver<View>,
+    bootstrap: Vec<Multiaddr>,
+    intervals: Intervals,
+    started: Instant,
+    members: HashMap<PeerId, (NodeId, Vec<Multiaddr>)>,
+    unreachable_reported: HashSet<String>,
+    counters: Counters,
+}
+
+impl NetTask {
+    /// A task for `swarm`, which must already be listening.
+    pub fn new(
+        swarm: Swarm<Behaviour>,
+        me: NodeId,
+        epochs: Addr<Epochs>,
+        view: watch::Receiver<View>,
+        bootstrap: Vec<Multiaddr>,
+        intervals: Intervals,
+    ) -> NetTask {
+        let mut task = NetTask {
+            swarm,
+            me,
+            epochs,
+            view,
+            bootstrap,
+            intervals,
+            started: Instant::now(),
+            members: HashMap::new(),
+            unreachable_reported: HashSet::new(),
+            counters: Counters::default(),
+        };
+        task.refresh_members();
+        task
+    }
+
+    /// Runs until the process ends.
+    pub async fn run(mut self) {
+        let mut dial = tokio::time::interval(self.intervals.dial);
+        let mut exchange = tokio::time::interval(self.intervals.exchange);
+        loop {
+            tokio::select! {
+                ev = self.swarm.select_next_some() => self.on_swarm_event(ev),
+                _ = dial.tick() => self.dial_missing(),
+                _ = exchange.tick() => self.exchange_all(),
+                Ok(()) = self.view.changed() => self.refresh_members(),
+            }
+        }
+    }
+
+    fn refresh_members(&mut self) {
+        let view = self.view.borrow_and_update().clone();
+        self.members.clear();
+        for m in &view.config.members {
+            let id = m.id();
+            if id == self.me {
+                continue;
+            }
+            let (addrs, bad) = parse_addrs(&m.addrs);
+            for b in bad {
+                warn!(member = ?id, "member address does not parse: {b}");
+            }
+            self.members.insert(peer_id_of(&m.key), (id, addrs));
+        }
+    }
+
+    fn dial_missing(&mut self) {
+        let targets: Vec<(PeerId, Vec<Multiaddr>)> = self
+            .members
+            .iter()
+            .filter(|(p, _)| !self.swarm.is_connected(p))
+            .map(|(p, (_, a))| (*p, a.clone()))
+            .collect();
+        for (peer, addrs) in targets {
+            let opts = DialOpts::peer_id(peer)
+                .addresses(addrs)
+                .condition(PeerCondition::DisconnectedAndNotDialing)
+                .build();
+            if let Err(e) = self.swarm.dial(opts) {
+                debug!(%peer, "dial not started: {e}");
+            }
+        }
+        if self.swarm.connected_peers().next().is_none() {
+            for addr in self.bootstrap.clone() {
+                if let Err(e) = self.swarm.dial(addr.clone()) {
+                    warn!(bootstrap = %addr, "cannot dial bootstrap peer: {e}");
+                }
+            }
+        }
+    }
+
+    fn exchange_all(&mut self) {
+        let peers: Vec<PeerId> = self
+            .members
+            .keys()
+            .filter(|p| self.swarm.is_connected(p))
+            .copied()
+            .collect();
+        for p in peers {
+            self.ask_config(&p);
+        }
+    }
+
+    fn ask_config(&mut self, peer: &PeerId) {
+        let view = self.view.borrow();
+        let req = Request::Config {
+            epoch: view.cert.statement.epoch,
+            config_hash: view.cert.statement.config_hash,
+        };
+        drop(view);
+        self.swarm.behaviour_mut().control.send_request(peer, req);
+    }
+
+    fn on_swarm_event(&mut self, ev: SwarmEvent<BehaviourEvent>) {
+        match ev {
+            SwarmEvent::NewListenAddr { address, .. } => info!(%address, "listening"),
+            SwarmEvent::ConnectionEstablished {
+                peer_id, endpoint, ..
+            } => {
+                let member = self.members.get(&peer_id).map(|(id, _)| *id);
+                debug!(peer = %peer_id, ?member, addr = %endpoint.get_remote_address(), "connected");
+                if member.is_some() {
+                    self.unreachable_reported.remove(&peer_id.to_string());
+                    self.ask_config(&peer_id);
+                }
+            }
+            SwarmEvent::ConnectionClosed { peer_id, cause, .. } => {
+                debug!(peer = %peer_id, ?cause, "connection closed");
+            }
+            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                let who = peer_id
+                    .map(|p| p.to_string())
+                    .unwrap_or_else(|| "bootstrap peer".into());
+                if self.unreachable_reported.insert(who.clone()) {
+                    warn!(peer = %who, "cannot reach peer: {error}");
+                } else {
+                    debug!(peer = %who, "still cannot reach peer: {error}");
+                }
+            }
+            SwarmEvent::IncomingConnectionError {
+                send_back_addr,
+                error,
+                ..
+            } => {
+                self.counters.handshake_failures += 1;
+                warn!(from = %send_back_addr, "refused incoming connection: {error}");
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Control(ev)) => self.on_control(ev),
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(_) | BehaviourEvent::Ping(_)) => {}
+            _ => {}
+        }
+    }
+
+    fn on_control(&mut self, ev: request_response::Event<Request, Response>) {
+        match ev {
+            request_response::Event::Message { peer, message, .. } => match message {
+                Message::Request {
+                    request, channel, ..
+                } => {
+                    let response = self.answer(request);
+                    if self
+                        .swarm
+                        .behaviour_mut()
+                        .control
+                        .send_response(channel, response)
+                        .is_err()
+                    {
+                        debug!(%peer, "response not sent: the peer went away");
+                    }
+                }
+                Message::Response { response, .. } => self.on_response(peer, response),
+            },
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                self.counters.request_failures += 1;
+                warn!(%peer, "bad or failed request from peer: {error}");
+            }
+            request_response::Event::OutboundFailure { peer, error, .. } => {
+                self.counters.request_failures += 1;
+                debug!(%peer, "request to peer failed: {error}");
+            }
+            request_response::Event::ResponseSent { .. } => {}
+        }
+    }
+
+    fn answer(&self, request: Request) -> Response {
+        let view = self.view.borrow().clone();
+        match request {
+            Request::Config { epoch, .. } if epoch < view.cert.statement.epoch => Response::Newer {
+                config: Box::new((*view.config).clone()),
+                cert: view.cert,
+            },
+            Request::Config { .. } => Response::NotNewer { cert: view.cert },
+            Request::Status => Response::Status(Box::new(self.status(&view))),
+        }
+    }
+
+    fn on_response(&mut self, peer: PeerId, response: Response) {
+        match response {
+            Response::Newer { config, cert } => {
+                let offer = OfferConfig {
+                    from: peer.to_string(),
+                    config: *config,
+                    cert,
+                };
+                if self.epochs.try_send(offer).is_err() {
+                    self.counters.offers_dropped += 1;
+                    debug!(%peer, "configuration offer dropped: the epochs mailbox is full");
+                }
+            }
+            Response::NotNewer { .. } => {}
+            Response::Status(_) => debug!(%peer, "unexpected status response"),
+            Response::Refused(why) => debug!(%peer, "request refused: {why}"),
+        }
+    }
+
+    fn status(&self, view: &View) -> StatusReport {
+        let config = &view.config;
+        let members = config
+            .members
+            .iter()
+            .map(|m| {
+                let id = m.id();
+                let connected = id == self.me || self.swarm.is_connected(&peer_id_of(&m.key));
+                MemberStatus {
+                    node: id,
+                    addrs: m.addrs.clone(),
+                    ms: config.in_ms_group(&id),
+                    connected,
+                }
+            })
+            .collect();
+        StatusReport {
+            node: self.me,
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            uptime_secs: self.started.elapsed().as_secs(),
+            listen: self.swarm.listeners().map(|a| a.to_string()).collect(),
+            epoch: config.epoch,
+            config_hash: view.cert.statement.config_hash,
+            f: config.f,
+            f_ms: config.f_ms,
+            members,
+        }
+    }
+}

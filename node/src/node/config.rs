@@ -1,0 +1,198 @@
+//! The node's configuration: a TOML file whose every field has a documented default, and
+//! command-line flags that override it. Unknown or wrongly typed fields are errors that name
+//! the file, so a typo never silently falls back to a default.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+/// The file as written by an operator; every field optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct File {
+    /// Where the node keeps its state. Default: `./rampart-node`.
+    pub data_dir: Option<PathBuf>,
+    /// The node's secret key file. Default: `<data_dir>/node.key`.
+    pub key: Option<PathBuf>,
+    /// The genesis bundle, needed on first start only. Default: none.
+    pub genesis: Option<PathBuf>,
+    /// The multiaddr to listen on. Default: `/ip4/0.0.0.0/tcp/7700`.
+    pub listen: Option<String>,
+    /// Peers to dial when no member is reachable. Default: none.
+    pub bootstrap: Option<Vec<String>>,
+    /// Timing of the network task.
+    pub network: Option<Network>,
+}
+
+/// The `[network]` table.
+#[derive(Debug, Default, Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    /// Redial unreachable members every this many ms. Default 2000.
+    pub dial_interval_ms: Option<u64>,
+    /// Ask members for a newer configuration every this many ms. Default 5000.
+    pub exchange_interval_ms: Option<u64>,
+    /// A request waits this long for its response. Default 10000.
+    pub request_timeout_ms: Option<u64>,
+    /// Idle connections close after this many seconds. Default 3600.
+    pub idle_timeout_secs: Option<u64>,
+}
+
+/// The file's defaults, printed by `rampart node config` and used when a field is absent.
+pub const DEFAULT_TOML: &str = r#"# rampart node configuration; every field is optional.
+data_dir = "./rampart-node"        # state: key share, epochs, (later) objects
+# key = "<data_dir>/node.key"      # from `rampart keygen`
+# genesis = "node.bundle"          # from `rampart admin genesis`; first start only
+listen = "/ip4/0.0.0.0/tcp/7700"
+bootstrap = []                     # multiaddrs dialled when no member is reachable
+
+[network]
+dial_interval_ms = 2000
+exchange_interval_ms = 5000
+request_timeout_ms = 10000
+idle_timeout_secs = 3600
+"#;
+
+/// Settings after defaults and flags.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Key file.
+    pub key: PathBuf,
+    /// Genesis bundle, if given.
+    pub genesis: Option<PathBuf>,
+    /// Listen address.
+    pub listen: String,
+    /// Bootstrap peers.
+    pub bootstrap: Vec<String>,
+    /// Redial period.
+    pub dial_interval: Duration,
+    /// Exchange period.
+    pub exchange_interval: Duration,
+    /// Request timeout.
+    pub request_timeout: Duration,
+    /// Idle connection timeout.
+    pub idle_timeout: Duration,
+}
+
+/// Flags that override the file.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+    /// `--key`.
+    pub key: Option<PathBuf>,
+    /// `--genesis`.
+    pub genesis: Option<PathBuf>,
+    /// `--listen`.
+    pub listen: Option<String>,
+    /// `--bootstrap` (repeatable; replaces the file's list when given).
+    pub bootstrap: Vec<String>,
+}
+
+/// Reads `path` (if given), applies defaults and `flags`.
+pub fn load(path: Option<&Path>, flags: Overrides) -> anyhow::Result<Settings> {
+    let file = match path {
+        Some(p) => parse(p)?,
+        None => File::default(),
+    };
+    let base = path
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let rel = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+    let data_dir = flags
+        .data_dir
+        .or_else(|| file.data_dir.map(rel))
+        .unwrap_or_else(|| PathBuf::from("./rampart-node"));
+    let key = flags
+        .key
+        .or_else(|| file.key.map(rel))
+        .unwrap_or_else(|| data_dir.join("node.key"));
+    let net = file.network.unwrap_or_default();
+    let ms = |v: Option<u64>, d: u64| Duration::from_millis(v.unwrap_or(d).max(1));
+    Ok(Settings {
+        genesis: flags.genesis.or_else(|| file.genesis.map(rel)),
+        listen: flags
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| "/ip4/0.0.0.0/tcp/7700".into()),
+        bootstrap: if flags.bootstrap.is_empty() {
+            file.bootstrap.unwrap_or_default()
+        } else {
+            flags.bootstrap
+        },
+        dial_interval: ms(net.dial_interval_ms, 2000),
+        exchange_interval: ms(net.exchange_interval_ms, 5000),
+        request_timeout: ms(net.request_timeout_ms, 10_000),
+        idle_timeout: Duration::from_secs(net.idle_timeout_secs.unwrap_or(3600).max(1)),
+        data_dir,
+        key,
+    })
+}
+
+fn parse(path: &Path) -> anyhow::Result<File> {
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("config file {}", path.display()))?;
+    if meta.len() > 1024 * 1024 {
+        bail!("config file {}: larger than 1 MiB", path.display());
+    }
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("config file {}", path.display()))?;
+    toml::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("config file {}: {}", path.display(), e.to_string().trim()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("node.toml");
+        std::fs::write(&p, text).unwrap();
+        (dir, p)
+    }
+
+    #[test]
+    fn the_documented_defaults_parse() {
+        let (_d, p) = write(DEFAULT_TOML);
+        let s = load(Some(&p), Overrides::default()).unwrap();
+        assert_eq!(s.listen, "/ip4/0.0.0.0/tcp/7700");
+        assert_eq!(s.dial_interval, Duration::from_millis(2000));
+    }
+
+    #[test]
+    fn an_unknown_field_is_an_error_naming_the_file_and_field() {
+        let (_d, p) = write("listen = \"/ip4/127.0.0.1/tcp/1\"\nlisten_port = 5\n");
+        let e = load(Some(&p), Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("node.toml") && e.contains("listen_port"), "{e}");
+    }
+
+    #[test]
+    fn a_wrongly_typed_field_is_an_error() {
+        let (_d, p) = write("[network]\ndial_interval_ms = \"fast\"\n");
+        let e = load(Some(&p), Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("node.toml") && e.contains("invalid type"), "{e}");
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let (_d, p) = write("listen = \"/ip4/127.0.0.1/tcp/1\"\n");
+        let flags = Overrides {
+            listen: Some("/ip4/127.0.0.1/tcp/2".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            load(Some(&p), flags).unwrap().listen,
+            "/ip4/127.0.0.1/tcp/2"
+        );
+    }
+}

@@ -1,0 +1,151 @@
+//! `rampart node start`: load the key, the genesis bundle and the newest stored epoch, start
+//! the actix system with the `Epochs` actor, and hand the swarm to its own task.
+
+pub mod config;
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use libp2p::Multiaddr;
+use overlay::epoch::EpochTracker;
+use overlay::id::NodeId;
+use tracing::{info, warn};
+
+use actix::Actor;
+use actors::epochs::{EpochStore, Epochs};
+use bootstrap::bundle::{self, Bundle};
+use bootstrap::files::Overwrite;
+use bootstrap::keyfile;
+
+use crate::net::behaviour::{self, Timing};
+use crate::net::peers::keypair_of;
+use crate::net::swarm::{Intervals, NetTask};
+use config::Settings;
+
+const BUNDLE_FILE: &str = "genesis.bundle";
+
+/// Runs a node until SIGINT or SIGTERM.
+pub fn start(settings: Settings) -> anyhow::Result<()> {
+    prepare_data_dir(&settings.data_dir)?;
+    let key = keyfile::read(&settings.key).map_err(|e| {
+        anyhow::anyhow!(
+            "{e}\n  (create a node key with `rampart keygen --out {}`)",
+            settings.key.display()
+        )
+    })?;
+    let me = NodeId::of(&key.public());
+    let genesis = load_bundle(&settings, &me)?;
+    let store = EpochStore::new(&settings.data_dir);
+    let tracker = restore(&genesis, &store)?;
+    let listen: Multiaddr = settings
+        .listen
+        .parse()
+        .with_context(|| format!("listen address {:?}", settings.listen))?;
+    let bootstrap = settings
+        .bootstrap
+        .iter()
+        .map(|b| {
+            b.parse::<Multiaddr>()
+                .with_context(|| format!("bootstrap peer {b:?} is not a multiaddr"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    info!(node = %me, epoch = %tracker.config().epoch, members = tracker.config().members.len(),
+        in_ms_group = tracker.config().in_ms_group(&me), "starting node");
+
+    let runtime = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("the tokio runtime starts")
+    };
+    let system = actix::System::with_tokio_rt(runtime);
+    system.block_on(async move {
+        let (epochs, view) = Epochs::new(tracker, store);
+        let epochs = epochs.start();
+        let timing = Timing {
+            request_timeout: settings.request_timeout,
+            idle_timeout: settings.idle_timeout,
+        };
+        let mut swarm = behaviour::build(keypair_of(&key), timing)?;
+        swarm
+            .listen_on(listen.clone())
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let intervals = Intervals {
+            dial: settings.dial_interval,
+            exchange: settings.exchange_interval,
+        };
+        let task = NetTask::new(swarm, me, epochs, view, bootstrap, intervals);
+        let net = tokio::spawn(task.run());
+        wait_for_signal().await;
+        info!("stopping");
+        net.abort();
+        actix::System::current().stop();
+        Ok(())
+    })
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create data directory {}", dir.display()))
+}
+
+/// The bundle kept in the data directory, or the one given, copied there on first start.
+fn load_bundle(settings: &Settings, me: &NodeId) -> anyhow::Result<Bundle> {
+    let kept = settings.data_dir.join(BUNDLE_FILE);
+    let (b, from) = if kept.exists() {
+        (bundle::read(&kept)?, kept.clone())
+    } else if let Some(given) = &settings.genesis {
+        (bundle::read(given)?, given.clone())
+    } else {
+        bail!(
+            "no genesis bundle in {} and none given: pass --genesis <bundle> from `rampart admin genesis`",
+            settings.data_dir.display()
+        );
+    };
+    if b.node != *me {
+        bail!(
+            "{}: this bundle is for node {}, but the key in {} is node {}",
+            from.display(),
+            b.node,
+            settings.key.display(),
+            me
+        );
+    }
+    if !kept.exists() {
+        bundle::write(&kept, &b, Overwrite::Refuse)?;
+    }
+    Ok(b)
+}
+
+/// The newest certified configuration we hold: the stored one if it verifies, else genesis.
+fn restore(genesis: &Bundle, store: &EpochStore) -> anyhow::Result<EpochTracker> {
+    let mut tracker = EpochTracker::new(genesis.ms_key, genesis.config.clone(), genesis.cert)
+        .context("the genesis bundle's epoch certificate")?;
+    match store.load() {
+        Ok(Some((config, cert))) => {
+            if let Err(e) = tracker.offer(config, cert) {
+                warn!(error = %e, "ignoring the stored configuration");
+            }
+        }
+        Ok(None) => {}
+        Err(e) => warn!(error = %e, "ignoring the stored configuration"),
+    }
+    Ok(tracker)
+}
