@@ -30,13 +30,12 @@ pub struct Params {
     pub vnodes: u32,
 }
 
-impl Params {
-    /// The largest f (at most 1) that `members` nodes support: groups need 3f+1 members.
-    pub fn default_for(members: usize) -> Params {
-        let f = if members >= 4 { 1 } else { 0 };
+impl Default for Params {
+    /// f = f_ms = 1: the smallest system that tolerates a fault, 4 nodes.
+    fn default() -> Params {
         Params {
-            f,
-            f_ms: f,
+            f: 1,
+            f_ms: 1,
             vnodes: VNODES_DEFAULT,
         }
     }
@@ -75,6 +74,11 @@ pub enum GenesisError {
         /// Nodes needed.
         need: usize,
     },
+    /// f_ms = 0 asked for.
+    #[error(
+        "f_ms must be at least 1: the MS key is a FROST threshold key (2 or more signers), so a system starts with at least 4 nodes"
+    )]
+    NoMsFaultTolerance,
     /// The threshold library failed.
     #[error(transparent)]
     Threshold(#[from] threshold::ThresholdError),
@@ -197,6 +201,11 @@ fn members_of(adds: &[(PathBuf, Certificate)]) -> Result<Vec<Member>, GenesisErr
 }
 
 fn check_thresholds(p: &Params, members: usize) -> Result<(), GenesisError> {
+    if p.f_ms == 0 {
+        // FROST thresholds start at 2 signers, and an MS that one node controls could certify
+        // anything.
+        return Err(GenesisError::NoMsFaultTolerance);
+    }
     for (what, f) in [("f", p.f), ("f_ms", p.f_ms)] {
         let need = 3 * f as usize + 1;
         if members < need {

@@ -126,12 +126,7 @@ fn make_system(dir: &Path, nodes: usize, base: u16) -> anyhow::Result<Vec<PathBu
         adds.push((cert_path, cert));
     }
     admin.save()?;
-    let g = genesis::create(
-        authority,
-        &adds,
-        Params::default_for(nodes),
-        &mut rand::rngs::OsRng,
-    )?;
+    let g = genesis::create(authority, &adds, Params::default(), &mut rand::rngs::OsRng)?;
     println!(
         "   epoch 0     {} members, f={}, config {}",
         g.config.members.len(),

@@ -111,10 +111,10 @@ pub enum AdminCmd {
         /// Directory for the bundles.
         #[arg(long)]
         out: PathBuf,
-        /// Faults tolerated per replica group (default: 1 with 4 or more nodes, else 0).
+        /// Faults tolerated per replica group (default 1: groups of 4).
         #[arg(long)]
         f: Option<u32>,
-        /// Faults tolerated in the MS group (default: as f).
+        /// Faults tolerated in the MS group (default as f; at least 1).
         #[arg(long)]
         f_ms: Option<u32>,
         /// Ring positions per node.
@@ -390,7 +390,7 @@ fn genesis_cmd(
             certfile::read_kind(p, "add", &admin.public(), now)?,
         ));
     }
-    let defaults = Params::default_for(adds.len());
+    let defaults = Params::default();
     let f = f.unwrap_or(defaults.f);
     let params = Params {
         f,

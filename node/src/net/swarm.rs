@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use actix::Addr;
 use futures::StreamExt;
 use libp2p::request_response::{self, Message};
-use libp2p::swarm::SwarmEvent;
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
+use libp2p::swarm::{ConnectionId, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm};
 use overlay::id::NodeId;
 use overlay::wire::{MemberStatus, Request, Response, StatusReport};
@@ -52,6 +52,7 @@ pub struct NetTask {
     intervals: Intervals,
     started: Instant,
     members: HashMap<PeerId, (NodeId, Vec<Multiaddr>)>,
+    bootstrap_dials: HashMap<ConnectionId, Multiaddr>,
     unreachable_reported: HashSet<String>,
     counters: Counters,
 }
@@ -75,6 +76,7 @@ impl NetTask {
             intervals,
             started: Instant::now(),
             members: HashMap::new(),
+            bootstrap_dials: HashMap::new(),
             unreachable_reported: HashSet::new(),
             counters: Counters::default(),
         };
@@ -129,9 +131,15 @@ impl NetTask {
             }
         }
         if self.swarm.connected_peers().next().is_none() {
+            self.bootstrap_dials.clear();
             for addr in self.bootstrap.clone() {
-                if let Err(e) = self.swarm.dial(addr.clone()) {
-                    warn!(bootstrap = %addr, "cannot dial bootstrap peer: {e}");
+                let opts = DialOpts::unknown_peer_id().address(addr.clone()).build();
+                let id = opts.connection_id();
+                match self.swarm.dial(opts) {
+                    Ok(()) => {
+                        self.bootstrap_dials.insert(id, addr);
+                    }
+                    Err(e) => warn!(bootstrap = %addr, "cannot dial bootstrap peer: {e}"),
                 }
             }
         }

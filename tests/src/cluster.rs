@@ -1,0 +1,188 @@
+//! A cluster of real `rampart node` processes made with the CLI, as an operator would.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::{free_port, rampart, rampart_bin, rampart_ok, wait_for};
+
+/// One node process and its files.
+pub struct Node {
+    /// Its multiaddr.
+    pub addr: String,
+    /// Its directory (key, certificate, bundle, data, log).
+    pub dir: PathBuf,
+    /// The running process, if started.
+    pub proc: Option<Child>,
+}
+
+impl Node {
+    /// The node's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("node.log")).unwrap_or_default()
+    }
+}
+
+/// Nodes made by `rampart admin` in a temporary directory; killed on drop.
+pub struct Cluster {
+    /// Temporary root; removed on drop.
+    pub root: tempfile::TempDir,
+    /// The nodes.
+    pub nodes: Vec<Node>,
+}
+
+impl Cluster {
+    /// Makes an authority, `n` node keys and admissions, and a genesis, all with the CLI.
+    pub fn genesis(n: usize) -> Cluster {
+        let root = tempfile::tempdir().expect("temp dir");
+        let admin = root.path().join("admin");
+        let admin_s = admin.to_str().expect("utf-8 path");
+        rampart_ok(&["admin", "--admin-dir", admin_s, "init"]);
+        let mut nodes = Vec::new();
+        let mut cert_args: Vec<String> = Vec::new();
+        for i in 0..n {
+            let dir = root.path().join(format!("node{i}"));
+            let addr = format!("/ip4/127.0.0.1/tcp/{}", free_port());
+            let key = dir.join("node.key");
+            rampart_ok(&["keygen", "--out", key.to_str().expect("utf-8")]);
+            let cert = dir.join("add.cert");
+            rampart_ok(&[
+                "admin",
+                "--admin-dir",
+                admin_s,
+                "add-node",
+                "--key",
+                dir.join("node.pub").to_str().expect("utf-8"),
+                "--addr",
+                &addr,
+                "--out",
+                cert.to_str().expect("utf-8"),
+            ]);
+            cert_args.push("--cert".into());
+            cert_args.push(cert.to_str().expect("utf-8").into());
+            nodes.push(Node {
+                addr,
+                dir,
+                proc: None,
+            });
+        }
+        let bundles = root.path().join("bundles");
+        let mut args = vec![
+            "admin",
+            "--admin-dir",
+            admin_s,
+            "genesis",
+            "--out",
+            bundles.to_str().expect("utf-8"),
+        ];
+        args.extend(cert_args.iter().map(String::as_str));
+        rampart_ok(&args);
+        for node in &nodes {
+            let id = node_id(&node.dir.join("node.pub"));
+            let bundle = bundles.join(format!("{}.bundle", &id[..16]));
+            std::fs::rename(&bundle, node.dir.join("node.bundle")).expect("move bundle");
+        }
+        Cluster { root, nodes }
+    }
+
+    /// The admin directory.
+    pub fn admin_dir(&self) -> PathBuf {
+        self.root.path().join("admin")
+    }
+
+    /// Starts node `i` with its key, bundle and the first node as bootstrap peer.
+    pub fn start(&mut self, i: usize) {
+        let bootstrap = self.nodes[0].addr.clone();
+        let node = &mut self.nodes[i];
+        let log = std::fs::File::create(node.dir.join("node.log")).expect("log file");
+        let child = Command::new(rampart_bin())
+            .args(["node", "start"])
+            .arg("--data-dir")
+            .arg(node.dir.join("data"))
+            .arg("--key")
+            .arg(node.dir.join("node.key"))
+            .arg("--genesis")
+            .arg(node.dir.join("node.bundle"))
+            .args(["--listen", &node.addr, "--bootstrap", &bootstrap])
+            .env("RUST_LOG", "info,libp2p=warn")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start rampart node");
+        node.proc = Some(child);
+    }
+
+    /// Starts every node.
+    pub fn start_all(&mut self) {
+        for i in 0..self.nodes.len() {
+            self.start(i);
+        }
+    }
+
+    /// `rampart status --peer <node i> --json`, parsed; an error if the node does not answer.
+    pub fn status(&self, i: usize) -> Result<serde_json::Value, String> {
+        status_of(&self.nodes[i].addr)
+    }
+
+    /// Waits until every node is connected to every other and they agree on the epoch and
+    /// configuration hash; returns the statuses.
+    pub fn wait_meshed(&self, limit: Duration) -> Vec<serde_json::Value> {
+        wait_for(
+            "every node connected to every other, one configuration",
+            limit,
+            || {
+                let statuses: Vec<serde_json::Value> = (0..self.nodes.len())
+                    .map(|i| self.status(i))
+                    .collect::<Result<_, _>>()?;
+                for (i, s) in statuses.iter().enumerate() {
+                    let members = s["members"].as_array().ok_or("no members")?;
+                    if members.len() != self.nodes.len() {
+                        return Err(format!("node{i} lists {} members", members.len()));
+                    }
+                    if let Some(m) = members.iter().find(|m| m["connected"] != true) {
+                        return Err(format!("node{i} is not connected to {}", m["node"]));
+                    }
+                    if s["config_hash"] != statuses[0]["config_hash"]
+                        || s["epoch"] != statuses[0]["epoch"]
+                    {
+                        return Err(format!("node{i} disagrees on the configuration"));
+                    }
+                }
+                Ok(statuses)
+            },
+        )
+    }
+
+    /// Kills node `i` (SIGKILL) and reaps it.
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut c) = self.nodes[i].proc.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for i in 0..self.nodes.len() {
+            self.kill(i);
+        }
+    }
+}
+
+/// `rampart status --peer addr --json`, parsed.
+pub fn status_of(addr: &str) -> Result<serde_json::Value, String> {
+    let out = rampart(&["status", "--peer", addr, "--json", "--timeout", "3s"]);
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("status is not JSON: {e}"))
+}
+
+/// The node id of the key in a `.pub` file, as `rampart keygen` printed it.
+fn node_id(pub_file: &Path) -> String {
+    let hexkey = std::fs::read_to_string(pub_file).expect("read .pub");
+    let key = overlay::crypto::public_key_from_hex(&hexkey).expect("public key");
+    overlay::id::NodeId::of(&key).to_string()
+}
