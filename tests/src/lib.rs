@@ -4,7 +4,10 @@
 //! Waiting is always on a condition with a deadline ([`wait_for`]); a test never sleeps a
 //! fixed time hoping something happened.
 
+pub mod byzantine;
 pub mod cluster;
+pub mod pbft_sim;
+pub mod sim;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

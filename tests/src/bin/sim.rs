@@ -1,0 +1,63 @@
+//! `sim`: runs many seeds of a protocol simulation and prints a summary. For soaks longer
+//! than CI runs: `cargo run --release -p rampart-tests --bin sim -- --n 4 --seeds 10000`.
+
+use std::time::Instant;
+
+use rampart_tests::pbft_sim::{self, Params};
+
+fn arg(args: &[String], name: &str, default: u64) -> u64 {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!(
+            "sim [--n 4] [--f (n-1)/3] [--seeds 100] [--start 0]\n  runs PBFT simulation seeds start..start+seeds and prints failures and a summary"
+        );
+        return;
+    }
+    let n = arg(&args, "--n", 4) as usize;
+    let f = arg(&args, "--f", ((n - 1) / 3) as u64) as usize;
+    let seeds = arg(&args, "--seeds", 100);
+    let start = arg(&args, "--start", 0);
+    if args.iter().any(|a| a == "--show") {
+        println!("{:#?}", Params::draw(start, n, f));
+    }
+    let t0 = Instant::now();
+    let (mut ok, mut failed) = (0u64, Vec::new());
+    let (mut steps, mut views, mut executed) = (0u64, 0u64, 0usize);
+    for seed in start..start + seeds {
+        match pbft_sim::run(seed, Params::draw(seed, n, f)) {
+            Ok(o) => {
+                ok += 1;
+                steps += o.steps;
+                views += o.max_view;
+                executed += o.executed;
+            }
+            Err(e) => {
+                println!("seed {seed}: {e}");
+                failed.push(seed);
+            }
+        }
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    println!(
+        "pbft n={n} f={f}: {ok} passed, {} failed in {secs:.1}s ({:.1} ms/seed); mean steps {}, mean max view {:.2}, mean requests {}",
+        failed.len(),
+        1000.0 * secs / seeds.max(1) as f64,
+        steps / ok.max(1),
+        views as f64 / ok.max(1) as f64,
+        executed / ok.max(1) as usize
+    );
+    if !failed.is_empty() {
+        println!(
+            "failed seeds: {failed:?}  (replay one: PBFT_SEED=<seed> PBFT_N={n} cargo test -p rampart-tests --test pbft_sim replay -- --nocapture)"
+        );
+        std::process::exit(1);
+    }
+}
