@@ -4,4 +4,6 @@
 //! `overlay`, and perform what it asks (persist, publish, reply). Inputs from the network
 //! arrive through bounded mailboxes and `try_send`, so a flood is dropped, not queued.
 
+pub mod db;
 pub mod epochs;
+pub mod pbft;

@@ -18,8 +18,8 @@ use overlay::wire::{Request, Response, StatusReport};
 use serde::Deserialize;
 use tokio::process::{Child, Command};
 
-use crate::net::client;
-use crate::timeutil::now;
+use rampart::net::client;
+use rampart::timeutil::now;
 
 const EMBEDDED: &str = include_str!("demo.toml");
 const MARKER: &str = ".rampart-demo";
@@ -207,6 +207,25 @@ async fn run_cluster(
         .args(["status", "--peer", &addr(base, 0)])
         .output()?;
     print!("{}", String::from_utf8_lossy(&out.stdout));
+    println!(
+        "\n== rampart load --peer {} --clients 8 --requests 1000   (PBFT ordering through the MS group)",
+        addr(base, 1)
+    );
+    let out = std::process::Command::new(&exe)
+        .args([
+            "load",
+            "--peer",
+            &addr(base, 1),
+            "--clients",
+            "8",
+            "--requests",
+            "1000",
+        ])
+        .output()?;
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    if !out.status.success() {
+        print!("{}", String::from_utf8_lossy(&out.stderr));
+    }
     if once {
         println!("\n== stopping the cluster (--once)");
         stop(children).await;

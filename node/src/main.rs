@@ -2,9 +2,6 @@
 
 mod cli;
 mod demo;
-mod net;
-mod node;
-mod timeutil;
 
 use std::process::ExitCode;
 

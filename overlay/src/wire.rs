@@ -27,13 +27,15 @@ pub enum Request {
     },
     /// What does this node see?
     Status,
+    /// Send me your current configuration and certificate.
+    Configuration,
 }
 
 /// A response on the control protocol.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Response {
-    /// A newer configuration and its certificate.
-    Newer {
+    /// A configuration and its certificate (newer than the asker's, or asked for).
+    Config {
         /// The configuration.
         config: Box<Configuration>,
         /// Its certificate.
@@ -71,6 +73,31 @@ pub struct StatusReport {
     pub f_ms: u32,
     /// Every member of the configuration as this node sees it.
     pub members: Vec<MemberStatus>,
+    /// The node's PBFT replica, if it is in the MS group.
+    pub pbft: Option<PbftStatus>,
+}
+
+/// A PBFT replica's progress, in a status report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PbftStatus {
+    /// The replica's index in the MS group.
+    pub replica: u32,
+    /// Its view.
+    pub view: u64,
+    /// Whether the view is active.
+    pub active: bool,
+    /// The primary's node id.
+    pub primary: NodeId,
+    /// Last executed sequence number.
+    pub last_exec: u64,
+    /// Last stable checkpoint.
+    pub stable: u64,
+    /// Operations executed by the application.
+    pub executed_ops: u64,
+    /// Digest of the application's state.
+    pub state: Hash,
+    /// Inputs dropped (bad, stale, duplicate ...).
+    pub dropped: u64,
 }
 
 /// One member in a status report.

@@ -6,5 +6,5 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 bash "$root/tests/scripts/deps.sh"
 cd "$root"
-cargo build --locked -p rampart --bins
+cargo build --locked --workspace --all-targets
 exec "$root/target/debug/rampart" demo "$@"

@@ -29,6 +29,8 @@ pub struct Cluster {
     pub root: tempfile::TempDir,
     /// The nodes.
     pub nodes: Vec<Node>,
+    /// Extra TOML every node's configuration file holds (e.g. a `[pbft]` table).
+    pub node_config: String,
 }
 
 impl Cluster {
@@ -82,7 +84,11 @@ impl Cluster {
             let bundle = bundles.join(format!("{}.bundle", &id[..16]));
             std::fs::rename(&bundle, node.dir.join("node.bundle")).expect("move bundle");
         }
-        Cluster { root, nodes }
+        Cluster {
+            root,
+            nodes,
+            node_config: String::new(),
+        }
     }
 
     /// The admin directory.
@@ -94,9 +100,12 @@ impl Cluster {
     pub fn start(&mut self, i: usize) {
         let bootstrap = self.nodes[0].addr.clone();
         let node = &mut self.nodes[i];
+        let config = node.dir.join("node.toml");
+        std::fs::write(&config, &self.node_config).expect("write node.toml");
         let log = std::fs::File::create(node.dir.join("node.log")).expect("log file");
         let child = Command::new(rampart_bin())
-            .args(["node", "start"])
+            .args(["node", "start", "--config"])
+            .arg(&config)
             .arg("--data-dir")
             .arg(node.dir.join("data"))
             .arg("--key")

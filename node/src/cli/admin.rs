@@ -15,7 +15,7 @@ use overlay::crypto::{SecretKey, public_key_from_hex};
 use overlay::id::{ClientId, Hash, NodeId};
 use overlay::time::Timestamp;
 
-use crate::timeutil::{self, now, parse_expiry};
+use rampart::timeutil::{self, now, parse_expiry};
 
 #[derive(Subcommand)]
 pub enum AdminCmd {

@@ -5,7 +5,7 @@ use std::path::Path;
 use bootstrap::{bundle, certfile, credential};
 use overlay::cert::Certificate;
 
-use crate::timeutil::show;
+use rampart::timeutil::show;
 
 pub fn run(path: &Path) -> anyhow::Result<()> {
     if let Ok(cert) = certfile::read(path) {

@@ -7,7 +7,7 @@ use bootstrap::keyfile;
 use overlay::crypto::SecretKey;
 use overlay::id::NodeId;
 
-use crate::net::peers::peer_id_of;
+use rampart::net::peers::peer_id_of;
 
 pub fn run(out: &Path) -> anyhow::Result<()> {
     let key = SecretKey::generate(&mut rand::rngs::OsRng);

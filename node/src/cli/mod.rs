@@ -3,13 +3,14 @@
 mod admin;
 mod inspect;
 mod keygen;
+mod load;
 mod status;
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::node::config::{self, Overrides};
+use rampart::node::config::{self, Overrides};
 
 /// Rampart: a Byzantine-fault-tolerant object store that reconfigures itself.
 #[derive(Parser)]
@@ -50,6 +51,24 @@ enum Cmd {
         json: bool,
         /// Give up after this long.
         #[arg(long, default_value = "10s")]
+        timeout: humantime::Duration,
+    },
+    /// Order null operations through the MS with concurrent clients; report ops/s and latency.
+    Load {
+        /// Any node of the system (its configuration names the MS replicas).
+        #[arg(long)]
+        peer: String,
+        /// Concurrent clients, each with one request in flight.
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        /// Requests in all, shared among the clients.
+        #[arg(long, default_value_t = 1000)]
+        requests: usize,
+        /// Bytes per operation.
+        #[arg(long, default_value_t = 16)]
+        size: usize,
+        /// Give up after this long.
+        #[arg(long, default_value = "300s")]
         timeout: humantime::Duration,
     },
     /// Print what a certificate, credential or genesis bundle file holds (never secrets).
@@ -122,7 +141,7 @@ pub fn run() -> anyhow::Result<()> {
                 listen,
                 bootstrap,
             };
-            crate::node::start(config::load(path.as_deref(), flags)?)
+            rampart::node::start(config::load(path.as_deref(), flags)?)
         }
         Cmd::Node {
             cmd: NodeCmd::Config,
@@ -144,6 +163,16 @@ pub fn run() -> anyhow::Result<()> {
             status::run(&peer, json, timeout.into())
         }
         Cmd::Inspect { file } => inspect::run(&file),
+        Cmd::Load {
+            peer,
+            clients,
+            requests,
+            size,
+            timeout,
+        } => {
+            init_logging("warn,libp2p=error");
+            load::run(&peer, clients, requests, size, timeout.into())
+        }
         Cmd::Demo(args) => {
             init_logging("warn");
             crate::demo::run(args)

@@ -5,7 +5,7 @@ use std::time::Duration;
 use anyhow::bail;
 use overlay::wire::{Request, Response, StatusReport};
 
-use crate::net::client;
+use rampart::net::client;
 
 pub fn run(peer: &str, json: bool, timeout: Duration) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -46,6 +46,11 @@ pub fn to_json(r: &StatusReport) -> serde_json::Value {
         "f": r.f,
         "f_ms": r.f_ms,
         "members": members,
+        "pbft": r.pbft.as_ref().map(|p| serde_json::json!({
+            "replica": p.replica, "view": p.view, "active": p.active, "primary": p.primary.to_string(),
+            "last_exec": p.last_exec, "stable": p.stable, "executed_ops": p.executed_ops,
+            "state": p.state.to_hex(), "dropped": p.dropped,
+        })),
     })
 }
 
@@ -67,6 +72,20 @@ fn print_table(r: &StatusReport) {
         connected,
         r.members.len().saturating_sub(1)
     );
+    if let Some(p) = &r.pbft {
+        let state = if p.active { "active" } else { "changing view" };
+        println!(
+            "pbft      replica {} view {} ({state}, primary {}), executed n{} ({} ops, state {}), stable n{}, dropped {}",
+            p.replica,
+            p.view,
+            p.primary.0.short(),
+            p.last_exec,
+            p.executed_ops,
+            p.state.short(),
+            p.stable,
+            p.dropped
+        );
+    }
     for m in &r.members {
         let me = if m.node == r.node {
             "self"

@@ -1,3 +1,6 @@
+// The `NetworkBehaviour` derive generates a public event enum without doc comments.
+#![allow(missing_docs)]
+
 //! The node's composed libp2p behaviour and how a swarm is built.
 
 use std::time::Duration;
@@ -6,7 +9,7 @@ use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::{Swarm, identify, noise, ping, tcp, yamux};
 
-use super::codec::{Codec, PROTOCOL};
+use super::codec::{CONTROL, ControlCodec, ORDER, OrderCodec, PBFT, PbftCodec};
 
 /// Identify's protocol version string.
 pub const IDENTIFY_PROTOCOL: &str = "/rampart/id/1";
@@ -19,7 +22,11 @@ pub struct Behaviour {
     /// Measures round-trip times and notices dead connections.
     pub ping: ping::Behaviour,
     /// Status and configuration exchange.
-    pub control: request_response::Behaviour<Codec>,
+    pub control: request_response::Behaviour<ControlCodec>,
+    /// PBFT messages between MS replicas.
+    pub pbft: request_response::Behaviour<PbftCodec>,
+    /// Client requests to the ordering service.
+    pub order: request_response::Behaviour<OrderCodec>,
 }
 
 /// Network timing knobs.
@@ -31,7 +38,22 @@ pub struct Timing {
     pub idle_timeout: Duration,
 }
 
-/// Builds a swarm over TCP + Noise + Yamux with the node's key as its identity.
+fn rr<
+    C: request_response::Codec<Protocol = libp2p::StreamProtocol> + Default + Clone + Send + 'static,
+>(
+    protocol: libp2p::StreamProtocol,
+    timeout: Duration,
+    streams: usize,
+) -> request_response::Behaviour<C> {
+    request_response::Behaviour::new(
+        [(protocol, ProtocolSupport::Full)],
+        request_response::Config::default()
+            .with_request_timeout(timeout)
+            .with_max_concurrent_streams(streams),
+    )
+}
+
+/// Builds a swarm over TCP + Noise + Yamux with `keypair` as its identity.
 pub fn build(
     keypair: libp2p::identity::Keypair,
     timing: Timing,
@@ -49,12 +71,12 @@ pub fn build(
                     .with_agent_version(format!("rampart/{}", env!("CARGO_PKG_VERSION"))),
             ),
             ping: ping::Behaviour::new(ping::Config::new()),
-            control: request_response::Behaviour::with_codec(
-                Codec,
-                [(PROTOCOL, ProtocolSupport::Full)],
-                request_response::Config::default()
-                    .with_request_timeout(timing.request_timeout)
-                    .with_max_concurrent_streams(64),
+            control: rr(CONTROL, timing.request_timeout, 64),
+            pbft: rr(PBFT, timing.request_timeout, 1024),
+            order: rr(
+                ORDER,
+                timing.request_timeout.max(Duration::from_secs(30)),
+                4096,
             ),
         })?
         .with_swarm_config(|c| c.with_idle_connection_timeout(timing.idle_timeout))

@@ -1,15 +1,58 @@
-//! The control protocol's codec: a 4-byte big-endian length, then the canonical encoding.
-//! Lengths are checked against the bounds in `overlay::wire` before anything is read, so a
-//! peer cannot make us buffer more than one maximal message.
+//! One framing for every request-response protocol: a 4-byte big-endian length, then the
+//! canonical encoding. Lengths are checked against the message type's bound before anything
+//! is read, so a peer cannot make us buffer more than one maximal message.
 
 use std::io;
+use std::marker::PhantomData;
 
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::StreamProtocol;
+use overlay::encoding::{DecodeError, decode, encode};
+use overlay::pbft::{MESSAGE_BYTES_MAX, OP_BYTES_MAX, Signed, SignedReply, SignedRequest};
 use overlay::wire::{REQUEST_BYTES_MAX, RESPONSE_BYTES_MAX, Request, Response};
+use serde::{Serialize, de::DeserializeOwned};
 
-/// The protocol name, versioned.
-pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/rampart/control/1");
+/// Status and configuration exchange.
+pub const CONTROL: StreamProtocol = StreamProtocol::new("/rampart/control/1");
+/// PBFT messages between replicas.
+pub const PBFT: StreamProtocol = StreamProtocol::new("/rampart/pbft/1");
+/// Client requests to the ordering service, answered with the replica's reply.
+pub const ORDER: StreamProtocol = StreamProtocol::new("/rampart/order/1");
+
+/// A message type with its size bound.
+pub trait Wire: Sized + Send + Serialize + DeserializeOwned {
+    /// Largest encoding accepted.
+    const MAX: usize;
+
+    /// Decodes, bounded.
+    fn from_wire(bytes: &[u8]) -> Result<Self, DecodeError> {
+        decode(bytes, Self::MAX)
+    }
+}
+
+impl Wire for Request {
+    const MAX: usize = REQUEST_BYTES_MAX;
+}
+impl Wire for Response {
+    const MAX: usize = RESPONSE_BYTES_MAX;
+}
+impl Wire for Signed {
+    const MAX: usize = MESSAGE_BYTES_MAX;
+}
+impl Wire for SignedRequest {
+    const MAX: usize = OP_BYTES_MAX + 1024;
+}
+impl Wire for SignedReply {
+    const MAX: usize = OP_BYTES_MAX + 1024;
+}
+
+/// The acknowledgement of a one-way message.
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize)]
+pub struct Ack;
+
+impl Wire for Ack {
+    const MAX: usize = 16;
+}
 
 /// Reads one length-prefixed frame of at most `max` bytes.
 pub async fn read_frame<T: AsyncRead + Unpin + Send>(
@@ -39,60 +82,74 @@ pub async fn write_frame<T: AsyncWrite + Unpin + Send>(io: &mut T, bytes: &[u8])
     io.close().await
 }
 
-fn invalid(e: impl std::fmt::Display) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, e.to_string())
+async fn read<M: Wire, T: AsyncRead + Unpin + Send>(io: &mut T) -> io::Result<M> {
+    let bytes = read_frame(io, M::MAX).await?;
+    M::from_wire(&bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))
 }
 
-/// Codec for [`Request`] / [`Response`].
-#[derive(Debug, Clone, Default)]
-pub struct Codec;
+/// Codec for a request type and a response type.
+pub struct Codec<Req, Resp>(PhantomData<fn() -> (Req, Resp)>);
+
+impl<Req, Resp> Default for Codec<Req, Resp> {
+    fn default() -> Self {
+        Codec(PhantomData)
+    }
+}
+
+impl<Req, Resp> Clone for Codec<Req, Resp> {
+    fn clone(&self) -> Self {
+        Codec(PhantomData)
+    }
+}
 
 #[async_trait::async_trait]
-impl libp2p::request_response::Codec for Codec {
+impl<Req: Wire + 'static, Resp: Wire + 'static> libp2p::request_response::Codec
+    for Codec<Req, Resp>
+{
     type Protocol = StreamProtocol;
-    type Request = Request;
-    type Response = Response;
+    type Request = Req;
+    type Response = Resp;
 
-    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Request>
+    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Req>
     where
         T: AsyncRead + Unpin + Send,
     {
-        let bytes = read_frame(io, REQUEST_BYTES_MAX).await?;
-        Request::from_bytes(&bytes).map_err(invalid)
+        read(io).await
     }
 
-    async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Response>
+    async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Resp>
     where
         T: AsyncRead + Unpin + Send,
     {
-        let bytes = read_frame(io, RESPONSE_BYTES_MAX).await?;
-        Response::from_bytes(&bytes).map_err(invalid)
+        read(io).await
     }
 
-    async fn write_request<T>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-        req: Request,
-    ) -> io::Result<()>
+    async fn write_request<T>(&mut self, _: &StreamProtocol, io: &mut T, req: Req) -> io::Result<()>
     where
         T: AsyncWrite + Unpin + Send,
     {
-        write_frame(io, &req.to_bytes()).await
+        write_frame(io, &encode(&req)).await
     }
 
     async fn write_response<T>(
         &mut self,
         _: &StreamProtocol,
         io: &mut T,
-        res: Response,
+        res: Resp,
     ) -> io::Result<()>
     where
         T: AsyncWrite + Unpin + Send,
     {
-        write_frame(io, &res.to_bytes()).await
+        write_frame(io, &encode(&res)).await
     }
 }
+
+/// The control protocol's codec.
+pub type ControlCodec = Codec<Request, Response>;
+/// PBFT messages, acknowledged.
+pub type PbftCodec = Codec<Signed, Ack>;
+/// Client requests and replies.
+pub type OrderCodec = Codec<SignedRequest, SignedReply>;
 
 #[cfg(test)]
 mod tests {
@@ -110,11 +167,16 @@ mod tests {
     fn garbage_is_an_error_not_a_panic() {
         let mut frame = 5u32.to_be_bytes().to_vec();
         frame.extend_from_slice(&[0xff, 0xfe, 0xfd, 0xfc, 0xfb]);
-        let mut input = Cursor::new(frame);
-        let mut codec = Codec;
-        let res = futures::executor::block_on(libp2p::request_response::Codec::read_request(
-            &mut codec, &PROTOCOL, &mut input,
-        ));
-        assert!(res.is_err());
+        for codec in [0, 1, 2] {
+            let mut input = Cursor::new(frame.clone());
+            let bad = futures::executor::block_on(async {
+                match codec {
+                    0 => read::<Request, _>(&mut input).await.is_err(),
+                    1 => read::<Signed, _>(&mut input).await.is_err(),
+                    _ => read::<SignedRequest, _>(&mut input).await.is_err(),
+                }
+            });
+            assert!(bad);
+        }
     }
 }

@@ -1,26 +1,33 @@
-//! The task that owns the swarm: one loop over swarm events and timers. It answers the control
-//! protocol from the current view (a watch channel the `Epochs` actor publishes), hands
-//! configurations peers send to that actor with `try_send`, and keeps connections to every
-//! member of the current configuration.
+//! The task that owns the swarm: one loop over swarm events, timers and the PBFT replica's
+//! outbound queue. It answers the control protocol from the current view (a watch channel the
+//! `Epochs` actor publishes), hands configurations peers send to that actor with `try_send`,
+//! keeps connections to every member, carries PBFT messages between MS replicas, and holds
+//! clients' ordering requests until the replica's reply comes back.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use actix::Addr;
+use actix::{Addr, Recipient};
 use futures::StreamExt;
-use libp2p::request_response::{self, Message};
+use libp2p::request_response::{self, Message, ResponseChannel};
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{ConnectionId, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm};
 use overlay::id::NodeId;
-use overlay::wire::{MemberStatus, Request, Response, StatusReport};
-use tokio::sync::watch;
+use overlay::pbft::{Event, Signed, SignedReply, SignedRequest};
+use overlay::wire::{MemberStatus, PbftStatus, Request, Response, StatusReport};
+use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
 use actors::epochs::{Epochs, OfferConfig, View};
+use actors::pbft::{Deliver, Outbound, PbftView};
 
 use super::behaviour::{Behaviour, BehaviourEvent};
+use super::codec::Ack;
 use super::peers::{parse_addrs, peer_id_of};
+
+/// Clients' ordering requests waiting for the replica's reply.
+pub const PENDING_REPLIES_MAX: usize = 16_384;
 
 /// How often the task runs its periodic work.
 #[derive(Debug, Clone, Copy)]
@@ -40,6 +47,20 @@ pub struct Counters {
     pub request_failures: u64,
     /// Incoming connections whose handshake failed.
     pub handshake_failures: u64,
+    /// PBFT or ordering input dropped (replica mailbox full, unknown sender, bound reached).
+    pub pbft_dropped: u64,
+}
+
+/// The link between the network task and this node's PBFT replica.
+pub struct PbftLink {
+    /// Where inbound messages and requests go.
+    pub replica: Recipient<Deliver>,
+    /// The MS replicas' peer ids, by replica index.
+    pub peers: Vec<PeerId>,
+    /// Their node ids, by replica index.
+    pub nodes: Vec<NodeId>,
+    /// The replica's progress.
+    pub view: watch::Receiver<PbftView>,
 }
 
 /// The swarm's owner.
@@ -54,6 +75,8 @@ pub struct NetTask {
     members: HashMap<PeerId, (NodeId, Vec<Multiaddr>)>,
     bootstrap_dials: HashMap<ConnectionId, Multiaddr>,
     unreachable_reported: HashSet<String>,
+    pbft: Option<PbftLink>,
+    pending_replies: HashMap<([u8; 32], u64), Vec<ResponseChannel<SignedReply>>>,
     counters: Counters,
 }
 
@@ -66,6 +89,7 @@ impl NetTask {
         view: watch::Receiver<View>,
         bootstrap: Vec<Multiaddr>,
         intervals: Intervals,
+        pbft: Option<PbftLink>,
     ) -> NetTask {
         let mut task = NetTask {
             swarm,
@@ -78,19 +102,28 @@ impl NetTask {
             members: HashMap::new(),
             bootstrap_dials: HashMap::new(),
             unreachable_reported: HashSet::new(),
+            pbft,
+            pending_replies: HashMap::new(),
             counters: Counters::default(),
         };
         task.refresh_members();
         task
     }
 
-    /// Runs until the process ends.
-    pub async fn run(mut self) {
+    /// Runs until the process ends; `outbound` is the PBFT replica's queue, if any.
+    pub async fn run(mut self, mut outbound: Option<mpsc::Receiver<Outbound>>) {
         let mut dial = tokio::time::interval(self.intervals.dial);
         let mut exchange = tokio::time::interval(self.intervals.exchange);
         loop {
+            let next_out = async {
+                match outbound.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 ev = self.swarm.select_next_some() => self.on_swarm_event(ev),
+                Some(o) = next_out => self.on_outbound(o),
                 _ = dial.tick() => self.dial_missing(),
                 _ = exchange.tick() => self.exchange_all(),
                 Ok(()) = self.view.changed() => self.refresh_members(),
@@ -171,8 +204,12 @@ impl NetTask {
         match ev {
             SwarmEvent::NewListenAddr { address, .. } => info!(%address, "listening"),
             SwarmEvent::ConnectionEstablished {
-                peer_id, endpoint, ..
+                peer_id,
+                endpoint,
+                connection_id,
+                ..
             } => {
+                self.bootstrap_dials.remove(&connection_id);
                 let member = self.members.get(&peer_id).map(|(id, _)| *id);
                 debug!(peer = %peer_id, ?member, addr = %endpoint.get_remote_address(), "connected");
                 if member.is_some() {
@@ -183,10 +220,16 @@ impl NetTask {
             SwarmEvent::ConnectionClosed { peer_id, cause, .. } => {
                 debug!(peer = %peer_id, ?cause, "connection closed");
             }
-            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
-                let who = peer_id
-                    .map(|p| p.to_string())
-                    .unwrap_or_else(|| "bootstrap peer".into());
+            SwarmEvent::OutgoingConnectionError {
+                peer_id,
+                connection_id,
+                error,
+            } => {
+                let who = match (self.bootstrap_dials.remove(&connection_id), peer_id) {
+                    (Some(addr), _) => format!("bootstrap peer {addr}"),
+                    (None, Some(p)) => p.to_string(),
+                    (None, None) => "unknown peer".into(),
+                };
                 if self.unreachable_reported.insert(who.clone()) {
                     warn!(peer = %who, "cannot reach peer: {error}");
                 } else {
@@ -202,7 +245,8 @@ impl NetTask {
                 warn!(from = %send_back_addr, "refused incoming connection: {error}");
             }
             SwarmEvent::Behaviour(BehaviourEvent::Control(ev)) => self.on_control(ev),
-            SwarmEvent::Behaviour(BehaviourEvent::Identify(_) | BehaviourEvent::Ping(_)) => {}
+            SwarmEvent::Behaviour(BehaviourEvent::Pbft(ev)) => self.on_pbft(ev),
+            SwarmEvent::Behaviour(BehaviourEvent::Order(ev)) => self.on_order(ev),
             _ => {}
         }
     }
@@ -240,19 +284,21 @@ impl NetTask {
 
     fn answer(&self, request: Request) -> Response {
         let view = self.view.borrow().clone();
+        let config = || Response::Config {
+            config: Box::new((*view.config).clone()),
+            cert: view.cert,
+        };
         match request {
-            Request::Config { epoch, .. } if epoch < view.cert.statement.epoch => Response::Newer {
-                config: Box::new((*view.config).clone()),
-                cert: view.cert,
-            },
+            Request::Config { epoch, .. } if epoch < view.cert.statement.epoch => config(),
             Request::Config { .. } => Response::NotNewer { cert: view.cert },
+            Request::Configuration => config(),
             Request::Status => Response::Status(Box::new(self.status(&view))),
         }
     }
 
     fn on_response(&mut self, peer: PeerId, response: Response) {
         match response {
-            Response::Newer { config, cert } => {
+            Response::Config { config, cert } => {
                 let offer = OfferConfig {
                     from: peer.to_string(),
                     config: *config,
@@ -266,6 +312,118 @@ impl NetTask {
             Response::NotNewer { .. } => {}
             Response::Status(_) => debug!(%peer, "unexpected status response"),
             Response::Refused(why) => debug!(%peer, "request refused: {why}"),
+        }
+    }
+
+    fn on_pbft(&mut self, ev: request_response::Event<Signed, Ack>) {
+        match ev {
+            request_response::Event::Message {
+                peer,
+                message:
+                    Message::Request {
+                        request, channel, ..
+                    },
+                ..
+            } => {
+                let _ = self.swarm.behaviour_mut().pbft.send_response(channel, Ack);
+                let Some(link) = &self.pbft else { return };
+                if !link.peers.contains(&peer) {
+                    self.counters.pbft_dropped += 1;
+                    debug!(%peer, "pbft message from a peer outside the MS group dropped");
+                    return;
+                }
+                if link
+                    .replica
+                    .try_send(Deliver(Event::Message(request)))
+                    .is_err()
+                {
+                    self.counters.pbft_dropped += 1;
+                    debug!(%peer, "pbft message dropped: the replica's mailbox is full");
+                }
+            }
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                self.counters.request_failures += 1;
+                debug!(%peer, "bad pbft message from peer: {error}");
+            }
+            request_response::Event::OutboundFailure { peer, error, .. } => {
+                debug!(%peer, "pbft message to peer failed: {error}");
+            }
+            _ => {}
+        }
+    }
+
+    fn on_order(&mut self, ev: request_response::Event<SignedRequest, SignedReply>) {
+        match ev {
+            request_response::Event::Message {
+                peer,
+                message:
+                    Message::Request {
+                        request, channel, ..
+                    },
+                ..
+            } => {
+                let Some(link) = &self.pbft else {
+                    debug!(%peer, "ordering request dropped: this node is not an MS replica");
+                    return;
+                };
+                if self.pending_replies.len() >= PENDING_REPLIES_MAX {
+                    self.counters.pbft_dropped += 1;
+                    return;
+                }
+                let key = (request.request.client.to_bytes(), request.request.timestamp);
+                if link
+                    .replica
+                    .try_send(Deliver(Event::Request(request)))
+                    .is_err()
+                {
+                    self.counters.pbft_dropped += 1;
+                    return;
+                }
+                self.pending_replies.entry(key).or_default().push(channel);
+            }
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                self.counters.request_failures += 1;
+                debug!(%peer, "ordering request failed: {error}");
+            }
+            _ => {}
+        }
+    }
+
+    fn on_outbound(&mut self, o: Outbound) {
+        let Some(link) = &self.pbft else { return };
+        match o {
+            Outbound::To(to, msg) => {
+                if let Some(peer) = link.peers.get(to.0 as usize).copied() {
+                    self.swarm.behaviour_mut().pbft.send_request(&peer, msg);
+                }
+            }
+            Outbound::All(msg) => {
+                let me = peer_id_of_self(&self.swarm);
+                for peer in link.peers.clone().into_iter().filter(|p| *p != me) {
+                    self.swarm
+                        .behaviour_mut()
+                        .pbft
+                        .send_request(&peer, msg.clone());
+                }
+            }
+            Outbound::Reply(reply) => {
+                let key = (reply.reply.client.to_bytes(), reply.reply.timestamp);
+                for ch in self.pending_replies.remove(&key).unwrap_or_default() {
+                    let _ = self
+                        .swarm
+                        .behaviour_mut()
+                        .order
+                        .send_response(ch, reply.clone());
+                }
+            }
+        }
+        // Channels of requests that will never be answered (the client went away, the request
+        // was a duplicate) expire with the request timeout; forget the closed ones.
+        if self.pending_replies.len() > PENDING_REPLIES_MAX / 2 {
+            self.pending_replies.retain(|_, chs| {
+                chs.retain(|c| c.is_open());
+                !chs.is_empty()
+            });
         }
     }
 
@@ -285,6 +443,20 @@ impl NetTask {
                 }
             })
             .collect();
+        let pbft = self.pbft.as_ref().map(|l| {
+            let v = l.view.borrow().clone();
+            PbftStatus {
+                replica: v.me,
+                view: v.view.0,
+                active: v.active,
+                primary: l.nodes.get(v.primary as usize).copied().unwrap_or(self.me),
+                last_exec: v.last_exec,
+                stable: v.stable,
+                executed_ops: v.executed_ops,
+                state: v.state,
+                dropped: v.dropped,
+            }
+        });
         StatusReport {
             node: self.me,
             version: env!("CARGO_PKG_VERSION").to_string(),
@@ -295,6 +467,11 @@ impl NetTask {
             f: config.f,
             f_ms: config.f_ms,
             members,
+            pbft,
         }
     }
+}
+
+fn peer_id_of_self(swarm: &Swarm<Behaviour>) -> PeerId {
+    *swarm.local_peer_id()
 }

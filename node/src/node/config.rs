@@ -24,6 +24,36 @@ pub struct File {
     pub bootstrap: Option<Vec<String>>,
     /// Timing of the network task.
     pub network: Option<Network>,
+    /// Durability of the database.
+    pub storage: Option<Storage>,
+    /// The PBFT replica's bounds (must be equal at every MS replica).
+    pub pbft: Option<Pbft>,
+}
+
+/// The `[storage]` table.
+#[derive(Debug, Default, Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct Storage {
+    /// fsync the rocksdb WAL on every write. Default true.
+    pub sync: Option<bool>,
+}
+
+/// The `[pbft]` table.
+#[derive(Debug, Default, Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct Pbft {
+    /// Most requests per batch. Default 64.
+    pub batch_max: Option<usize>,
+    /// Most batches in flight. Default 4.
+    pub pipeline_max: Option<u64>,
+    /// A checkpoint every this many batches. Default 128.
+    pub checkpoint_interval: Option<u64>,
+    /// Batches accepted above the stable checkpoint. Default 512.
+    pub log_window: Option<u64>,
+    /// Base view-change timeout. Default 2000.
+    pub view_change_timeout_ms: Option<u64>,
+    /// Status (retransmission) period. Default 500.
+    pub status_interval_ms: Option<u64>,
 }
 
 /// The `[network]` table.
@@ -53,6 +83,17 @@ dial_interval_ms = 2000
 exchange_interval_ms = 5000
 request_timeout_ms = 10000
 idle_timeout_secs = 3600
+
+[storage]
+sync = true                        # fsync the rocksdb WAL on every write
+
+[pbft]                             # must be equal at every MS replica
+batch_max = 64
+pipeline_max = 4
+checkpoint_interval = 128
+log_window = 512
+view_change_timeout_ms = 2000
+status_interval_ms = 500
 "#;
 
 /// Settings after defaults and flags.
@@ -76,6 +117,10 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// Idle connection timeout.
     pub idle_timeout: Duration,
+    /// fsync the WAL on every write.
+    pub sync: bool,
+    /// PBFT bounds as given (defaults applied when the instance is built).
+    pub pbft: Pbft,
 }
 
 /// Flags that override the file.
@@ -129,6 +174,8 @@ pub fn load(path: Option<&Path>, flags: Overrides) -> anyhow::Result<Settings> {
         exchange_interval: ms(net.exchange_interval_ms, 5000),
         request_timeout: ms(net.request_timeout_ms, 10_000),
         idle_timeout: Duration::from_secs(net.idle_timeout_secs.unwrap_or(3600).max(1)),
+        sync: file.storage.and_then(|s| s.sync).unwrap_or(true),
+        pbft: file.pbft.unwrap_or_default(),
         data_dir,
         key,
     })
@@ -144,6 +191,20 @@ fn parse(path: &Path) -> anyhow::Result<File> {
         std::fs::read_to_string(path).with_context(|| format!("config file {}", path.display()))?;
     toml::from_str(&text)
         .map_err(|e| anyhow::anyhow!("config file {}: {}", path.display(), e.to_string().trim()))
+}
+
+impl Pbft {
+    /// Applies these bounds (or their defaults) to an instance configuration.
+    pub fn apply(&self, cfg: &mut overlay::pbft::Config) -> anyhow::Result<()> {
+        cfg.batch_max = self.batch_max.unwrap_or(64);
+        cfg.pipeline_max = self.pipeline_max.unwrap_or(4);
+        cfg.checkpoint_interval = self.checkpoint_interval.unwrap_or(128);
+        cfg.log_window = self.log_window.unwrap_or(512);
+        cfg.view_change_timeout_ms = self.view_change_timeout_ms.unwrap_or(2000);
+        cfg.status_interval_ms = self.status_interval_ms.unwrap_or(500);
+        cfg.validate()
+            .map_err(|e| anyhow::anyhow!("[pbft] in the node configuration: {e}"))
+    }
 }
 
 #[cfg(test)]

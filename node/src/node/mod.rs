@@ -12,14 +12,20 @@ use overlay::id::NodeId;
 use tracing::{info, warn};
 
 use actix::Actor;
+use actors::db::Db;
 use actors::epochs::{EpochStore, Epochs};
+use actors::pbft::{Outbound, PbftStore, ReplicaActor};
 use bootstrap::bundle::{self, Bundle};
 use bootstrap::files::Overwrite;
 use bootstrap::keyfile;
+use overlay::config::Configuration;
+use overlay::crypto::SecretKey;
+use overlay::pbft::{self, HistoryApp, Replica};
+use tokio::sync::mpsc;
 
 use crate::net::behaviour::{self, Timing};
-use crate::net::peers::keypair_of;
-use crate::net::swarm::{Intervals, NetTask};
+use crate::net::peers::{keypair_of, peer_id_of};
+use crate::net::swarm::{Intervals, NetTask, PbftLink};
 use config::Settings;
 
 const BUNDLE_FILE: &str = "genesis.bundle";
@@ -59,8 +65,15 @@ pub fn start(settings: Settings) -> anyhow::Result<()> {
             .build()
             .expect("the tokio runtime starts")
     };
+    let db = Db::open(&settings.data_dir.join("db"), settings.sync)?;
+    info!(durable = db.durable(), "database open");
     let system = actix::System::with_tokio_rt(runtime);
     system.block_on(async move {
+        let ms = start_replica(&settings, &db, tracker.config(), &key)?;
+        let (pbft_link, outbound) = match ms {
+            Some((l, o)) => (Some(l), Some(o)),
+            None => (None, None),
+        };
         let (epochs, view) = Epochs::new(tracker, store);
         let epochs = epochs.start();
         let timing = Timing {
@@ -75,8 +88,8 @@ pub fn start(settings: Settings) -> anyhow::Result<()> {
             dial: settings.dial_interval,
             exchange: settings.exchange_interval,
         };
-        let task = NetTask::new(swarm, me, epochs, view, bootstrap, intervals);
-        let net = tokio::spawn(task.run());
+        let task = NetTask::new(swarm, me, epochs, view, bootstrap, intervals, pbft_link);
+        let net = tokio::spawn(task.run(outbound));
         wait_for_signal().await;
         info!("stopping");
         net.abort();
@@ -148,4 +161,48 @@ fn restore(genesis: &Bundle, store: &EpochStore) -> anyhow::Result<EpochTracker>
         Err(e) => warn!(error = %e, "ignoring the stored configuration"),
     }
     Ok(tracker)
+}
+
+/// Outbound PBFT messages queued for the network task.
+const PBFT_OUTBOUND_CAPACITY: usize = 16_384;
+
+/// Starts this node's PBFT replica on its own arbiter (its rocksdb writes block that thread
+/// only) if the node is in the configuration's MS group. The replica orders operations for the
+/// null application until the membership service takes its place.
+fn start_replica(
+    settings: &Settings,
+    db: &Db,
+    config: &Configuration,
+    key: &SecretKey,
+) -> anyhow::Result<Option<(PbftLink, mpsc::Receiver<Outbound>)>> {
+    let mut cfg = pbft::Config::for_ms(config);
+    settings.pbft.apply(&mut cfg)?;
+    let Some(me) = cfg.index_of(&key.public()) else {
+        return Ok(None);
+    };
+    let (store, records) = PbftStore::open(db.clone(), cfg.instance)?;
+    let replica_key = SecretKey::from_seed(&key.seed());
+    info!(
+        replica = me.0,
+        records = records.len(),
+        "starting the MS PBFT replica"
+    );
+    let replica = Replica::recover(
+        cfg.clone(),
+        me,
+        replica_key,
+        HistoryApp::default(),
+        &records,
+    );
+    let (tx, rx) = mpsc::channel(PBFT_OUTBOUND_CAPACITY);
+    let (actor, view) = ReplicaActor::new(replica, store, tx);
+    let arbiter = actix::Arbiter::new();
+    let addr = ReplicaActor::start_in_arbiter(&arbiter.handle(), move |_| actor);
+    let link = PbftLink {
+        replica: addr.recipient(),
+        peers: cfg.replicas.iter().map(peer_id_of).collect(),
+        nodes: config.ms_group.clone(),
+        view,
+    };
+    Ok(Some((link, rx)))
 }

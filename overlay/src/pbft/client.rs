@@ -68,6 +68,11 @@ impl Client {
         }
     }
 
+    /// The client's public key.
+    pub fn public(&self) -> crate::crypto::PublicKey {
+        self.key.public()
+    }
+
     /// Whether a request is outstanding.
     pub fn busy(&self) -> bool {
         self.outstanding.is_some()

@@ -53,6 +53,28 @@ impl Config {
         }
     }
 
+    /// The PBFT instance of a configuration's MS group: its members in id order, f_ms, and
+    /// an instance id bound to the configuration, so messages of one epoch's MS never count
+    /// in another's.
+    pub fn for_ms(config: &crate::config::Configuration) -> Config {
+        let instance = Hash::of(&[b"rampart/v1/ms-pbft\0", &config.hash().0]);
+        let replicas = config
+            .ms_group
+            .iter()
+            .filter_map(|id| config.member(id))
+            .map(|m| m.key)
+            .collect();
+        Config::new(instance, replicas, config.f_ms as usize)
+    }
+
+    /// The index of the replica holding `key`.
+    pub fn index_of(&self, key: &PublicKey) -> Option<ReplicaIdx> {
+        self.replicas
+            .iter()
+            .position(|k| k == key)
+            .map(|i| ReplicaIdx(i as u32))
+    }
+
     /// Number of replicas.
     pub fn n(&self) -> usize {
         self.replicas.len()

@@ -33,6 +33,7 @@ mod catchup;
 mod checkpoint;
 mod client;
 mod config;
+mod history;
 mod message;
 mod normal;
 mod proof;
@@ -45,6 +46,7 @@ pub use action::{Action, Drop, Record, Timer};
 pub use app::Application;
 pub use client::{Client, ClientAction};
 pub use config::{Config, MESSAGE_BYTES_MAX, OP_BYTES_MAX};
+pub use history::HistoryApp;
 pub use message::{
     Catchup, CheckpointProof, ClientMessage, CommitProof, NewView, Payload, PreparedProof, Signed,
     ViewChange,

@@ -32,15 +32,20 @@ impl<A: Application> Replica<A> {
             }
             return self.drop_input(via, Drop::Duplicate);
         }
+        let known = self.pending_ids.contains(&r.digest());
+        if known && via.is_none() && !self.is_primary() {
+            // §4.1: a client retransmits to every replica when the primary seems not to have
+            // ordered its request; a backup that sees the request again relays it to the
+            // primary. (The first copy is not relayed: clients send it to all replicas.)
+            let msg = self.sign(Payload::Request(Box::new(r)));
+            self.send(self.primary(), msg);
+            return self.drop_input(via, Drop::Duplicate);
+        }
         if !self.add_pending(r.clone(), via) {
             return;
         }
         if self.is_primary() && self.mode == Mode::Active {
             self.try_propose();
-        } else if via.is_none() {
-            // A backup relays a client's request to the primary and starts its timer (§4.4).
-            let msg = self.sign(Payload::Request(Box::new(r)));
-            self.send(self.primary(), msg);
         }
         if self.mode == Mode::Active && self.pending.len() == 1 {
             self.arm_view_change_timer();

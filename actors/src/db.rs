@@ -1,0 +1,78 @@
+//! The node's rocksdb database: one column family per kind of state, writes in batches, and
+//! WAL fsync on every write unless the operator turns it off.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rocksdb::{ColumnFamilyDescriptor, DB, Options, WriteBatch, WriteOptions};
+
+/// Column family of PBFT records.
+pub const CF_PBFT: &str = "pbft";
+/// Every column family the node uses.
+pub const COLUMN_FAMILIES: &[&str] = &[CF_PBFT];
+
+/// A database error, with what was being done.
+#[derive(Debug, thiserror::Error)]
+#[error("database {what}: {source}")]
+pub struct DbError {
+    /// What was being done.
+    pub what: String,
+    /// The rocksdb error.
+    #[source]
+    pub source: rocksdb::Error,
+}
+
+/// The shared database handle.
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<DB>,
+    sync: bool,
+}
+
+impl Db {
+    /// Opens (or creates) the database in `dir`. `sync` fsyncs the WAL on every write.
+    pub fn open(dir: &Path, sync: bool) -> Result<Db, DbError> {
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        let cfs = COLUMN_FAMILIES
+            .iter()
+            .map(|n| ColumnFamilyDescriptor::new(*n, Options::default()));
+        let inner = DB::open_cf_descriptors(&opts, dir, cfs).map_err(|source| DbError {
+            what: format!("open {}", dir.display()),
+            source,
+        })?;
+        Ok(Db {
+            inner: Arc::new(inner),
+            sync,
+        })
+    }
+
+    /// Whether writes fsync the WAL.
+    pub fn durable(&self) -> bool {
+        self.sync
+    }
+
+    /// The raw handle.
+    pub fn raw(&self) -> &DB {
+        &self.inner
+    }
+
+    /// Writes a batch, fsynced when the database is durable.
+    pub fn write(&self, batch: WriteBatch) -> Result<(), DbError> {
+        let mut wo = WriteOptions::default();
+        wo.set_sync(self.sync);
+        self.inner.write_opt(batch, &wo).map_err(|source| DbError {
+            what: "write".into(),
+            source,
+        })
+    }
+
+    /// A column family handle; every family in `COLUMN_FAMILIES` exists once opened.
+    pub fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
+        match self.inner.cf_handle(name) {
+            Some(cf) => cf,
+            None => unreachable!("column family {name} is created at open"),
+        }
+    }
+}

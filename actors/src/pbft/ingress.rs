@@ -1,0 +1,58 @@
+//! Messages to and from the PBFT replica actor.
+
+use actix::Message;
+use overlay::id::Hash;
+use overlay::pbft::{Event, ReplicaIdx, Signed, SignedReply, View};
+
+/// An input for the replica (a message from a replica, a client request).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Deliver(pub Event);
+
+/// What the replica sends through the network task.
+#[derive(Debug)]
+pub enum Outbound {
+    /// To one replica.
+    To(ReplicaIdx, Signed),
+    /// To every other replica.
+    All(Signed),
+    /// A reply to a client.
+    Reply(SignedReply),
+}
+
+/// What the replica shows the status endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PbftView {
+    /// This replica's index.
+    pub me: u32,
+    /// The current view.
+    pub view: View,
+    /// Whether the view is active.
+    pub active: bool,
+    /// The primary of the view.
+    pub primary: u32,
+    /// Last executed sequence number.
+    pub last_exec: u64,
+    /// Last stable checkpoint.
+    pub stable: u64,
+    /// Operations the application executed.
+    pub executed_ops: u64,
+    /// Digest of the application's state.
+    pub state: Hash,
+    /// Inputs dropped, all reasons.
+    pub dropped: u64,
+    /// Outbound messages dropped because the network queue was full.
+    pub outbound_dropped: u64,
+}
+
+/// Applications whose progress the actor can report.
+pub trait Summary {
+    /// (operations executed, state digest).
+    fn summary(&self) -> (u64, Hash);
+}
+
+impl Summary for overlay::pbft::HistoryApp {
+    fn summary(&self) -> (u64, Hash) {
+        (self.count, self.chain)
+    }
+}

@@ -1,0 +1,116 @@
+//! `bench_pbft`: PBFT ordering throughput and latency of the null application on four
+//! `rampart node` processes over real libp2p on loopback, at several batch sizes and client
+//! counts, beside this machine's own ed25519 sign and verify rates measured in the same run.
+//!
+//! `cargo build --release -p rampart --bins && cargo run --release -p rampart-tests --bin bench_pbft`
+//! (`RAMPART_BIN` may point at the rampart binary; `--quick` runs a smaller grid.)
+
+use std::time::{Duration, Instant};
+
+use overlay::crypto::SecretKey;
+use rampart::ordering::{self, LoadSpec};
+use rampart_tests::cluster::Cluster;
+
+/// Signature operations per request and per batch that the protocol implies for n = 4 when
+/// clients send each request to every replica: (signs, verifies) per request, per batch.
+/// Per request: client signs 1, replicas verify it 4 times on receipt and 3 times inside the
+/// pre-prepare; 4 replicas sign replies, the client verifies 4. Per batch: pre-prepare 1 sign,
+/// 3 verifies; prepares 3 signs, 9 verifies; commits 4 signs, 12 verifies.
+const PER_REQUEST: (f64, f64) = (5.0, 11.0);
+const PER_BATCH: (f64, f64) = (8.0, 24.0);
+
+fn rate(mut op: impl FnMut(), min: Duration) -> f64 {
+    let t0 = Instant::now();
+    let mut n = 0u64;
+    while t0.elapsed() < min {
+        for _ in 0..64 {
+            op();
+        }
+        n += 64;
+    }
+    n as f64 / t0.elapsed().as_secs_f64()
+}
+
+fn crypto_rates() -> (f64, f64) {
+    let key = SecretKey::from_seed(&[7; 32]);
+    let msg = [0u8; 200];
+    let sig = key.sign_raw(&msg);
+    let public = key.public();
+    let sign = rate(
+        || {
+            std::hint::black_box(key.sign_raw(std::hint::black_box(&msg)));
+        },
+        Duration::from_secs(2),
+    );
+    let verify = rate(
+        || {
+            assert!(
+                public
+                    .verify_strict(std::hint::black_box(&msg), &sig)
+                    .is_ok()
+            )
+        },
+        Duration::from_secs(2),
+    );
+    (sign, verify)
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let batches: &[usize] = if quick { &[1, 64] } else { &[1, 16, 64] };
+    let client_counts: &[usize] = if quick { &[1, 8] } else { &[1, 8, 64] };
+    let (sign, verify) = crypto_rates();
+    println!("ed25519 on this machine (one core): {sign:.0} signs/s, {verify:.0} verifies/s");
+    println!();
+    println!(
+        "| batch_max | clients | requests | ops/s | p50 ms | p99 ms | crypto bound ops/s | ops/s ÷ bound |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for &batch in batches {
+        let mut c = Cluster::genesis(4);
+        c.node_config = format!("[pbft]\nbatch_max = {batch}\n[storage]\nsync = true\n");
+        c.start_all();
+        c.wait_meshed(Duration::from_secs(60));
+        for &clients in client_counts {
+            let per_client = (3000 / clients).clamp(20, 500);
+            let spec = LoadSpec {
+                clients,
+                requests_per_client: per_client,
+                op_bytes: 16,
+                timeout: Duration::from_secs(600),
+                retry: Duration::from_secs(2),
+            };
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let report = match rt.block_on(ordering::load(&c.nodes[1].addr, spec, |_| {})) {
+                Ok(r) => r,
+                Err(e) => {
+                    println!("| {batch} | {clients} | - | failed: {e} | | | | |");
+                    continue;
+                }
+            };
+            // The effective batch is at most the number of clients (one request in flight each).
+            let b = batch.min(clients).max(1) as f64;
+            let signs = PER_REQUEST.0 + PER_BATCH.0 / b;
+            let verifies = PER_REQUEST.1 + PER_BATCH.1 / b;
+            // Two cores shared by four replicas and the client process.
+            let bound = 2.0 / (signs / sign + verifies / verify);
+            println!(
+                "| {batch} | {clients} | {} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} |",
+                report.ok,
+                report.ops_per_sec(),
+                report.latency_ms(50.0),
+                report.latency_ms(99.0),
+                bound,
+                report.ops_per_sec() / bound
+            );
+        }
+    }
+    println!();
+    println!(
+        "durable: every replica fsyncs its rocksdb WAL before sending what a record protects."
+    );
+}
