@@ -13,24 +13,19 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-/// The `rampart` binary: `$RAMPART_BIN`, else beside this test binary's `deps/` directory
-/// (where `cargo build -p rampart` puts it for the same profile).
+/// The `rampart` binary: `$RAMPART_BIN`, else the one cargo built for the same profile.
 pub fn rampart_bin() -> PathBuf {
     if let Ok(p) = std::env::var("RAMPART_BIN") {
         return PathBuf::from(p);
     }
     let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .expect("target/<profile>");
-    let bin = dir.join("rampart");
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo build -p rampart` first (the README's test command does)",
-        bin.display()
-    );
-    bin
+    // A bench binary sits beside `rampart`; a test binary one level down, in `deps/`.
+    let candidates = exe.ancestors().skip(1).take(2).map(|d| d.join("rampart"));
+    let found = candidates.clone().find(|p| p.is_file());
+    found.unwrap_or_else(|| {
+        let tried: Vec<String> = candidates.map(|p| p.display().to_string()).collect();
+        panic!("the rampart binary is not at {tried:?}: run `cargo build --workspace --all-targets` first (the README's test command does), or set RAMPART_BIN")
+    })
 }
 
 /// Runs `rampart args...` to completion.

@@ -3,7 +3,8 @@
 //! counts, beside this machine's own ed25519 sign and verify rates measured in the same run.
 //!
 //! `cargo build --release -p rampart --bins && cargo run --release -p rampart-tests --bin bench_pbft`
-//! (`RAMPART_BIN` may point at the rampart binary; `--quick` runs a smaller grid.)
+//! (`RAMPART_BIN` may point at the rampart binary; `--quick` runs a smaller grid; `--no-sync`
+//! turns WAL fsync off.)
 
 use std::time::{Duration, Instant};
 
@@ -55,20 +56,43 @@ fn crypto_rates() -> (f64, f64) {
     (sign, verify)
 }
 
+/// fsyncs per second on this disk: 4 KiB writes, each followed by `sync_data`.
+fn fsync_rate() -> f64 {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut f = std::fs::File::create(dir.path().join("f")).expect("temp file");
+    let block = [0u8; 4096];
+    rate(
+        || {
+            f.write_all(&block).expect("write");
+            f.sync_data().expect("fsync");
+        },
+        Duration::from_secs(2),
+    )
+}
+
+/// Sequential fsyncs per batch at each replica: the accepted pre-prepare with the prepare
+/// sent, then the prepared certificate with the commit sent.
+const FSYNCS_PER_BATCH: f64 = 2.0;
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
+    let sync = !std::env::args().any(|a| a == "--no-sync");
     let batches: &[usize] = if quick { &[1, 64] } else { &[1, 16, 64] };
     let client_counts: &[usize] = if quick { &[1, 8] } else { &[1, 8, 64] };
     let (sign, verify) = crypto_rates();
-    println!("ed25519 on this machine (one core): {sign:.0} signs/s, {verify:.0} verifies/s");
+    let fsyncs = fsync_rate();
+    println!(
+        "ed25519 on this machine (one core): {sign:.0} signs/s, {verify:.0} verifies/s; disk: {fsyncs:.0} fsyncs/s"
+    );
     println!();
     println!(
-        "| batch_max | clients | requests | ops/s | p50 ms | p99 ms | crypto bound ops/s | ops/s ÷ bound |"
+        "| batch_max | clients | requests | ops/s | p50 ms | p99 ms | crypto bound | ops/s ÷ crypto | fsync bound | ops/s ÷ fsync |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &batch in batches {
         let mut c = Cluster::genesis(4);
-        c.node_config = format!("[pbft]\nbatch_max = {batch}\n[storage]\nsync = true\n");
+        c.node_config = format!("[pbft]\nbatch_max = {batch}\n[storage]\nsync = {sync}\n");
         c.start_all();
         c.wait_meshed(Duration::from_secs(60));
         for &clients in client_counts {
@@ -98,8 +122,15 @@ fn main() {
             let verifies = PER_REQUEST.1 + PER_BATCH.1 / b;
             // Two cores shared by four replicas and the client process.
             let bound = 2.0 / (signs / sign + verifies / verify);
+            // Four replicas share one disk; each batch costs each of them FSYNCS_PER_BATCH.
+            let disk = fsyncs * b / (4.0 * FSYNCS_PER_BATCH);
+            let disk_cols = if sync {
+                format!("{disk:.0} | {:.2}", report.ops_per_sec() / disk)
+            } else {
+                "- | -".to_string()
+            };
             println!(
-                "| {batch} | {clients} | {} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} |",
+                "| {batch} | {clients} | {} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {disk_cols} |",
                 report.ok,
                 report.ops_per_sec(),
                 report.latency_ms(50.0),
