@@ -17,6 +17,8 @@ pub const MEMBERS_MAX: usize = 200_000;
 pub const CONFIG_BYTES_MAX: usize = 96 * 1024 * 1024;
 /// Largest wire message carried by the control protocols (status, configuration exchange).
 pub const WIRE_BYTES_MAX: usize = CONFIG_BYTES_MAX + 64 * 1024;
+/// Largest encoded MS operation (evidence carries two statements; certificates are bounded).
+pub const MS_OP_BYTES_MAX: usize = 2 * CERT_BYTES_MAX;
 /// Positions each member takes on the ring by default (virtual nodes).
 pub const VNODES_DEFAULT: u32 = 32;
 /// Most positions a member may take on the ring.

@@ -17,6 +17,7 @@ pub mod crypto;
 pub mod encoding;
 pub mod epoch;
 pub mod id;
+pub mod ms;
 pub mod pbft;
 pub mod ring;
 pub mod threshold;

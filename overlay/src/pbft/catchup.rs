@@ -196,13 +196,7 @@ impl<A: Application> Replica<A> {
         self.last_exec = seq;
         self.seq_assigned = self.seq_assigned.max(seq);
         self.collect_garbage();
-        let clients = &self.clients;
-        self.pending.retain(|r| {
-            clients
-                .get(r.request.client.as_bytes())
-                .is_none_or(|e| r.request.timestamp > e.last_ts)
-        });
-        self.pending_ids = self.pending.iter().map(|r| r.digest()).collect();
+        self.forget_stale_pending();
         self.out.push(Action::Restored { seq });
         true
     }

@@ -179,12 +179,22 @@ impl<A: Application> Replica<A> {
         self.check_prepared(seq);
     }
 
+    /// Prepares and commits count only in the current view and inside the watermarks.
+    fn vote_in_scope(&mut self, m: &Signed, view: View, seq: Seq) -> bool {
+        let reason = if view != self.view {
+            Drop::WrongView
+        } else if !self.in_window(seq) {
+            Drop::OutOfWindow
+        } else {
+            return true;
+        };
+        self.drop_input(Some(m.from), reason);
+        false
+    }
+
     pub(super) fn on_prepare(&mut self, m: Signed, view: View, seq: Seq, _digest: Hash) {
-        if view != self.view {
-            return self.drop_input(Some(m.from), Drop::WrongView);
-        }
-        if !self.in_window(seq) {
-            return self.drop_input(Some(m.from), Drop::OutOfWindow);
+        if !self.vote_in_scope(&m, view, seq) {
+            return;
         }
         if m.from == self.cfg.primary(view) {
             return self.drop_input(Some(m.from), Drop::NotPrimary);
@@ -195,13 +205,7 @@ impl<A: Application> Replica<A> {
     }
 
     pub(super) fn on_commit(&mut self, m: Signed, view: View, seq: Seq, _digest: Hash) {
-        if view != self.view {
-            return self.drop_input(Some(m.from), Drop::WrongView);
-        }
-        if !self.in_window(seq) {
-            return self.drop_input(Some(m.from), Drop::OutOfWindow);
-        }
-        if self.record_vote(seq, m, false) {
+        if self.vote_in_scope(&m, view, seq) && self.record_vote(seq, m, false) {
             self.check_committed(seq);
         }
     }
@@ -364,16 +368,11 @@ impl<A: Application> Replica<A> {
             self.out.push(Action::Reply(reply));
             executed += 1;
         }
+        // Everything in the batch is done with, executed or not (a client the application
+        // stopped admitting); then whatever can no longer execute.
         let pending_ids = &self.pending_ids;
         self.pending.retain(|r| pending_ids.contains(&r.digest()));
-        // Requests whose timestamp is now stale can never execute: forget them.
-        let clients = &self.clients;
-        self.pending.retain(|r| {
-            clients
-                .get(r.request.client.as_bytes())
-                .is_none_or(|e| r.request.timestamp > e.last_ts)
-        });
-        self.pending_ids = self.pending.iter().map(|r| r.digest()).collect();
+        self.forget_stale_pending();
         self.last_exec = seq;
         self.out.push(Action::Executed {
             seq,

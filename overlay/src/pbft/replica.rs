@@ -334,6 +334,18 @@ impl<A: Application> Replica<A> {
         Ok(())
     }
 
+    /// Forgets pending requests that executed or whose timestamp is no longer above their
+    /// client's last executed one (they can never execute), and rebuilds the id index.
+    pub(super) fn forget_stale_pending(&mut self) {
+        let clients = &self.clients;
+        self.pending.retain(|r| {
+            clients
+                .get(r.request.client.as_bytes())
+                .is_none_or(|e| r.request.timestamp > e.last_ts)
+        });
+        self.pending_ids = self.pending.iter().map(|r| r.digest()).collect();
+    }
+
     /// Drops everything at or below the stable checkpoint (PBFT §4.3 garbage collection).
     pub(super) fn collect_garbage(&mut self) {
         let low = self.stable.seq;

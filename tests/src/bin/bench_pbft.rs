@@ -141,7 +141,11 @@ fn main() {
         }
     }
     println!();
-    println!(
-        "durable: every replica fsyncs its rocksdb WAL before sending what a record protects."
-    );
+    if sync {
+        println!(
+            "durable: every replica fsyncs its rocksdb WAL before sending what a record protects."
+        );
+    } else {
+        println!("NOT durable (--no-sync): rocksdb WAL writes are not fsynced.");
+    }
 }

@@ -1,0 +1,96 @@
+//! The MS as a PBFT application: operations arrive as encoded [`Op`]s from PBFT clients and
+//! execute against [`State`]; the result tells the submitter what happened.
+//!
+//! Only members of the current configuration and the authority are admitted as clients, which
+//! bounds the per-client table PBFT keeps. A joining node is not a member yet: it gives its
+//! `Add` certificate to a member (its bootstrap peer), which submits it; the certificate is
+//! authority-signed, so relaying it grants the relay nothing.
+
+use serde::{Deserialize, Serialize};
+
+use super::op::{MsError, Op, Outcome};
+use super::state::State;
+use crate::constants::MS_OP_BYTES_MAX;
+use crate::crypto::PublicKey;
+use crate::encoding::{decode, encode};
+use crate::id::{Epoch, Hash, NodeId};
+use crate::pbft::{Application, MESSAGE_BYTES_MAX};
+
+/// What a submitter learns about its operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Receipt {
+    /// Queued for the next epoch.
+    Queued,
+    /// Recorded.
+    Noted,
+    /// The next configuration was made.
+    Epoch {
+        /// Its number.
+        epoch: Epoch,
+        /// Its hash.
+        config: Hash,
+        /// The hash of the delta to it.
+        delta: Hash,
+    },
+    /// Refused, with the reason.
+    Refused(MsError),
+    /// The bytes are not an operation.
+    Malformed(String),
+}
+
+/// The MS state as a PBFT application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MsApp {
+    /// The state.
+    pub state: State,
+}
+
+impl MsApp {
+    /// Encodes an operation for submission.
+    pub fn encode_op(op: &Op) -> Vec<u8> {
+        encode(op)
+    }
+
+    /// Decodes a result.
+    pub fn decode_receipt(bytes: &[u8]) -> Option<Receipt> {
+        decode(bytes, 64 * 1024).ok()
+    }
+}
+
+impl Application for MsApp {
+    fn admits(&self, client: &PublicKey) -> bool {
+        *client == self.state.authority()
+            || self.state.config().member(&NodeId::of(client)).is_some()
+    }
+
+    fn execute(&mut self, client: &PublicKey, op: &[u8]) -> Vec<u8> {
+        let receipt = match decode::<Op>(op, MS_OP_BYTES_MAX) {
+            Err(e) => Receipt::Malformed(e.to_string()),
+            Ok(op) => match self.state.apply(client, op) {
+                Ok(Outcome::Queued) => Receipt::Queued,
+                Ok(Outcome::Noted) => Receipt::Noted,
+                Ok(Outcome::Epoch {
+                    config,
+                    delta,
+                    epoch,
+                }) => Receipt::Epoch {
+                    epoch,
+                    config: config.hash(),
+                    delta: delta.hash(),
+                },
+                Err(e) => Receipt::Refused(e),
+            },
+        };
+        encode(&receipt)
+    }
+
+    fn snapshot(&self) -> Vec<u8> {
+        encode(&self.state)
+    }
+
+    fn restore(&mut self, snapshot: &[u8]) -> Result<(), String> {
+        let state: State = decode(snapshot, MESSAGE_BYTES_MAX).map_err(|e| e.to_string())?;
+        self.state = state;
+        Ok(())
+    }
+}

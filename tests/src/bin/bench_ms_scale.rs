@@ -1,0 +1,170 @@
+//! `bench_ms_scale`: the membership service at 100,000 members with 1% churn per epoch:
+//! the size of each delta, the time to make the next configuration, to apply a delta and to
+//! recompute the ring, and the memory a member costs. Pure computation (no network), beside
+//! this machine's SHA-256 rate measured in the same run (the ring is mostly hashing).
+//!
+//! `cargo run -p rampart-tests --bin bench_ms_scale -- [--members 100000] [--epochs 3]`
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use overlay::cert::{CertBody, CertContent, Certificate};
+use overlay::config::{Configuration, Delta, Member, choose_ms_group};
+use overlay::constants::VNODES_DEFAULT;
+use overlay::crypto::SecretKey;
+use overlay::encoding::encode;
+use overlay::id::{Epoch, Hash, NodeId};
+use overlay::ms::{Op, Outcome, State};
+use overlay::ring::Ring;
+use overlay::time::Timestamp;
+use rand::SeedableRng;
+
+fn arg(name: &str, default: u64) -> u64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .map(|l| l.to_string())
+        })
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}
+
+fn member(rng: &mut rand_chacha::ChaCha8Rng, i: u64) -> Member {
+    let key = SecretKey::generate(rng).public();
+    Member {
+        key,
+        addrs: vec![format!(
+            "/ip4/10.{}.{}.{}/tcp/7700",
+            (i >> 16) & 255,
+            (i >> 8) & 255,
+            i & 255
+        )],
+    }
+}
+
+fn ms(t0: Instant) -> f64 {
+    t0.elapsed().as_secs_f64() * 1000.0
+}
+
+fn main() {
+    let n = arg("--members", 100_000);
+    let epochs = arg("--epochs", 3);
+    let churn = (n / 100).max(2);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    let authority = SecretKey::generate(&mut rng);
+
+    let t0 = Instant::now();
+    let mut sha = 0u64;
+    let mut h = Hash::default();
+    while t0.elapsed().as_millis() < 500 {
+        h = Hash::of(&[&h.0, b"bench"]);
+        sha += 1;
+    }
+    let sha_rate = sha as f64 / t0.elapsed().as_secs_f64();
+
+    let rss0 = rss_kib();
+    let mut members: Vec<Member> = (0..n).map(|i| member(&mut rng, i)).collect();
+    members.sort_by_key(Member::id);
+    let ids: Vec<NodeId> = members.iter().map(Member::id).collect();
+    let config = Configuration {
+        epoch: Epoch(0),
+        ms_group: choose_ms_group(&ids, 1, &Hash::default()),
+        members,
+        f: 1,
+        f_ms: 1,
+        vnodes: VNODES_DEFAULT,
+        revoked: BTreeMap::new(),
+    };
+    let rss_config = rss_kib();
+    let t = Instant::now();
+    let ring = Ring::of(&config);
+    let ring_ms = ms(t);
+    let rss_ring = rss_kib();
+    let config_bytes = encode(&config).len();
+    println!("machine: {sha_rate:.0} SHA-256/s (64-byte inputs, one core)");
+    println!(
+        "{n} members, vnodes {VNODES_DEFAULT}: configuration {} bytes encoded ({:.0} B/member), {:.0} B/member in memory; ring {:.0} B/member, built in {ring_ms:.0} ms ({:.0} positions/s, {:.2} of the SHA-256 rate)",
+        config_bytes,
+        config_bytes as f64 / n as f64,
+        (rss_config.saturating_sub(rss0) * 1024) as f64 / n as f64,
+        (rss_ring.saturating_sub(rss_config) * 1024) as f64 / n as f64,
+        (n * u64::from(VNODES_DEFAULT)) as f64 / (ring_ms / 1000.0),
+        (n * u64::from(VNODES_DEFAULT)) as f64 / (ring_ms / 1000.0) / sha_rate
+    );
+    drop(ring);
+
+    let now = Timestamp(1_700_000_000);
+    let mut state = State::new(authority.public(), config, Hash::default(), now);
+    println!();
+    println!(
+        "| epoch | joins | leaves | delta bytes | next config ms | delta apply ms | ring rebuild ms | ring diff ms | arcs moved |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for e in 1..=epochs {
+        let before = state.config().clone();
+        let content = |body| CertContent {
+            body,
+            issued_at: now,
+            not_before: now,
+            not_after: now.plus_secs(86_400 * 30),
+        };
+        for i in 0..churn / 2 {
+            let m = member(&mut rng, n + e * churn + i);
+            let cert = Certificate::issue(
+                &authority,
+                content(CertBody::Add {
+                    node: m.key,
+                    addrs: m.addrs,
+                }),
+            );
+            state.apply(&m.key, Op::Add(cert)).expect("add");
+        }
+        for i in 0..churn / 2 {
+            let node =
+                before.members[(i as usize * 97 + e as usize * 13) % before.members.len()].id();
+            let cert = Certificate::issue(&authority, content(CertBody::Remove { node }));
+            let _ = state.apply(&authority.public(), Op::Remove(cert));
+        }
+        let t = Instant::now();
+        let Ok(Outcome::Epoch { config, delta, .. }) = state.apply(
+            &authority.public(),
+            Op::NewEpoch {
+                now: now.plus_secs(e * 60),
+            },
+        ) else {
+            panic!("new epoch failed")
+        };
+        let next_ms = ms(t);
+        state.certified(Hash::of(&[&e.to_be_bytes()]));
+        let delta_bytes = encode(&*delta).len();
+        let t = Instant::now();
+        let applied: Configuration = Delta::apply(&delta, &before).expect("delta applies");
+        let apply_ms = ms(t);
+        assert_eq!(applied, *config);
+        let t = Instant::now();
+        let old_ring = Ring::of(&before);
+        let new_ring = Ring::of(&config);
+        let rebuild_ms = ms(t) / 2.0;
+        let t = Instant::now();
+        let diff = overlay::ring::RingDiff::between(&old_ring, &new_ring);
+        let diff_ms = ms(t);
+        println!(
+            "| {} | {} | {} | {delta_bytes} | {next_ms:.0} | {apply_ms:.0} | {rebuild_ms:.0} | {diff_ms:.0} | {} |",
+            config.epoch.0,
+            delta.upserted.len(),
+            delta.removed.len(),
+            diff.moved().count()
+        );
+    }
+}
