@@ -51,6 +51,11 @@ impl SecretKey {
     pub fn sign_raw(&self, bytes: &[u8]) -> Signature {
         self.0.sign(bytes)
     }
+
+    /// The key's scalar `a` (public key `a·G`), for opening sub-shares sealed to this key.
+    pub(crate) fn dh_scalar(&self) -> curve25519_dalek::scalar::Scalar {
+        self.0.to_scalar()
+    }
 }
 
 /// Verifies `sig` by `key` over `value` in its domain, strictly.

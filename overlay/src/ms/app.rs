@@ -13,7 +13,7 @@ use super::state::State;
 use crate::constants::MS_OP_BYTES_MAX;
 use crate::crypto::PublicKey;
 use crate::encoding::{decode, encode};
-use crate::id::{Epoch, Hash, NodeId};
+use crate::id::{Epoch, Hash};
 use crate::pbft::{Application, MESSAGE_BYTES_MAX};
 
 /// What a submitter learns about its operation.
@@ -39,13 +39,27 @@ pub enum Receipt {
 }
 
 /// The MS state as a PBFT application.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MsApp {
     /// The state.
     pub state: State,
+    /// Operations executed.
+    pub executed: u64,
+    /// H(previous ‖ client ‖ operation ‖ receipt) over the history: replicas that executed
+    /// the same operations with the same results agree on it.
+    pub chain: Hash,
 }
 
 impl MsApp {
+    /// The application over `state`, nothing executed yet.
+    pub fn new(state: State) -> MsApp {
+        MsApp {
+            state,
+            executed: 0,
+            chain: Hash::default(),
+        }
+    }
+
     /// Encodes an operation for submission.
     pub fn encode_op(op: &Op) -> Vec<u8> {
         encode(op)
@@ -59,8 +73,7 @@ impl MsApp {
 
 impl Application for MsApp {
     fn admits(&self, client: &PublicKey) -> bool {
-        *client == self.state.authority()
-            || self.state.config().member(&NodeId::of(client)).is_some()
+        self.state.admits(client)
     }
 
     fn execute(&mut self, client: &PublicKey, op: &[u8]) -> Vec<u8> {
@@ -81,16 +94,18 @@ impl Application for MsApp {
                 Err(e) => Receipt::Refused(e),
             },
         };
-        encode(&receipt)
+        let out = encode(&receipt);
+        self.executed += 1;
+        self.chain = Hash::of(&[&self.chain.0, client.as_bytes(), op, &out]);
+        out
     }
 
     fn snapshot(&self) -> Vec<u8> {
-        encode(&self.state)
+        encode(self)
     }
 
     fn restore(&mut self, snapshot: &[u8]) -> Result<(), String> {
-        let state: State = decode(snapshot, MESSAGE_BYTES_MAX).map_err(|e| e.to_string())?;
-        self.state = state;
+        *self = decode(snapshot, MESSAGE_BYTES_MAX).map_err(|e| e.to_string())?;
         Ok(())
     }
 }

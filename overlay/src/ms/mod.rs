@@ -7,17 +7,20 @@
 //! the next configuration and its delta. Every input is checked before it changes anything;
 //! a refused operation leaves the state as it was and says why.
 //!
-//! Not here yet (issue 4): threshold signing of the epoch certificate, MS rotation with key
-//! re-sharing, probes and dissemination. This module decides *what* the next configuration is;
-//! those decide how it is signed and spread.
+//! `NewEpoch` also opens the [`Handover`] of the MS key and state to the next group, which
+//! the old group orders to completion (dealings, complaints, reveals, the epoch certificate).
+//! Not here yet (issue 4): the network roles that drive it, probes and dissemination.
 
 mod app;
 mod evidence;
+mod handover;
 mod op;
+pub mod roles;
 mod state;
 
 pub use app::{MsApp, Receipt};
 pub use evidence::{Evidence, Statement};
+pub use handover::Handover;
 pub use op::{MsError, Op, Outcome};
 pub use state::{Pending, State};
 

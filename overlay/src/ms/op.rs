@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use super::evidence::Evidence;
 use crate::cert::{CertError, Certificate};
 use crate::config::{Configuration, Delta};
+use crate::epoch::EpochCert;
 use crate::id::{ClientId, Epoch, NodeId};
+use crate::threshold::reshare::Dealing;
 use crate::time::Timestamp;
 
 /// An operation submitted to the MS.
@@ -24,12 +26,37 @@ pub enum Op {
     },
     /// Proof that a node or client signed two conflicting statements.
     Misbehaviour(Evidence),
-    /// Close the epoch: make the next configuration. `now` is the proposing MS replica's clock;
-    /// the MS time only moves forward.
+    /// Close epoch `closing`: make the next configuration and open the handover to the next
+    /// MS group. `now` is the proposing MS replica's clock; the MS time only moves forward.
+    /// Naming the epoch makes the operation idempotent: every MS replica may propose it when
+    /// its epoch timer fires, and only the first one ordered counts.
     NewEpoch {
+        /// The epoch to close.
+        closing: Epoch,
         /// The proposer's time.
         now: Timestamp,
     },
+    /// An old MS holder's redistribution of its key share.
+    Deal(Dealing),
+    /// A new MS holder found its sealed value in `dealer`'s dealing wrong.
+    Complain {
+        /// The dealer.
+        dealer: NodeId,
+    },
+    /// A dealer settles a complaint by revealing the ephemeral secret of `receiver`'s value.
+    Reveal {
+        /// The complainer.
+        receiver: NodeId,
+        /// The ephemeral secret, a scalar.
+        secret: [u8; 32],
+    },
+    /// A new MS holder has checked the first `checked` ordered dealings.
+    Ready {
+        /// How many.
+        checked: u32,
+    },
+    /// The certificate the old group signed for the new epoch.
+    Certified(EpochCert),
 }
 
 /// Why the MS refused an operation. The state is unchanged.
@@ -58,8 +85,8 @@ pub enum MsError {
     /// The client is revoked already.
     #[error("client {0:?} is already revoked")]
     AlreadyRevoked(ClientId),
-    /// Only MS replicas may report, and only about members.
-    #[error("unresponsiveness reports come from MS replicas only")]
+    /// Only MS replicas may report unresponsiveness or close an epoch.
+    #[error("only MS replicas may report unresponsiveness or close an epoch")]
     NotReporter,
     /// The evidence proves nothing.
     #[error("the evidence does not prove misbehaviour")]
@@ -72,6 +99,23 @@ pub enum MsError {
         /// The proposed time.
         got: Timestamp,
     },
+    /// `NewEpoch` for an epoch that is not the current one.
+    #[error("epoch {closing} is not the current epoch {current}")]
+    NotCurrent {
+        /// The epoch named.
+        closing: Epoch,
+        /// The MS's epoch.
+        current: Epoch,
+    },
+    /// The previous handover has not completed.
+    #[error("the handover to epoch {0}'s MS group is still in progress")]
+    HandoverInProgress(Epoch),
+    /// No handover is open.
+    #[error("no handover is open")]
+    NoHandover,
+    /// A handover operation was refused.
+    #[error("handover: {0}")]
+    Reshare(String),
     /// The next configuration would break a rule (too few members for f, ...).
     #[error("the next configuration would be invalid: {0}")]
     Invalid(String),

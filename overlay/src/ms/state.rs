@@ -4,11 +4,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::handover::Handover;
 use super::op::{MsError, Op, Outcome};
 use crate::cert::{CertBody, Certificate};
 use crate::config::{Configuration, Delta, Member, choose_ms_group};
 use crate::crypto::PublicKey;
+use crate::epoch::EpochStatement;
 use crate::id::{ClientId, Hash, NodeId};
+use crate::threshold::{self, PublicKeyPackage};
 use crate::time::Timestamp;
 
 /// How far ahead of the MS time a certificate's validity may start and still be accepted:
@@ -43,11 +46,23 @@ pub struct State {
     pending: Pending,
     /// Certificates used, with their expiry (after which they cannot be replayed anyway).
     used: BTreeMap<Hash, Timestamp>,
+    /// The current MS group's FROST public package, serialized: its group key never changes,
+    /// its public shares do at every handover.
+    ms_public: Vec<u8>,
+    /// The open handover, or the last one once complete.
+    handover: Option<Handover>,
 }
 
 impl State {
-    /// The MS of `config`, whose certificate hashes to `seed`, at time `now`.
-    pub fn new(authority: PublicKey, config: Configuration, seed: Hash, now: Timestamp) -> State {
+    /// The MS of `config`, whose certificate hashes to `seed`, at time `now`, its group
+    /// holding the key whose public package is `ms_public` (serialized).
+    pub fn new(
+        authority: PublicKey,
+        config: Configuration,
+        seed: Hash,
+        now: Timestamp,
+        ms_public: Vec<u8>,
+    ) -> State {
         State {
             authority,
             config,
@@ -55,7 +70,38 @@ impl State {
             now,
             pending: Pending::default(),
             used: BTreeMap::new(),
+            ms_public,
+            handover: None,
         }
+    }
+
+    /// The current group's public package, serialized.
+    pub fn ms_public(&self) -> &[u8] {
+        &self.ms_public
+    }
+
+    /// The MS public key.
+    pub fn ms_key(&self) -> Result<PublicKey, MsError> {
+        let p = PublicKeyPackage::deserialize(&self.ms_public)
+            .map_err(|e| MsError::Reshare(format!("public package: {e}")))?;
+        threshold::group_key(&p).map_err(|e| MsError::Reshare(e.to_string()))
+    }
+
+    /// The open handover, or the last one.
+    pub fn handover(&self) -> Option<&Handover> {
+        self.handover.as_ref()
+    }
+
+    /// Whether `client` may submit: the authority, members, and the old holders while their
+    /// handover is open (they may have left the configuration).
+    pub fn admits(&self, client: &PublicKey) -> bool {
+        let id = NodeId::of(client);
+        *client == self.authority
+            || self.config.member(&id).is_some()
+            || self
+                .handover
+                .as_ref()
+                .is_some_and(|h| !h.is_complete() && h.old_holders.contains(&id))
     }
 
     /// The authority's key.
@@ -78,11 +124,6 @@ impl State {
         self.now
     }
 
-    /// Records the current epoch's certificate hash once it is signed; it seeds the next draw.
-    pub fn certified(&mut self, cert_hash: Hash) {
-        self.seed = cert_hash;
-    }
-
     /// Applies `op` submitted by `submitter`. On error nothing changed.
     pub fn apply(&mut self, submitter: &PublicKey, op: Op) -> Result<Outcome, MsError> {
         match op {
@@ -101,8 +142,53 @@ impl State {
                 }
                 Ok(Outcome::Queued)
             }
-            Op::NewEpoch { now } => self.new_epoch(now),
+            Op::NewEpoch { closing, now } => {
+                // The proposer's clock becomes the MS time: only MS replicas may propose.
+                if !self.config.in_ms_group(&NodeId::of(submitter)) {
+                    return Err(MsError::NotReporter);
+                }
+                if closing != self.config.epoch {
+                    return Err(MsError::NotCurrent {
+                        closing,
+                        current: self.config.epoch,
+                    });
+                }
+                self.new_epoch(now)
+            }
+            Op::Deal(d) => self.in_handover(|h| h.deal(&NodeId::of(submitter), d)),
+            Op::Complain { dealer } => {
+                self.in_handover(|h| h.complain(&NodeId::of(submitter), dealer))
+            }
+            Op::Reveal { receiver, secret } => {
+                self.in_handover(|h| h.reveal(&NodeId::of(submitter), receiver, secret))
+            }
+            Op::Ready { checked } => self.in_handover(|h| h.ready(&NodeId::of(submitter), checked)),
+            Op::Certified(cert) => {
+                let key = self.ms_key()?;
+                self.in_handover(|h| h.certify(cert, &key))
+            }
         }
+    }
+
+    /// Applies a handover step to a copy, so that a refused step changes nothing, and settles
+    /// the handover once it is complete: the new group's public package becomes current and
+    /// the certificate seeds the next MS group draw.
+    fn in_handover(
+        &mut self,
+        step: impl FnOnce(&mut Handover) -> Result<(), MsError>,
+    ) -> Result<Outcome, MsError> {
+        let h = self.handover.as_ref().ok_or(MsError::NoHandover)?;
+        if h.is_complete() {
+            return Err(MsError::NoHandover);
+        }
+        let mut h = h.clone();
+        step(&mut h)?;
+        if let (Some(public), Some(cert)) = (&h.new_public, &h.cert) {
+            self.ms_public = public.clone();
+            self.seed = cert.hash();
+        }
+        self.handover = Some(h);
+        Ok(Outcome::Noted)
     }
 
     /// Verifies an authority certificate of `kind` that was not used before.
@@ -244,6 +330,9 @@ impl State {
     }
 
     fn new_epoch(&mut self, now: Timestamp) -> Result<Outcome, MsError> {
+        if let Some(h) = self.handover.as_ref().filter(|h| !h.is_complete()) {
+            return Err(MsError::HandoverInProgress(h.statement.epoch));
+        }
         if now < self.now {
             return Err(MsError::TimeBackwards {
                 now: self.now,
@@ -253,6 +342,23 @@ impl State {
         let next = self.next_config(now)?;
         let delta = Delta::between(&self.config, &next);
         let epoch = next.epoch;
+        let new_holders = next
+            .ms_group
+            .iter()
+            .filter_map(|id| next.member(id).map(|m| m.key))
+            .collect();
+        self.handover = Some(Handover::open(
+            EpochStatement {
+                epoch,
+                config_hash: next.hash(),
+                delta_hash: delta.hash(),
+            },
+            self.ms_public.clone(),
+            self.config.ms_group.clone(),
+            self.config.f_ms + 1,
+            new_holders,
+            next.f_ms + 1,
+        ));
         self.config = next.clone();
         self.now = now;
         self.pending = Pending::default();

@@ -7,7 +7,9 @@ use super::*;
 use crate::cert::{CertBody, CertContent, Certificate};
 use crate::config::{Configuration, Member, choose_ms_group};
 use crate::crypto::SecretKey;
+use crate::epoch::EpochCert;
 use crate::id::{ClientId, Epoch, Hash, NodeId};
+use crate::threshold::{KeyPackage, PublicKeyPackage};
 use crate::time::Timestamp;
 
 const T0: Timestamp = Timestamp(1_000_000);
@@ -53,7 +55,20 @@ fn cert(body: CertBody) -> Certificate {
 }
 
 fn state(n: u64) -> State {
-    State::new(authority().public(), genesis(n), Hash::default(), T0)
+    let config = genesis(n);
+    let public = ms_public(&config);
+    State::new(authority().public(), config, Hash::default(), T0, public)
+}
+
+/// The public package of a key dealt to `config`'s MS group (deterministically).
+fn ms_public(config: &Configuration) -> Vec<u8> {
+    let dealt = crate::threshold::deal(
+        &config.ms_group,
+        config.f_ms,
+        &mut ChaCha20Rng::seed_from_u64(config.members.len() as u64),
+    )
+    .unwrap();
+    dealt.public.serialize().unwrap()
 }
 
 fn ms_key(s: &State, i: usize) -> SecretKey {
@@ -69,6 +84,7 @@ fn epoch(s: &mut State) -> Configuration {
         .apply(
             &key(1).public(),
             Op::NewEpoch {
+                closing: Epoch(0),
                 now: T0.plus_secs(10),
             },
         )
@@ -101,6 +117,7 @@ fn an_admitted_node_joins_at_the_next_epoch_and_the_delta_applies() {
         .apply(
             &key(1).public(),
             Op::NewEpoch {
+                closing: Epoch(0),
                 now: T0.plus_secs(10),
             },
         )
@@ -208,6 +225,7 @@ fn the_system_never_shrinks_below_3f_plus_1() {
     let r = s.apply(
         &key(1).public(),
         Op::NewEpoch {
+            closing: Epoch(0),
             now: T0.plus_secs(5),
         },
     );
@@ -319,15 +337,16 @@ fn evidence_that_proves_nothing_is_refused() {
 
 #[test]
 fn a_revoked_client_stays_revoked_until_its_revocation_expires() {
-    let mut s = state(4);
+    let (mut s, secrets, shares) = system(7);
+    let mut rng = ChaCha20Rng::seed_from_u64(3);
     let c = ClientId::of(&key(50).public());
     s.apply(
         &key(1).public(),
         Op::Revoke(cert(CertBody::Revoke { client: c })),
     )
     .unwrap();
-    let next = epoch(&mut s);
-    assert!(next.revoked.contains_key(&c));
+    change_epoch(&mut s, &secrets, shares, Faults::default(), &mut rng);
+    assert!(s.config().revoked.contains_key(&c));
     let again = Certificate::issue(
         &authority(),
         CertContent {
@@ -341,10 +360,12 @@ fn a_revoked_client_stays_revoked_until_its_revocation_expires() {
         s.apply(&key(1).public(), Op::Revoke(again)),
         Err(MsError::AlreadyRevoked(c))
     );
+    let proposer = secrets[&s.config().ms_group[0]].public();
     let later = s
         .apply(
-            &key(1).public(),
+            &proposer,
             Op::NewEpoch {
+                closing: Epoch(1),
                 now: T0.plus_secs(2 * 86_400),
             },
         )
@@ -360,18 +381,53 @@ fn a_revoked_client_stays_revoked_until_its_revocation_expires() {
 
 #[test]
 fn the_ms_clock_never_goes_back() {
-    let mut s = state(4);
-    epoch(&mut s);
+    let (mut s, secrets, shares) = system(7);
+    let mut rng = ChaCha20Rng::seed_from_u64(4);
+    change_epoch(&mut s, &secrets, shares, Faults::default(), &mut rng);
+    let proposer = secrets[&s.config().ms_group[0]].public();
     assert!(matches!(
-        s.apply(&key(1).public(), Op::NewEpoch { now: T0 }),
+        s.apply(
+            &proposer,
+            Op::NewEpoch {
+                closing: Epoch(1),
+                now: T0
+            }
+        ),
         Err(MsError::TimeBackwards { .. })
+    ));
+    // Only MS replicas propose epochs, and only for the current one.
+    let outsider = secrets
+        .iter()
+        .find(|(id, _)| !s.config().in_ms_group(id))
+        .map(|(_, k)| k.public())
+        .unwrap();
+    let later = T0.plus_secs(3600);
+    assert_eq!(
+        s.apply(
+            &outsider,
+            Op::NewEpoch {
+                closing: Epoch(1),
+                now: later
+            }
+        ),
+        Err(MsError::NotReporter)
+    );
+    assert!(matches!(
+        s.apply(
+            &proposer,
+            Op::NewEpoch {
+                closing: Epoch(0),
+                now: later
+            }
+        ),
+        Err(MsError::NotCurrent { .. })
     ));
 }
 
 #[test]
 fn as_a_pbft_application_it_admits_members_and_the_authority_only() {
     use crate::pbft::Application;
-    let app = MsApp { state: state(4) };
+    let app = MsApp::new(state(4));
     assert!(app.admits(&authority().public()));
     assert!(app.admits(&member(1).key));
     assert!(!app.admits(&member(10).key));
@@ -380,7 +436,7 @@ fn as_a_pbft_application_it_admits_members_and_the_authority_only() {
 #[test]
 fn executing_an_encoded_operation_returns_a_receipt_and_snapshots_round_trip() {
     use crate::pbft::Application;
-    let mut app = MsApp { state: state(4) };
+    let mut app = MsApp::new(state(4));
     let m = member(10);
     let op = MsApp::encode_op(&Op::Add(cert(CertBody::Add {
         node: m.key,
@@ -399,12 +455,13 @@ fn executing_an_encoded_operation_returns_a_receipt_and_snapshots_round_trip() {
         Some(Receipt::Malformed(_))
     ));
     let snap = app.snapshot();
-    let mut other = MsApp { state: state(5) };
+    let mut other = MsApp::new(state(5));
     other.restore(&snap).unwrap();
     assert_eq!(other, app);
     let r = app.execute(
         &member(1).key,
         &MsApp::encode_op(&Op::NewEpoch {
+            closing: Epoch(0),
             now: T0.plus_secs(1),
         }),
     );
@@ -414,5 +471,215 @@ fn executing_an_encoded_operation_returns_a_receipt_and_snapshots_round_trip() {
             epoch: Epoch(1),
             ..
         })
+    ));
+}
+
+/// Members 1..=n with their secret keys, the state, and the MS key's shares.
+fn system(
+    n: u64,
+) -> (
+    State,
+    BTreeMap<NodeId, SecretKey>,
+    BTreeMap<NodeId, KeyPackage>,
+) {
+    let config = genesis(n);
+    let dealt = crate::threshold::deal(
+        &config.ms_group,
+        config.f_ms,
+        &mut ChaCha20Rng::seed_from_u64(77),
+    )
+    .unwrap();
+    let public = dealt.public.serialize().unwrap();
+    let secrets = (1..=n)
+        .map(|i| (NodeId::of(&key(i).public()), key(i)))
+        .collect();
+    let s = State::new(authority().public(), config, Hash::default(), T0, public);
+    (s, secrets, dealt.shares)
+}
+
+/// Who misbehaves in one handover.
+#[derive(Default, Clone, Copy)]
+struct Faults {
+    /// An old holder that seals a wrong value to the first new holder and never reveals.
+    liar: bool,
+    /// A new holder that complains about an honest dealer.
+    false_complaint: bool,
+}
+
+/// Runs one epoch change with its handover through the MS operations, the way the nodes do.
+fn change_epoch(
+    s: &mut State,
+    secrets: &BTreeMap<NodeId, SecretKey>,
+    shares: BTreeMap<NodeId, KeyPackage>,
+    faults: Faults,
+    rng: &mut ChaCha20Rng,
+) -> BTreeMap<NodeId, KeyPackage> {
+    let ms_key = s.ms_key().unwrap();
+    let old_group = s.config().ms_group.clone();
+    let proposer = secrets[&old_group[0]].public();
+    let closing = s.config().epoch;
+    let now = s.now().plus_secs(60);
+    assert!(matches!(
+        s.apply(&proposer, Op::NewEpoch { closing, now }),
+        Ok(Outcome::Epoch { .. })
+    ));
+    // A second proposal for the same epoch is refused, not a second epoch.
+    assert!(s.apply(&proposer, Op::NewEpoch { closing, now }).is_err());
+    let h = s.handover().unwrap().clone();
+    let new_group = s.config().ms_group.clone();
+    let liar = faults.liar.then(|| old_group[1]);
+    let mut ephemerals = BTreeMap::new();
+    for (id, k) in &shares {
+        let (mut op, eph) = roles::deal(&h, *id, k, rng).unwrap();
+        if Some(*id) == liar
+            && let Op::Deal(d) = &mut op
+        {
+            d.sealed[0].masked[0] ^= 1;
+        }
+        s.apply(&secrets[id].public(), op).unwrap();
+        ephemerals.insert(*id, eph);
+    }
+    if faults.false_complaint {
+        let honest = old_group.iter().find(|o| Some(**o) != liar).unwrap();
+        s.apply(
+            &secrets[&new_group[3]].public(),
+            Op::Complain { dealer: *honest },
+        )
+        .unwrap();
+    }
+    for j in &new_group {
+        for op in roles::check(s.handover().unwrap(), &secrets[j], 0).unwrap() {
+            s.apply(&secrets[j].public(), op).unwrap();
+        }
+    }
+    for (id, eph) in &ephemerals {
+        if Some(*id) == liar {
+            continue;
+        }
+        for op in roles::reveals(s.handover().unwrap(), id, eph) {
+            s.apply(&secrets[id].public(), op).unwrap();
+        }
+    }
+    let h = s.handover().unwrap().clone();
+    let chosen = h.chosen.clone().expect("the dealers are fixed");
+    assert!(
+        liar.is_none_or(|l| !chosen.contains(&l)),
+        "the liar was chosen"
+    );
+    // The old group signs the new epoch with its old shares.
+    let old_public = PublicKeyPackage::deserialize(&h.old_public).unwrap();
+    let signers: Vec<&KeyPackage> = shares.values().take(2).collect();
+    let signature = crate::threshold::sign_locally(
+        &signers,
+        &old_public,
+        &crate::encoding::domain_bytes(&h.statement),
+        rng,
+    )
+    .unwrap();
+    let cert = EpochCert {
+        statement: h.statement,
+        signature,
+    };
+    // A certificate for something else is refused.
+    let mut wrong = cert;
+    wrong.statement.epoch = Epoch(99);
+    assert!(s.apply(&proposer, Op::Certified(wrong)).is_err());
+    s.apply(&secrets[&new_group[0]].public(), Op::Certified(cert))
+        .unwrap();
+    assert!(s.handover().unwrap().is_complete());
+    assert_eq!(s.ms_key().unwrap(), ms_key, "the MS key changed");
+    cert.verify(&ms_key).unwrap();
+    let mut next = BTreeMap::new();
+    for j in &new_group {
+        let k = roles::new_share(s.handover().unwrap(), &secrets[j])
+            .unwrap()
+            .expect("dealers fixed");
+        next.insert(*j, k);
+    }
+    // Old holders that left the group can no longer submit handover steps.
+    for o in old_group.iter().filter(|o| !new_group.contains(o)) {
+        assert!(
+            s.apply(&secrets[o].public(), Op::Ready { checked: 0 })
+                .is_err()
+        );
+    }
+    next
+}
+
+#[test]
+fn the_ms_group_rotates_and_keeps_its_key_with_byzantine_participants() {
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let (mut s, secrets, mut shares) = system(7);
+    let ms_key = s.ms_key().unwrap();
+    let mut groups = vec![s.config().ms_group.clone()];
+    for round in 0..6 {
+        let faults = Faults {
+            liar: round % 2 == 1,
+            false_complaint: round % 3 == 2,
+        };
+        shares = change_epoch(&mut s, &secrets, shares, faults, &mut rng);
+        groups.push(s.config().ms_group.clone());
+        // The new group signs under the same key.
+        let public = PublicKeyPackage::deserialize(s.ms_public()).unwrap();
+        let two: Vec<&KeyPackage> = shares.values().take(2).collect();
+        let sig = crate::threshold::sign_locally(&two, &public, b"after", &mut rng).unwrap();
+        ms_key.verify_strict(b"after", &sig).unwrap();
+    }
+    groups.dedup();
+    assert!(groups.len() >= 3, "the MS group should rotate: {groups:?}");
+}
+
+#[test]
+fn handover_steps_from_outsiders_or_out_of_turn_are_refused() {
+    let (mut s, secrets, shares) = system(7);
+    let outsider = key(50);
+    assert_eq!(
+        s.apply(&outsider.public(), Op::Ready { checked: 0 }),
+        Err(MsError::NoHandover)
+    );
+    let old_group = s.config().ms_group.clone();
+    let proposer = secrets[&old_group[0]].public();
+    s.apply(
+        &proposer,
+        Op::NewEpoch {
+            closing: Epoch(0),
+            now: T0.plus_secs(1),
+        },
+    )
+    .unwrap();
+    let h = s.handover().unwrap().clone();
+    let mut rng = ChaCha20Rng::seed_from_u64(6);
+    let (op, _) = roles::deal(&h, old_group[0], &shares[&old_group[0]], &mut rng).unwrap();
+    // Someone else's dealing cannot be submitted in its name.
+    let before = s.clone();
+    assert!(matches!(
+        s.apply(&secrets[&old_group[1]].public(), op.clone()),
+        Err(MsError::Reshare(_))
+    ));
+    assert_eq!(s, before, "a refused step changed the state");
+    s.apply(&proposer, op.clone()).unwrap();
+    assert!(s.apply(&proposer, op).is_err(), "dealt twice");
+    // Readiness beyond what was ordered, or from a non-member of the new group, is refused.
+    let new_group = s.config().ms_group.clone();
+    assert!(matches!(
+        s.apply(&secrets[&new_group[0]].public(), Op::Ready { checked: 5 }),
+        Err(MsError::Reshare(_))
+    ));
+    if let Some(not_new) = secrets.keys().find(|id| !new_group.contains(id)) {
+        assert!(
+            s.apply(&secrets[not_new].public(), Op::Ready { checked: 1 })
+                .is_err()
+        );
+    }
+    // No new epoch while the handover is open.
+    assert!(matches!(
+        s.apply(
+            &secrets[&new_group[0]].public(),
+            Op::NewEpoch {
+                closing: Epoch(1),
+                now: T0.plus_secs(2),
+            }
+        ),
+        Err(MsError::HandoverInProgress(Epoch(1)))
     ));
 }

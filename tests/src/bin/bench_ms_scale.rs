@@ -1,21 +1,24 @@
 //! `bench_ms_scale`: the membership service at 100,000 members with 1% churn per epoch:
 //! the size of each delta, the time to make the next configuration, to apply a delta and to
-//! recompute the ring, and the memory a member costs. Pure computation (no network), beside
-//! this machine's SHA-256 rate measured in the same run (the ring is mostly hashing).
+//! recompute the ring, the memory a member costs, and the MS handover (resharing the MS key
+//! to the next group and certifying the epoch). Pure computation (no network), beside this
+//! machine's SHA-256 rate measured in the same run (the ring is mostly hashing).
 //!
 //! `cargo run -p rampart-tests --bin bench_ms_scale -- [--members 100000] [--epochs 3]`
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use overlay::cert::{CertBody, CertContent, Certificate};
 use overlay::config::{Configuration, Delta, Member, choose_ms_group};
 use overlay::constants::VNODES_DEFAULT;
 use overlay::crypto::SecretKey;
-use overlay::encoding::encode;
+use overlay::encoding::{domain_bytes, encode};
+use overlay::epoch::EpochCert;
 use overlay::id::{Epoch, Hash, NodeId};
-use overlay::ms::{Op, Outcome, State};
+use overlay::ms::{Op, Outcome, State, roles};
 use overlay::ring::Ring;
+use overlay::threshold::{self, KeyPackage, PublicKeyPackage};
 use overlay::time::Timestamp;
 use rand::SeedableRng;
 
@@ -40,8 +43,13 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-fn member(rng: &mut rand_chacha::ChaCha8Rng, i: u64) -> Member {
-    let key = SecretKey::generate(rng).public();
+/// Member `i`'s key, recomputable so that the benchmark keeps no secret per member.
+fn secret(i: u64) -> SecretKey {
+    SecretKey::from_seed(&Hash::of(&[b"bench-member", &i.to_be_bytes()]).0)
+}
+
+fn member(i: u64) -> Member {
+    let key = secret(i).public();
     Member {
         key,
         addrs: vec![format!(
@@ -74,7 +82,7 @@ fn main() {
     let sha_rate = sha as f64 / t0.elapsed().as_secs_f64();
 
     let rss0 = rss_kib();
-    let mut members: Vec<Member> = (0..n).map(|i| member(&mut rng, i)).collect();
+    let mut members: Vec<Member> = (0..n).map(member).collect();
     members.sort_by_key(Member::id);
     let ids: Vec<NodeId> = members.iter().map(Member::id).collect();
     let config = Configuration {
@@ -105,12 +113,17 @@ fn main() {
     drop(ring);
 
     let now = Timestamp(1_700_000_000);
-    let mut state = State::new(authority.public(), config, Hash::default(), now);
+    let mut index: HashMap<NodeId, u64> = (0..n).map(|i| (member(i).id(), i)).collect();
+    let dealt = threshold::deal(&config.ms_group, config.f_ms, &mut rng).expect("deal");
+    let ms_key = threshold::group_key(&dealt.public).expect("key");
+    let mut shares = dealt.shares;
+    let public = dealt.public.serialize().expect("public package");
+    let mut state = State::new(authority.public(), config, Hash::default(), now, public);
     println!();
     println!(
-        "| epoch | joins | leaves | delta bytes | next config ms | delta apply ms | ring rebuild ms | ring diff ms | arcs moved |"
+        "| epoch | joins | leaves | delta bytes | next config ms | delta apply ms | ring rebuild ms | ring diff ms | arcs moved | handover ms |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for e in 1..=epochs {
         let before = state.config().clone();
         let content = |body| CertContent {
@@ -120,7 +133,9 @@ fn main() {
             not_after: now.plus_secs(86_400 * 30),
         };
         for i in 0..churn / 2 {
-            let m = member(&mut rng, n + e * churn + i);
+            let idx = n + e * churn + i;
+            let m = member(idx);
+            index.insert(m.id(), idx);
             let cert = Certificate::issue(
                 &authority,
                 content(CertBody::Add {
@@ -136,17 +151,27 @@ fn main() {
             let cert = Certificate::issue(&authority, content(CertBody::Remove { node }));
             let _ = state.apply(&authority.public(), Op::Remove(cert));
         }
+        let key_of = |id: &NodeId| secret(index[id]);
+        let proposer = key_of(&before.ms_group[0]).public();
         let t = Instant::now();
         let Ok(Outcome::Epoch { config, delta, .. }) = state.apply(
-            &authority.public(),
+            &proposer,
             Op::NewEpoch {
+                closing: before.epoch,
                 now: now.plus_secs(e * 60),
             },
         ) else {
             panic!("new epoch failed")
         };
         let next_ms = ms(t);
-        state.certified(Hash::of(&[&e.to_be_bytes()]));
+        let t = Instant::now();
+        shares = handover(&mut state, &shares, &key_of, &mut rng);
+        let handover_ms = ms(t);
+        assert_eq!(
+            state.ms_key().expect("ms key"),
+            ms_key,
+            "the MS key changed"
+        );
         let delta_bytes = encode(&*delta).len();
         let t = Instant::now();
         let applied: Configuration = Delta::apply(&delta, &before).expect("delta applies");
@@ -160,11 +185,58 @@ fn main() {
         let diff = overlay::ring::RingDiff::between(&old_ring, &new_ring);
         let diff_ms = ms(t);
         println!(
-            "| {} | {} | {} | {delta_bytes} | {next_ms:.0} | {apply_ms:.0} | {rebuild_ms:.0} | {diff_ms:.0} | {} |",
+            "| {} | {} | {} | {delta_bytes} | {next_ms:.0} | {apply_ms:.0} | {rebuild_ms:.0} | {diff_ms:.0} | {} | {handover_ms:.0} |",
             config.epoch.0,
             delta.upserted.len(),
             delta.removed.len(),
             diff.moved().count()
         );
     }
+}
+
+/// Runs the open handover with every participant correct: the old holders deal, the new ones
+/// check, the old group certifies the epoch, and the new holders build their shares.
+fn handover(
+    state: &mut State,
+    shares: &BTreeMap<NodeId, KeyPackage>,
+    key_of: &impl Fn(&NodeId) -> SecretKey,
+    rng: &mut rand_chacha::ChaCha8Rng,
+) -> BTreeMap<NodeId, KeyPackage> {
+    let h = state.handover().expect("a handover is open").clone();
+    for (id, k) in shares {
+        let (op, _ephemerals) = roles::deal(&h, *id, k, rng).expect("deal");
+        state
+            .apply(&key_of(id).public(), op)
+            .expect("dealing ordered");
+    }
+    let new_group = state.config().ms_group.clone();
+    for j in &new_group {
+        let h = state.handover().expect("open").clone();
+        for op in roles::check(&h, &key_of(j), 0).expect("check") {
+            state.apply(&key_of(j).public(), op).expect("check ordered");
+        }
+    }
+    let h = state.handover().expect("open").clone();
+    let old_public = PublicKeyPackage::deserialize(&h.old_public).expect("old public package");
+    let signers: Vec<&KeyPackage> = shares.values().take(h.old_threshold as usize).collect();
+    let signature =
+        threshold::sign_locally(&signers, &old_public, &domain_bytes(&h.statement), rng)
+            .expect("sign");
+    let cert = EpochCert {
+        statement: h.statement,
+        signature,
+    };
+    state
+        .apply(&key_of(&new_group[0]).public(), Op::Certified(cert))
+        .expect("certified");
+    let h = state.handover().expect("complete").clone();
+    new_group
+        .iter()
+        .map(|j| {
+            let k = roles::new_share(&h, &key_of(j))
+                .expect("share")
+                .expect("dealers fixed");
+            (*j, k)
+        })
+        .collect()
 }

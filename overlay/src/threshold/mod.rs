@@ -13,6 +13,13 @@ use rand_core::CryptoRngCore;
 use crate::crypto::{PublicKey, Signature};
 use crate::id::NodeId;
 
+pub mod field;
+pub mod reshare;
+pub mod seal;
+pub mod session;
+#[cfg(test)]
+mod tests;
+
 pub use frost::keys::{KeyPackage, PublicKeyPackage};
 
 /// Why a threshold operation failed.
@@ -128,42 +135,4 @@ pub fn to_signature(sig: &frost::Signature) -> Result<Signature, ThresholdError>
         .try_into()
         .map_err(|_| ThresholdError::Frost("signature is not 64 bytes".into()))?;
     Ok(Signature::from_bytes(&arr))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::id::Hash;
-    use rand_chacha::ChaCha20Rng;
-    use rand_core::SeedableRng;
-
-    fn holders(n: u64) -> Vec<NodeId> {
-        (0..n)
-            .map(|i| NodeId(Hash::of(&[&i.to_be_bytes()])))
-            .collect()
-    }
-
-    #[test]
-    fn f_plus_one_shares_make_a_plain_ed25519_signature() {
-        let mut rng = ChaCha20Rng::seed_from_u64(7);
-        let hs = holders(4);
-        let dealt = deal(&hs, 1, &mut rng).unwrap();
-        let key = group_key(&dealt.public).unwrap();
-        let two: Vec<&KeyPackage> = dealt.shares.values().take(2).collect();
-        let sig = sign_locally(&two, &dealt.public, b"hello", &mut rng).unwrap();
-        key.verify_strict(b"hello", &sig).unwrap();
-        assert!(key.verify_strict(b"other", &sig).is_err());
-    }
-
-    #[test]
-    fn f_shares_cannot_sign() {
-        let mut rng = ChaCha20Rng::seed_from_u64(8);
-        let hs = holders(4);
-        let dealt = deal(&hs, 1, &mut rng).unwrap();
-        let one: Vec<&KeyPackage> = dealt.shares.values().take(1).collect();
-        assert!(matches!(
-            sign_locally(&one, &dealt.public, b"hello", &mut rng),
-            Err(ThresholdError::TooFewShares { got: 1, need: 2 })
-        ));
-    }
 }
