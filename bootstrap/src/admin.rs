@@ -74,6 +74,11 @@ impl Admin {
         })
     }
 
+    /// The authority's secret key: it signs certificates and the requests that submit them.
+    pub fn secret(&self) -> &SecretKey {
+        &self.key
+    }
+
     /// The authority's public key.
     pub fn public(&self) -> PublicKey {
         self.key.public()

@@ -12,6 +12,7 @@ use overlay::crypto::PublicKey;
 use overlay::encoding::{decode, encode};
 use overlay::epoch::{EpochCert, EpochTracker};
 use overlay::id::NodeId;
+use overlay::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::files::{self, FileError, Overwrite};
@@ -37,6 +38,8 @@ pub struct Bundle {
     pub cert: EpochCert,
     /// This node's FROST key package, if it is in the first MS group.
     pub share: Option<Vec<u8>>,
+    /// When genesis was made: the MS clock starts here.
+    pub time: Timestamp,
 }
 
 impl Bundle {

@@ -16,6 +16,7 @@ use overlay::encoding::domain_bytes;
 use overlay::epoch::{EpochCert, EpochStatement};
 use overlay::id::{Epoch, Hash, NodeId};
 use overlay::threshold::{self, KeyPackage};
+use overlay::time::Timestamp;
 
 use crate::bundle::Bundle;
 
@@ -99,11 +100,13 @@ pub struct Genesis {
     pub bundles: BTreeMap<NodeId, Bundle>,
 }
 
-/// Builds genesis from already verified `Add` certificates (with the files they came from).
+/// Builds genesis at time `now` from already verified `Add` certificates (with the files they
+/// came from). `now` starts the MS clock.
 pub fn create<R: rand::CryptoRng + rand::RngCore>(
     authority: PublicKey,
     adds: &[(PathBuf, Certificate)],
     params: Params,
+    now: Timestamp,
     rng: &mut R,
 ) -> Result<Genesis, GenesisError> {
     let members = members_of(adds)?;
@@ -164,6 +167,7 @@ pub fn create<R: rand::CryptoRng + rand::RngCore>(
             config: config.clone(),
             cert,
             share,
+            time: now,
         };
         bundles.insert(*id, b);
     }

@@ -126,7 +126,13 @@ fn make_system(dir: &Path, nodes: usize, base: u16) -> anyhow::Result<Vec<PathBu
         adds.push((cert_path, cert));
     }
     admin.save()?;
-    let g = genesis::create(authority, &adds, Params::default(), &mut rand::rngs::OsRng)?;
+    let g = genesis::create(
+        authority,
+        &adds,
+        Params::default(),
+        t,
+        &mut rand::rngs::OsRng,
+    )?;
     println!(
         "   epoch 0     {} members, f={}, config {}",
         g.config.members.len(),
@@ -202,30 +208,7 @@ async fn run_cluster(
             r.config_hash.short()
         );
     }
-    println!("\n== rampart status --peer {}", addr(base, 0));
-    let out = std::process::Command::new(&exe)
-        .args(["status", "--peer", &addr(base, 0)])
-        .output()?;
-    print!("{}", String::from_utf8_lossy(&out.stdout));
-    println!(
-        "\n== rampart load --peer {} --clients 8 --requests 1000   (PBFT ordering through the MS group)",
-        addr(base, 1)
-    );
-    let out = std::process::Command::new(&exe)
-        .args([
-            "load",
-            "--peer",
-            &addr(base, 1),
-            "--clients",
-            "8",
-            "--requests",
-            "1000",
-        ])
-        .output()?;
-    print!("{}", String::from_utf8_lossy(&out.stdout));
-    if !out.status.success() {
-        print!("{}", String::from_utf8_lossy(&out.stderr));
-    }
+    membership_walkthrough(&exe, dir, base)?;
     if once {
         println!("\n== stopping the cluster (--once)");
         stop(children).await;
@@ -242,6 +225,73 @@ async fn run_cluster(
     }
     stop(children).await;
     Ok(())
+}
+
+/// The admin registers a client and revokes it through the membership service: the
+/// revocation is ordered by the MS group's PBFT and queued for the next epoch, and a replay of
+/// the same certificate is refused.
+fn membership_walkthrough(exe: &Path, dir: &Path, base: u16) -> anyhow::Result<()> {
+    let admin_dir = dir.join("admin");
+    let admin = admin_dir.display().to_string();
+    let cred = dir.join("demo-app.cred").display().to_string();
+    let revoke = dir.join("demo-app.revoke").display().to_string();
+    println!("\n== the admin registers a client, then revokes it through the membership service");
+    shown(
+        exe,
+        &[
+            "admin",
+            "--admin-dir",
+            &admin,
+            "add-client",
+            "--name",
+            "demo-app",
+            "--caps",
+            "put,get",
+            "--expires",
+            "30d",
+            "--out",
+            &cred,
+        ],
+    )?;
+    shown(
+        exe,
+        &[
+            "admin",
+            "--admin-dir",
+            &admin,
+            "revoke-client",
+            "--client",
+            "demo-app",
+            "--out",
+            &revoke,
+            "--peer",
+            &addr(base, 0),
+        ],
+    )?;
+    println!("   (the same certificate again, through another node: refused as a replay)");
+    shown(
+        exe,
+        &[
+            "admin",
+            "--admin-dir",
+            &admin,
+            "submit",
+            &revoke,
+            "--peer",
+            &addr(base, 2),
+        ],
+    )?;
+    shown(exe, &["status", "--peer", &addr(base, 1)])?;
+    Ok(())
+}
+
+/// Runs `rampart <args>`, printing the command and what it printed.
+fn shown(exe: &Path, args: &[&str]) -> anyhow::Result<std::process::Output> {
+    println!("\n$ rampart {}", args.join(" "));
+    let out = std::process::Command::new(exe).args(args).output()?;
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    print!("{}", String::from_utf8_lossy(&out.stderr));
+    Ok(out)
 }
 
 async fn wait_any_exit(children: &mut [Child]) -> String {

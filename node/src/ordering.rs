@@ -88,29 +88,9 @@ pub async fn load(
     spec: LoadSpec,
     mut progress: impl FnMut(u64),
 ) -> anyhow::Result<LoadReport> {
-    let config = fetch_configuration(bootstrap, Duration::from_secs(10)).await?;
-    let cfg = pbft::Config::for_ms(&config);
-    let peers: Vec<PeerId> = cfg.replicas.iter().map(peer_id_of).collect();
-    let timing = Timing {
-        request_timeout: spec.timeout,
-        idle_timeout: spec.timeout,
-    };
-    let mut swarm = behaviour::build(libp2p::identity::Keypair::generate_ed25519(), timing)?;
-    for id in &config.ms_group {
-        let Some(m) = config.member(id) else { continue };
-        let (addrs, _) = parse_addrs(&m.addrs);
-        swarm.dial(
-            DialOpts::peer_id(peer_id_of(&m.key))
-                .addresses(addrs)
-                .build(),
-        )?;
-    }
-    wait_connected(&mut swarm, &peers, cfg.quorum(), Duration::from_secs(20)).await?;
+    let (mut swarm, cfg, peers) = connect(bootstrap, spec.timeout).await?;
     let mut rng = rand::rngs::OsRng;
-    let first_ts = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as u64)
-        .unwrap_or(1);
+    let first_ts = micros_now();
     let mut logical: Vec<Logical> = (0..spec.clients)
         .map(|_| Logical {
             client: Client::new(
@@ -174,6 +154,93 @@ pub async fn load(
     report.elapsed = t0.elapsed();
     report.latencies_us.sort_unstable();
     Ok(report)
+}
+
+/// Dials the MS replicas of the system `bootstrap` belongs to and waits for a quorum of them.
+async fn connect(
+    bootstrap: &str,
+    timeout: Duration,
+) -> anyhow::Result<(Swarm<Behaviour>, pbft::Config, Vec<PeerId>)> {
+    let config = fetch_configuration(bootstrap, Duration::from_secs(10)).await?;
+    let cfg = pbft::Config::for_ms(&config);
+    let peers: Vec<PeerId> = cfg.replicas.iter().map(peer_id_of).collect();
+    let timing = Timing {
+        request_timeout: timeout,
+        idle_timeout: timeout,
+    };
+    let mut swarm = behaviour::build(libp2p::identity::Keypair::generate_ed25519(), timing)?;
+    for id in &config.ms_group {
+        let Some(m) = config.member(id) else { continue };
+        let (addrs, _) = parse_addrs(&m.addrs);
+        swarm.dial(
+            DialOpts::peer_id(peer_id_of(&m.key))
+                .addresses(addrs)
+                .build(),
+        )?;
+    }
+    wait_connected(&mut swarm, &peers, cfg.quorum(), Duration::from_secs(20)).await?;
+    Ok((swarm, cfg, peers))
+}
+
+/// Microseconds since the Unix epoch: request timestamps of a client key that is used across
+/// runs (the authority's) must keep increasing.
+fn micros_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(1)
+}
+
+/// Orders one operation signed by `key` through the MS of the system `bootstrap` belongs
+/// to, and returns the result f+1 replicas agreed on.
+pub async fn submit_one(
+    bootstrap: &str,
+    key: SecretKey,
+    op: Vec<u8>,
+    timeout: Duration,
+) -> anyhow::Result<Vec<u8>> {
+    let (mut swarm, cfg, peers) = connect(bootstrap, timeout).await?;
+    let mut client = Client::new(cfg, key, micros_now(), 2000);
+    let Some(mut acts) = client.submit(op) else {
+        bail!("the client is busy");
+    };
+    let deadline = tokio::time::sleep(timeout);
+    tokio::pin!(deadline);
+    let mut retry_at: Option<Instant> = None;
+    let mut tick = tokio::time::interval(Duration::from_millis(50));
+    loop {
+        for a in std::mem::take(&mut acts) {
+            match a {
+                ClientAction::Send { request, .. } | ClientAction::Broadcast(request) => {
+                    send_all(&mut swarm, &peers, &request)
+                }
+                ClientAction::SetTimer { after_ms } => {
+                    retry_at = Some(Instant::now() + Duration::from_millis(after_ms))
+                }
+                ClientAction::CancelTimer => retry_at = None,
+                ClientAction::Done { result, .. } => return Ok(result),
+            }
+        }
+        tokio::select! {
+            ev = swarm.select_next_some() => {
+                if let SwarmEvent::Behaviour(BehaviourEvent::Order(request_response::Event::Message {
+                    message: Message::Response { response, .. }, ..
+                })) = ev {
+                    acts = client.on_reply(response);
+                }
+            }
+            _ = tick.tick() => {
+                if retry_at.is_some_and(|t| t <= Instant::now()) {
+                    retry_at = None;
+                    acts = client.on_timer();
+                }
+            }
+            _ = &mut deadline => bail!(
+                "no f+1 matching replies from the MS within {}s (is this key admitted by the application?)",
+                timeout.as_secs()
+            ),
+        }
+    }
 }
 
 impl Logical {

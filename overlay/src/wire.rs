@@ -98,6 +98,27 @@ pub struct PbftStatus {
     pub state: Hash,
     /// Inputs dropped (bad, stale, duplicate ...).
     pub dropped: u64,
+    /// The membership service's queue, when this replica runs it.
+    pub ms: Option<MsQueue>,
+}
+
+/// What the membership service has queued for the next epoch, as one MS replica sees it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MsQueue {
+    /// The MS's current epoch.
+    pub epoch: Epoch,
+    /// The MS time, seconds since the Unix epoch.
+    pub time: u64,
+    /// Nodes waiting to join.
+    pub adds: u32,
+    /// Nodes the authority removes.
+    pub removes: u32,
+    /// Clients to revoke.
+    pub revokes: u32,
+    /// Members reported unresponsive (by any number of MS replicas).
+    pub reported: u32,
+    /// Members proven to misbehave.
+    pub evictions: u32,
 }
 
 /// One member in a status report.

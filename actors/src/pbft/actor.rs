@@ -60,6 +60,7 @@ impl<A: Application + Summary + Unpin + 'static> ReplicaActor<A> {
             state,
             dropped: r.drops().values().sum(),
             outbound_dropped: self.outbound_dropped,
+            ms: r.app().ms_queue(),
         });
     }
 

@@ -3,6 +3,7 @@
 use actix::Message;
 use overlay::id::Hash;
 use overlay::pbft::{Event, ReplicaIdx, Signed, SignedReply, View};
+use overlay::wire::MsQueue;
 
 /// An input for the replica (a message from a replica, a client request).
 #[derive(Message)]
@@ -43,12 +44,39 @@ pub struct PbftView {
     pub dropped: u64,
     /// Outbound messages dropped because the network queue was full.
     pub outbound_dropped: u64,
+    /// The membership queue, when the application is the MS.
+    pub ms: Option<MsQueue>,
 }
 
 /// Applications whose progress the actor can report.
 pub trait Summary {
     /// (operations executed, state digest).
     fn summary(&self) -> (u64, Hash);
+    /// The membership queue, for the membership service.
+    fn ms_queue(&self) -> Option<MsQueue> {
+        None
+    }
+}
+
+impl Summary for overlay::ms::MsApp {
+    fn summary(&self) -> (u64, Hash) {
+        (self.executed, self.chain)
+    }
+
+    fn ms_queue(&self) -> Option<MsQueue> {
+        let s = &self.state;
+        let p = s.pending();
+        let n = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
+        Some(MsQueue {
+            epoch: s.config().epoch,
+            time: s.now().0,
+            adds: n(p.adds.len()),
+            removes: n(p.removes.len()),
+            revokes: n(p.revokes.len()),
+            reported: n(p.reports.len()),
+            evictions: n(p.evictions.len()),
+        })
+    }
 }
 
 impl Summary for overlay::pbft::HistoryApp {

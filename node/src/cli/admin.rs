@@ -35,6 +35,9 @@ pub enum AdminCmd {
         /// Where to write the certificate.
         #[arg(long)]
         out: PathBuf,
+        /// Also submit it to the membership service through this member (a multiaddr).
+        #[arg(long)]
+        peer: Option<String>,
     },
     /// Remove a node: write a `remove` certificate.
     RemoveNode {
@@ -47,6 +50,9 @@ pub enum AdminCmd {
         /// Where to write the certificate.
         #[arg(long)]
         out: PathBuf,
+        /// Also submit it to the membership service through this member (a multiaddr).
+        #[arg(long)]
+        peer: Option<String>,
     },
     /// Register a client: write its credential (key and certificate, mode 0600).
     AddClient {
@@ -90,6 +96,17 @@ pub enum AdminCmd {
         /// Where to write the certificate.
         #[arg(long)]
         out: PathBuf,
+        /// Also submit it to the membership service through this member (a multiaddr).
+        #[arg(long)]
+        peer: Option<String>,
+    },
+    /// Submit an add, remove or revoke certificate to the membership service.
+    Submit {
+        /// The certificate file.
+        cert: PathBuf,
+        /// A member of the running system (a multiaddr).
+        #[arg(long)]
+        peer: String,
     },
     /// List registered clients.
     Clients {
@@ -142,6 +159,7 @@ pub fn run(dir: &Path, cmd: AdminCmd) -> anyhow::Result<()> {
             addrs,
             valid,
             out,
+            peer,
         } => {
             let node = keyfile::read_public(&key)?;
             let body = CertBody::Add { node, addrs };
@@ -153,11 +171,18 @@ pub fn run(dir: &Path, cmd: AdminCmd) -> anyhow::Result<()> {
             }
             issue_cert(&mut admin, body, now, &valid, &out)?;
             println!("node {} admitted: {}", NodeId::of(&node), out.display());
+            submit_written(&admin, &out, peer.as_deref(), now)?;
         }
-        AdminCmd::RemoveNode { node, valid, out } => {
+        AdminCmd::RemoveNode {
+            node,
+            valid,
+            out,
+            peer,
+        } => {
             let id = parse_node(&node)?;
             issue_cert(&mut admin, CertBody::Remove { node: id }, now, &valid, &out)?;
             println!("removal of node {id} written to {}", out.display());
+            submit_written(&admin, &out, peer.as_deref(), now)?;
         }
         AdminCmd::AddClient {
             name,
@@ -234,7 +259,7 @@ pub fn run(dir: &Path, cmd: AdminCmd) -> anyhow::Result<()> {
                 out.display()
             );
         }
-        AdminCmd::RevokeClient { client, out } => {
+        AdminCmd::RevokeClient { client, out, peer } => {
             let rec = admin
                 .registry
                 .find_client(&client)
@@ -260,6 +285,11 @@ pub fn run(dir: &Path, cmd: AdminCmd) -> anyhow::Result<()> {
                 rec.name.unwrap_or_default(),
                 out.display()
             );
+            submit_written(&admin, &out, peer.as_deref(), now)?;
+        }
+        AdminCmd::Submit { cert, peer } => {
+            let c = certfile::read_verified(&cert, &admin.public(), now)?;
+            super::submit::submit(&admin, &c, &peer)?;
         }
         AdminCmd::Clients { json } => print_listing(&admin.registry.clients(now.0), json, true)?,
         AdminCmd::Nodes { json } => print_listing(&admin.registry.nodes(now.0), json, false)?,
@@ -272,6 +302,19 @@ pub fn run(dir: &Path, cmd: AdminCmd) -> anyhow::Result<()> {
         } => genesis_cmd(&admin, &certs, &out, f, f_ms, vnodes, now)?,
     }
     Ok(())
+}
+
+/// Submits the certificate just written to `out`, when `--peer` was given.
+fn submit_written(
+    admin: &Admin,
+    out: &Path,
+    peer: Option<&str>,
+    now: Timestamp,
+) -> anyhow::Result<()> {
+    let Some(peer) = peer else { return Ok(()) };
+    let c = certfile::read_verified(out, &admin.public(), now)?;
+    super::submit::submit(admin, &c, peer)
+        .map_err(|e| e.context(format!("{} was written but not submitted", out.display())))
 }
 
 fn body_addrs(body: &CertBody) -> Vec<String> {
@@ -407,7 +450,7 @@ fn genesis_cmd(
             out.display()
         );
     }
-    let g = genesis::create(admin.public(), &adds, params, &mut rand::rngs::OsRng)?;
+    let g = genesis::create(admin.public(), &adds, params, now, &mut rand::rngs::OsRng)?;
     for (id, b) in &g.bundles {
         let path = out.join(format!("{}.bundle", &id.to_string()[..16]));
         bundle::write(&path, b, Overwrite::Refuse)?;

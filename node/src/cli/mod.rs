@@ -5,6 +5,7 @@ mod inspect;
 mod keygen;
 mod load;
 mod status;
+mod submit;
 
 use std::path::PathBuf;
 

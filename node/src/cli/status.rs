@@ -50,6 +50,10 @@ pub fn to_json(r: &StatusReport) -> serde_json::Value {
             "replica": p.replica, "view": p.view, "active": p.active, "primary": p.primary.to_string(),
             "last_exec": p.last_exec, "stable": p.stable, "executed_ops": p.executed_ops,
             "state": p.state.to_hex(), "dropped": p.dropped,
+            "ms": p.ms.as_ref().map(|q| serde_json::json!({
+                "epoch": q.epoch.0, "time": q.time, "adds": q.adds, "removes": q.removes,
+                "revokes": q.revokes, "reported": q.reported, "evictions": q.evictions,
+            })),
         })),
     })
 }
@@ -85,6 +89,12 @@ fn print_table(r: &StatusReport) {
             p.stable,
             p.dropped
         );
+        if let Some(q) = &p.ms {
+            println!(
+                "ms queue  epoch {}: {} to add, {} to remove, {} revocations, {} reported, {} evictions",
+                q.epoch, q.adds, q.removes, q.revokes, q.reported, q.evictions
+            );
+        }
     }
     for m in &r.members {
         let me = if m.node == r.node {

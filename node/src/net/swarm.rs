@@ -455,6 +455,7 @@ impl NetTask {
                 executed_ops: v.executed_ops,
                 state: v.state,
                 dropped: v.dropped,
+                ms: v.ms,
             }
         });
         StatusReport {

@@ -54,6 +54,20 @@ pub struct Pbft {
     pub view_change_timeout_ms: Option<u64>,
     /// Status (retransmission) period. Default 500.
     pub status_interval_ms: Option<u64>,
+    /// What the replicas order: the membership service (default), or nothing but a
+    /// hash chain (`null`, for measuring the ordering itself with `rampart load`).
+    pub application: Option<AppKind>,
+}
+
+/// The application a node's PBFT replica runs.
+#[derive(Debug, Default, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AppKind {
+    /// The membership service: only members and the authority may submit.
+    #[default]
+    Membership,
+    /// Orders anything from anyone and keeps a hash chain of it.
+    Null,
 }
 
 /// The `[network]` table.
@@ -94,6 +108,7 @@ checkpoint_interval = 128
 log_window = 512
 view_change_timeout_ms = 2000
 status_interval_ms = 500
+application = "membership"         # or "null": order anything, for `rampart load`
 "#;
 
 /// Settings after defaults and flags.

@@ -11,22 +11,23 @@ use overlay::epoch::EpochTracker;
 use overlay::id::NodeId;
 use tracing::{info, warn};
 
-use actix::Actor;
+use actix::{Actor, Recipient};
 use actors::db::Db;
 use actors::epochs::{EpochStore, Epochs};
-use actors::pbft::{Outbound, PbftStore, ReplicaActor};
+use actors::pbft::{Deliver, Outbound, PbftStore, PbftView, ReplicaActor, Summary};
 use bootstrap::bundle::{self, Bundle};
 use bootstrap::files::Overwrite;
 use bootstrap::keyfile;
 use overlay::config::Configuration;
 use overlay::crypto::SecretKey;
-use overlay::pbft::{self, HistoryApp, Replica};
-use tokio::sync::mpsc;
+use overlay::ms::{MsApp, State};
+use overlay::pbft::{self, Application, HistoryApp, Replica};
+use tokio::sync::{mpsc, watch};
 
 use crate::net::behaviour::{self, Timing};
 use crate::net::peers::{keypair_of, peer_id_of};
 use crate::net::swarm::{Intervals, NetTask, PbftLink};
-use config::Settings;
+use config::{AppKind, Settings};
 
 const BUNDLE_FILE: &str = "genesis.bundle";
 
@@ -69,7 +70,7 @@ pub fn start(settings: Settings) -> anyhow::Result<()> {
     info!(durable = db.durable(), "database open");
     let system = actix::System::with_tokio_rt(runtime);
     system.block_on(async move {
-        let ms = start_replica(&settings, &db, tracker.config(), &key)?;
+        let ms = start_replica(&settings, &db, &genesis, tracker.config(), &key)?;
         let (pbft_link, outbound) = match ms {
             Some((l, o)) => (Some(l), Some(o)),
             None => (None, None),
@@ -167,11 +168,12 @@ fn restore(genesis: &Bundle, store: &EpochStore) -> anyhow::Result<EpochTracker>
 const PBFT_OUTBOUND_CAPACITY: usize = 16_384;
 
 /// Starts this node's PBFT replica on its own arbiter (its rocksdb writes block that thread
-/// only) if the node is in the configuration's MS group. The replica orders operations for the
-/// null application until the membership service takes its place.
+/// only) if the node is in the configuration's MS group. The replica runs the membership
+/// service unless the node configuration asks for the null application.
 fn start_replica(
     settings: &Settings,
     db: &Db,
+    genesis: &Bundle,
     config: &Configuration,
     key: &SecretKey,
 ) -> anyhow::Result<Option<(PbftLink, mpsc::Receiver<Outbound>)>> {
@@ -182,27 +184,55 @@ fn start_replica(
     };
     let (store, records) = PbftStore::open(db.clone(), cfg.instance)?;
     let replica_key = SecretKey::from_seed(&key.seed());
+    let app = settings.pbft.application.unwrap_or_default();
     info!(
         replica = me.0,
         records = records.len(),
+        application = ?app,
         "starting the MS PBFT replica"
     );
-    let replica = Replica::recover(
-        cfg.clone(),
-        me,
-        replica_key,
-        HistoryApp::default(),
-        &records,
-    );
     let (tx, rx) = mpsc::channel(PBFT_OUTBOUND_CAPACITY);
-    let (actor, view) = ReplicaActor::new(replica, store, tx);
-    let arbiter = actix::Arbiter::new();
-    let addr = ReplicaActor::start_in_arbiter(&arbiter.handle(), move |_| actor);
+    let (replica, view) = match app {
+        AppKind::Membership => {
+            // The log replays from genesis, so the state starts from the genesis bundle.
+            let state = State::new(
+                genesis.authority,
+                genesis.config.clone(),
+                genesis.cert.hash(),
+                genesis.time,
+                genesis.ms_public.clone(),
+            );
+            let r = Replica::recover(cfg.clone(), me, replica_key, MsApp::new(state), &records);
+            spawn_replica(r, store, tx)
+        }
+        AppKind::Null => {
+            let r = Replica::recover(
+                cfg.clone(),
+                me,
+                replica_key,
+                HistoryApp::default(),
+                &records,
+            );
+            spawn_replica(r, store, tx)
+        }
+    };
     let link = PbftLink {
-        replica: addr.recipient(),
+        replica,
         peers: cfg.replicas.iter().map(peer_id_of).collect(),
         nodes: config.ms_group.clone(),
         view,
     };
     Ok(Some((link, rx)))
+}
+
+/// Starts the actor hosting `replica` on its own arbiter.
+fn spawn_replica<A: Application + Summary + Unpin + Send + 'static>(
+    replica: Replica<A>,
+    store: PbftStore,
+    tx: mpsc::Sender<Outbound>,
+) -> (Recipient<Deliver>, watch::Receiver<PbftView>) {
+    let (actor, view) = ReplicaActor::new(replica, store, tx);
+    let arbiter = actix::Arbiter::new();
+    let addr = ReplicaActor::start_in_arbiter(&arbiter.handle(), move |_| actor);
+    (addr.recipient(), view)
 }

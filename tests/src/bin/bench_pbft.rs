@@ -92,7 +92,9 @@ fn main() {
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &batch in batches {
         let mut c = Cluster::genesis(4);
-        c.node_config = format!("[pbft]\nbatch_max = {batch}\n[storage]\nsync = {sync}\n");
+        c.node_config = format!(
+            "[pbft]\nbatch_max = {batch}\napplication = \"null\"\n[storage]\nsync = {sync}\n"
+        );
         c.start_all();
         c.wait_meshed(Duration::from_secs(60));
         for &clients in client_counts {

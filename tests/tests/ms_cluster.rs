@@ -1,0 +1,171 @@
+//! The membership service on real processes (issue 4, part): the admin submits certificates
+//! through the CLI to a 4-node cluster whose MS group orders them with PBFT; every MS replica
+//! ends with the same queue, replays and strangers are refused with a reason, and nothing a
+//! refused submission carried changes the state.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rampart_tests::cluster::Cluster;
+use rampart_tests::{rampart_fails, rampart_ok, wait_for};
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// The `ms` queue every MS replica reports, once they all agree on it.
+fn agreed_queue(c: &Cluster, want: (u64, u64, u64)) -> serde_json::Value {
+    wait_for(
+        "MS replicas agree on the queue",
+        Duration::from_secs(30),
+        || {
+            let mut seen = Vec::new();
+            for i in 0..c.nodes.len() {
+                let st = c.status(i)?;
+                let q = st["pbft"]["ms"].clone();
+                if q.is_null() {
+                    return Err(format!("node{i} reports no MS queue: {st}"));
+                }
+                seen.push((q, st["pbft"]["state"].clone()));
+            }
+            let (q, state) = &seen[0];
+            let got = (
+                q["adds"].as_u64().unwrap(),
+                q["removes"].as_u64().unwrap(),
+                q["revokes"].as_u64().unwrap(),
+            );
+            if got != want || seen.iter().any(|(_, st)| st != state) {
+                return Err(format!("queues {seen:?}, want {want:?}"));
+            }
+            Ok(q.clone())
+        },
+    )
+}
+
+#[test]
+fn the_admin_submits_certificates_to_the_running_membership_service() {
+    let mut c = Cluster::genesis(4);
+    c.start_all();
+    c.wait_meshed(Duration::from_secs(60));
+    let admin = c.admin_dir();
+    let a = s(&admin);
+    let dir = c.root.path().to_path_buf();
+    agreed_queue(&c, (0, 0, 0));
+
+    // A node that is not a member yet is admitted: queued for the next epoch.
+    let key = dir.join("newcomer.key");
+    rampart_ok(&["keygen", "--out", s(&key)]);
+    let add = dir.join("newcomer.add.cert");
+    let out = rampart_ok(&[
+        "admin",
+        "--admin-dir",
+        a,
+        "add-node",
+        "--key",
+        s(&key.with_extension("pub")),
+        "--addr",
+        "/ip4/127.0.0.1/tcp/9",
+        "--out",
+        s(&add),
+        "--peer",
+        &c.nodes[0].addr,
+    ]);
+    assert!(out.contains("queued it for the next epoch"), "{out}");
+
+    // The same certificate again, through another node: a replay.
+    let err = rampart_fails(&[
+        "admin",
+        "--admin-dir",
+        a,
+        "submit",
+        s(&add),
+        "--peer",
+        &c.nodes[2].addr,
+    ]);
+    assert!(err.contains("certificate already used"), "{err}");
+
+    // A member is removed; a client is registered and revoked.
+    let members = c.status(0).unwrap()["members"].clone();
+    let victim = members[3]["node"].as_str().unwrap().to_string();
+    let rm = dir.join("victim.remove.cert");
+    let out = rampart_ok(&[
+        "admin",
+        "--admin-dir",
+        a,
+        "remove-node",
+        "--node",
+        &victim,
+        "--out",
+        s(&rm),
+        "--peer",
+        &c.nodes[1].addr,
+    ]);
+    assert!(out.contains("queued"), "{out}");
+    let cred = dir.join("app.cred");
+    rampart_ok(&[
+        "admin",
+        "--admin-dir",
+        a,
+        "add-client",
+        "--name",
+        "app",
+        "--out",
+        s(&cred),
+    ]);
+    let rv = dir.join("app.revoke.cert");
+    let out = rampart_ok(&[
+        "admin",
+        "--admin-dir",
+        a,
+        "revoke-client",
+        "--client",
+        "app",
+        "--out",
+        s(&rv),
+        "--peer",
+        &c.nodes[3].addr,
+    ]);
+    assert!(out.contains("queued"), "{out}");
+    let q = agreed_queue(&c, (1, 1, 1));
+    assert_eq!(q["epoch"], 0);
+
+    // Removing a node that is not a member is refused with the reason, and changes nothing.
+    let stranger = dir.join("stranger.key");
+    rampart_ok(&["keygen", "--out", s(&stranger)]);
+    let rm2 = dir.join("stranger.remove.cert");
+    let err = rampart_fails(&[
+        "admin",
+        "--admin-dir",
+        a,
+        "remove-node",
+        "--node",
+        s(&stranger.with_extension("pub")),
+        "--out",
+        s(&rm2),
+        "--peer",
+        &c.nodes[0].addr,
+    ]);
+    assert!(err.contains("is not a member"), "{err}");
+    assert!(err.contains("written but not submitted"), "{err}");
+    // A client credential is not something the MS takes.
+    let err = rampart_fails(&[
+        "admin",
+        "--admin-dir",
+        a,
+        "submit",
+        s(&cred),
+        "--peer",
+        &c.nodes[0].addr,
+    ]);
+    assert!(
+        err.contains("not submitted to the membership service") || err.contains("certificate"),
+        "{err}"
+    );
+    agreed_queue(&c, (1, 1, 1));
+
+    // The queue survives an MS replica's restart: it replays its PBFT log.
+    c.kill(2);
+    c.start(2);
+    c.wait_meshed(Duration::from_secs(60));
+    agreed_queue(&c, (1, 1, 1));
+}
