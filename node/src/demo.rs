@@ -282,6 +282,15 @@ fn membership_walkthrough(exe: &Path, dir: &Path, base: u16) -> anyhow::Result<(
         ],
     )?;
     shown(exe, &["status", "--peer", &addr(base, 1)])?;
+    println!("\n== a client that was away asks any node for a freshness certificate: f_ms+1 MS");
+    println!(
+        "   holders sign (nonce, epoch) with their FROST shares; one Ed25519 signature results"
+    );
+    let bundle = dir.join("node0/node.bundle").display().to_string();
+    shown(
+        exe,
+        &["freshness", "--peer", &addr(base, 3), "--ms-key", &bundle],
+    )?;
     Ok(())
 }
 

@@ -16,6 +16,7 @@ pub mod constants;
 pub mod crypto;
 pub mod encoding;
 pub mod epoch;
+pub mod freshness;
 pub mod id;
 pub mod ms;
 pub mod pbft;

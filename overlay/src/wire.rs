@@ -8,6 +8,7 @@ use crate::config::Configuration;
 use crate::constants::WIRE_BYTES_MAX;
 use crate::encoding::{DecodeError, decode, encode};
 use crate::epoch::EpochCert;
+use crate::freshness::FreshnessCert;
 use crate::id::{Epoch, Hash, NodeId};
 
 /// Largest control request accepted.
@@ -29,6 +30,11 @@ pub enum Request {
     Status,
     /// Send me your current configuration and certificate.
     Configuration,
+    /// Get the MS to certify that the current epoch is fresh for my nonce.
+    Freshness {
+        /// The asker's nonce.
+        nonce: [u8; 32],
+    },
 }
 
 /// A response on the control protocol.
@@ -48,6 +54,8 @@ pub enum Response {
     },
     /// The node's status.
     Status(Box<StatusReport>),
+    /// A freshness certificate for the asker's nonce.
+    Freshness(FreshnessCert),
     /// The request was refused.
     Refused(String),
 }

@@ -169,3 +169,55 @@ fn the_admin_submits_certificates_to_the_running_membership_service() {
     c.wait_meshed(Duration::from_secs(60));
     agreed_queue(&c, (1, 1, 1));
 }
+
+#[test]
+fn freshness_certificates_need_f_ms_plus_one_holders() {
+    let mut c = Cluster::genesis(4);
+    c.start_all();
+    c.wait_meshed(Duration::from_secs(60));
+    let bundle = c.nodes[0].dir.join("node.bundle");
+    let b = s(&bundle);
+    let nonce = "ab".repeat(32);
+    for i in 0..4 {
+        let out = rampart_ok(&[
+            "freshness",
+            "--peer",
+            &c.nodes[i].addr,
+            "--ms-key",
+            b,
+            "--nonce",
+            &nonce,
+            "--json",
+        ]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["verified"], true, "{out}");
+        assert_eq!(v["epoch"], 0);
+        assert_eq!(v["nonce"], nonce.as_str());
+    }
+    // A certificate checked against another key is an error, not a success.
+    let other = c.root.path().join("other.key");
+    rampart_ok(&["keygen", "--out", s(&other)]);
+    let err = rampart_fails(&[
+        "freshness",
+        "--peer",
+        &c.nodes[1].addr,
+        "--ms-key",
+        s(&other.with_extension("pub")),
+    ]);
+    assert!(err.contains("does not verify"), "{err}");
+
+    // f_ms = 1: with one holder down, the other three still sign.
+    c.kill(3);
+    let out = rampart_ok(&["freshness", "--peer", &c.nodes[0].addr, "--ms-key", b]);
+    assert!(out.contains("verified"), "{out}");
+    // With only two holders left... still f_ms+1 = 2.
+    c.kill(2);
+    let out = rampart_ok(&["freshness", "--peer", &c.nodes[1].addr, "--ms-key", b]);
+    assert!(out.contains("verified"), "{out}");
+    // With one left, f_ms shares cannot sign: a clear refusal within the session deadline.
+    c.kill(1);
+    let t = std::time::Instant::now();
+    let err = rampart_fails(&["freshness", "--peer", &c.nodes[0].addr, "--ms-key", b]);
+    assert!(err.contains("did not give f_ms+1 valid shares"), "{err}");
+    assert!(t.elapsed() < Duration::from_secs(15), "{:?}", t.elapsed());
+}

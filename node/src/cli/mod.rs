@@ -1,6 +1,7 @@
 //! The command line: `rampart <command>`, parsed with clap.
 
 mod admin;
+mod freshness;
 mod inspect;
 mod keygen;
 mod load;
@@ -73,6 +74,24 @@ enum Cmd {
         timeout: humantime::Duration,
     },
     /// Print what a certificate, credential or genesis bundle file holds (never secrets).
+    /// Get the MS to certify the current epoch for a fresh nonce (through any node).
+    Freshness {
+        /// Any node of the system (a multiaddr).
+        #[arg(long)]
+        peer: String,
+        /// The nonce, 64 hex digits (default: random).
+        #[arg(long)]
+        nonce: Option<String>,
+        /// The MS public key to check the certificate with: hex, a .pub file, or a bundle.
+        #[arg(long)]
+        ms_key: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Give up after this long.
+        #[arg(long, default_value = "15s")]
+        timeout: humantime::Duration,
+    },
     Inspect {
         /// The file.
         file: PathBuf,
@@ -164,6 +183,22 @@ pub fn run() -> anyhow::Result<()> {
             status::run(&peer, json, timeout.into())
         }
         Cmd::Inspect { file } => inspect::run(&file),
+        Cmd::Freshness {
+            peer,
+            nonce,
+            ms_key,
+            json,
+            timeout,
+        } => {
+            init_logging("warn,libp2p=error");
+            freshness::run(
+                &peer,
+                nonce.as_deref(),
+                ms_key.as_deref(),
+                json,
+                timeout.into(),
+            )
+        }
         Cmd::Load {
             peer,
             clients,

@@ -9,7 +9,7 @@ use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::{Swarm, identify, noise, ping, tcp, yamux};
 
-use super::codec::{CONTROL, ControlCodec, ORDER, OrderCodec, PBFT, PbftCodec};
+use super::codec::{CONTROL, ControlCodec, ORDER, OrderCodec, PBFT, PbftCodec, TSIG, TsigCodec};
 
 /// Identify's protocol version string.
 pub const IDENTIFY_PROTOCOL: &str = "/rampart/id/1";
@@ -27,6 +27,8 @@ pub struct Behaviour {
     pub pbft: request_response::Behaviour<PbftCodec>,
     /// Client requests to the ordering service.
     pub order: request_response::Behaviour<OrderCodec>,
+    /// Threshold signing rounds.
+    pub tsig: request_response::Behaviour<TsigCodec>,
 }
 
 /// Network timing knobs.
@@ -77,6 +79,11 @@ pub fn build(
                 ORDER,
                 timing.request_timeout.max(Duration::from_secs(30)),
                 4096,
+            ),
+            tsig: rr(
+                TSIG,
+                timing.request_timeout.min(Duration::from_secs(5)),
+                256,
             ),
         })?
         .with_swarm_config(|c| c.with_idle_connection_timeout(timing.idle_timeout))

@@ -9,6 +9,7 @@ use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::StreamProtocol;
 use overlay::encoding::{DecodeError, decode, encode};
 use overlay::pbft::{MESSAGE_BYTES_MAX, OP_BYTES_MAX, Signed, SignedReply, SignedRequest};
+use overlay::threshold::session::{HolderReply, PACKAGE_BYTES_MAX, SignMsg};
 use overlay::wire::{REQUEST_BYTES_MAX, RESPONSE_BYTES_MAX, Request, Response};
 use serde::{Serialize, de::DeserializeOwned};
 
@@ -18,6 +19,8 @@ pub const CONTROL: StreamProtocol = StreamProtocol::new("/rampart/control/1");
 pub const PBFT: StreamProtocol = StreamProtocol::new("/rampart/pbft/1");
 /// Client requests to the ordering service, answered with the replica's reply.
 pub const ORDER: StreamProtocol = StreamProtocol::new("/rampart/order/1");
+/// Threshold signing rounds between a coordinator and the MS key holders.
+pub const TSIG: StreamProtocol = StreamProtocol::new("/rampart/tsig/1");
 
 /// A message type with its size bound.
 pub trait Wire: Sized + Send + Serialize + DeserializeOwned {
@@ -44,6 +47,13 @@ impl Wire for SignedRequest {
 }
 impl Wire for SignedReply {
     const MAX: usize = OP_BYTES_MAX + 1024;
+}
+
+impl Wire for SignMsg {
+    const MAX: usize = PACKAGE_BYTES_MAX + 1024;
+}
+impl Wire for HolderReply {
+    const MAX: usize = PACKAGE_BYTES_MAX + 1024;
 }
 
 /// The acknowledgement of a one-way message.
@@ -150,6 +160,8 @@ pub type ControlCodec = Codec<Request, Response>;
 pub type PbftCodec = Codec<Signed, Ack>;
 /// Client requests and replies.
 pub type OrderCodec = Codec<SignedRequest, SignedReply>;
+/// Threshold signing: a round's request and the holder's answer.
+pub type TsigCodec = Codec<SignMsg, HolderReply>;
 
 #[cfg(test)]
 mod tests {
@@ -167,12 +179,14 @@ mod tests {
     fn garbage_is_an_error_not_a_panic() {
         let mut frame = 5u32.to_be_bytes().to_vec();
         frame.extend_from_slice(&[0xff, 0xfe, 0xfd, 0xfc, 0xfb]);
-        for codec in [0, 1, 2] {
+        for codec in [0, 1, 2, 3, 4] {
             let mut input = Cursor::new(frame.clone());
             let bad = futures::executor::block_on(async {
                 match codec {
                     0 => read::<Request, _>(&mut input).await.is_err(),
                     1 => read::<Signed, _>(&mut input).await.is_err(),
+                    2 => read::<SignMsg, _>(&mut input).await.is_err(),
+                    3 => read::<HolderReply, _>(&mut input).await.is_err(),
                     _ => read::<SignedRequest, _>(&mut input).await.is_err(),
                 }
             });

@@ -1,8 +1,9 @@
 //! The node's libp2p side: transport, behaviours, the control codec, the task that owns the
-//! swarm, and a one-shot client for the CLI.
+//! swarm, threshold signing, and a one-shot client for the CLI.
 
 pub mod behaviour;
 pub mod client;
 pub mod codec;
 pub mod peers;
 pub mod swarm;
+pub mod tsig;

@@ -13,8 +13,9 @@ use libp2p::request_response::{self, Message, ResponseChannel};
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{ConnectionId, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm};
-use overlay::id::NodeId;
+use overlay::id::{Epoch, NodeId};
 use overlay::pbft::{Event, Signed, SignedReply, SignedRequest};
+use overlay::threshold::session::{HolderReply, SignMsg};
 use overlay::wire::{MemberStatus, PbftStatus, Request, Response, StatusReport};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
@@ -25,6 +26,7 @@ use actors::pbft::{Deliver, Outbound, PbftView};
 use super::behaviour::{Behaviour, BehaviourEvent};
 use super::codec::Ack;
 use super::peers::{parse_addrs, peer_id_of};
+use super::tsig::{Tsig, TsigOut};
 
 /// Clients' ordering requests waiting for the replica's reply.
 pub const PENDING_REPLIES_MAX: usize = 16_384;
@@ -49,6 +51,14 @@ pub struct Counters {
     pub handshake_failures: u64,
     /// PBFT or ordering input dropped (replica mailbox full, unknown sender, bound reached).
     pub pbft_dropped: u64,
+}
+
+/// What this node does for the MS besides carrying configurations.
+pub struct Roles {
+    /// Its PBFT replica, if it is in the MS group.
+    pub pbft: Option<PbftLink>,
+    /// Threshold signing: holder and coordinator.
+    pub tsig: Tsig,
 }
 
 /// The link between the network task and this node's PBFT replica.
@@ -77,6 +87,7 @@ pub struct NetTask {
     unreachable_reported: HashSet<String>,
     pbft: Option<PbftLink>,
     pending_replies: HashMap<([u8; 32], u64), Vec<ResponseChannel<SignedReply>>>,
+    tsig: Tsig,
     counters: Counters,
 }
 
@@ -89,8 +100,9 @@ impl NetTask {
         view: watch::Receiver<View>,
         bootstrap: Vec<Multiaddr>,
         intervals: Intervals,
-        pbft: Option<PbftLink>,
+        roles: Roles,
     ) -> NetTask {
+        let Roles { pbft, tsig } = roles;
         let mut task = NetTask {
             swarm,
             me,
@@ -104,6 +116,7 @@ impl NetTask {
             unreachable_reported: HashSet::new(),
             pbft,
             pending_replies: HashMap::new(),
+            tsig,
             counters: Counters::default(),
         };
         task.refresh_members();
@@ -114,6 +127,7 @@ impl NetTask {
     pub async fn run(mut self, mut outbound: Option<mpsc::Receiver<Outbound>>) {
         let mut dial = tokio::time::interval(self.intervals.dial);
         let mut exchange = tokio::time::interval(self.intervals.exchange);
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
         loop {
             let next_out = async {
                 match outbound.as_mut() {
@@ -126,6 +140,7 @@ impl NetTask {
                 Some(o) = next_out => self.on_outbound(o),
                 _ = dial.tick() => self.dial_missing(),
                 _ = exchange.tick() => self.exchange_all(),
+                _ = tick.tick() => self.tsig_tick(),
                 Ok(()) = self.view.changed() => self.refresh_members(),
             }
         }
@@ -247,6 +262,7 @@ impl NetTask {
             SwarmEvent::Behaviour(BehaviourEvent::Control(ev)) => self.on_control(ev),
             SwarmEvent::Behaviour(BehaviourEvent::Pbft(ev)) => self.on_pbft(ev),
             SwarmEvent::Behaviour(BehaviourEvent::Order(ev)) => self.on_order(ev),
+            SwarmEvent::Behaviour(BehaviourEvent::Tsig(ev)) => self.on_tsig(ev),
             _ => {}
         }
     }
@@ -254,6 +270,15 @@ impl NetTask {
     fn on_control(&mut self, ev: request_response::Event<Request, Response>) {
         match ev {
             request_response::Event::Message { peer, message, .. } => match message {
+                Message::Request {
+                    request: Request::Freshness { nonce },
+                    channel,
+                    ..
+                } => {
+                    let config = self.view.borrow().config.clone();
+                    let outs = self.tsig.start_freshness(nonce, &config, channel);
+                    self.tsig_do(outs);
+                }
                 Message::Request {
                     request, channel, ..
                 } => {
@@ -293,6 +318,90 @@ impl NetTask {
             Request::Config { .. } => Response::NotNewer { cert: view.cert },
             Request::Configuration => config(),
             Request::Status => Response::Status(Box::new(self.status(&view))),
+            Request::Freshness { .. } => {
+                Response::Refused("freshness is answered by a signing session".into())
+            }
+        }
+    }
+
+    fn current_epoch(&self) -> Epoch {
+        self.view.borrow().config.epoch
+    }
+
+    fn tsig_tick(&mut self) {
+        let outs = self.tsig.on_tick(Instant::now(), self.current_epoch());
+        self.tsig_do(outs);
+    }
+
+    fn tsig_do(&mut self, outs: Vec<TsigOut>) {
+        for o in outs {
+            match o {
+                TsigOut::Request {
+                    peer,
+                    holder,
+                    session,
+                    msg,
+                } => {
+                    let id = self.swarm.behaviour_mut().tsig.send_request(&peer, msg);
+                    self.tsig.sent(id, session, holder);
+                }
+                TsigOut::Respond { channel, response } => {
+                    if self
+                        .swarm
+                        .behaviour_mut()
+                        .control
+                        .send_response(channel, response)
+                        .is_err()
+                    {
+                        debug!("freshness answer not sent: the asker went away");
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_tsig(&mut self, ev: request_response::Event<SignMsg, HolderReply>) {
+        let epoch = self.current_epoch();
+        match ev {
+            request_response::Event::Message { peer, message, .. } => match message {
+                Message::Request {
+                    request, channel, ..
+                } => {
+                    // Only members may run signing rounds: each commitment costs a scalar
+                    // multiplication and an open nonce.
+                    let reply = if self.members.contains_key(&peer) {
+                        self.tsig.answer(request, epoch)
+                    } else {
+                        HolderReply::Refused("signing rounds are for members only".into())
+                    };
+                    let _ = self
+                        .swarm
+                        .behaviour_mut()
+                        .tsig
+                        .send_response(channel, reply);
+                }
+                Message::Response {
+                    request_id,
+                    response,
+                } => {
+                    let outs = self.tsig.on_reply(request_id, response, epoch);
+                    self.tsig_do(outs);
+                }
+            },
+            request_response::Event::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                debug!(%peer, "signing round failed: {error}");
+                self.tsig.on_failure(request_id);
+            }
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                self.counters.request_failures += 1;
+                debug!(%peer, "bad signing round from peer: {error}");
+            }
+            request_response::Event::ResponseSent { .. } => {}
         }
     }
 
@@ -310,7 +419,9 @@ impl NetTask {
                 }
             }
             Response::NotNewer { .. } => {}
-            Response::Status(_) => debug!(%peer, "unexpected status response"),
+            Response::Status(_) | Response::Freshness(_) => {
+                debug!(%peer, "unexpected response to a configuration request")
+            }
             Response::Refused(why) => debug!(%peer, "request refused: {why}"),
         }
     }

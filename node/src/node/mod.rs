@@ -26,8 +26,11 @@ use tokio::sync::{mpsc, watch};
 
 use crate::net::behaviour::{self, Timing};
 use crate::net::peers::{keypair_of, peer_id_of};
-use crate::net::swarm::{Intervals, NetTask, PbftLink};
+use crate::net::swarm::{Intervals, NetTask, PbftLink, Roles};
+use crate::net::tsig::Tsig;
 use config::{AppKind, Settings};
+use overlay::threshold::session::Signer;
+use overlay::threshold::{KeyPackage, PublicKeyPackage};
 
 const BUNDLE_FILE: &str = "genesis.bundle";
 
@@ -89,7 +92,12 @@ pub fn start(settings: Settings) -> anyhow::Result<()> {
             dial: settings.dial_interval,
             exchange: settings.exchange_interval,
         };
-        let task = NetTask::new(swarm, me, epochs, view, bootstrap, intervals, pbft_link);
+        let tsig = signing_service(&genesis, me, settings.request_timeout)?;
+        let roles = Roles {
+            pbft: pbft_link,
+            tsig,
+        };
+        let task = NetTask::new(swarm, me, epochs, view, bootstrap, intervals, roles);
         let net = tokio::spawn(task.run(outbound));
         wait_for_signal().await;
         info!("stopping");
@@ -162,6 +170,28 @@ fn restore(genesis: &Bundle, store: &EpochStore) -> anyhow::Result<EpochTracker>
         Err(e) => warn!(error = %e, "ignoring the stored configuration"),
     }
     Ok(tracker)
+}
+
+/// The threshold signing service: this node's key share, if the bundle holds one, and the MS
+/// group's public shares, which every bundle holds.
+fn signing_service(
+    genesis: &Bundle,
+    me: NodeId,
+    request_timeout: std::time::Duration,
+) -> anyhow::Result<Tsig> {
+    let public = PublicKeyPackage::deserialize(&genesis.ms_public)
+        .map_err(|e| anyhow::anyhow!("the genesis bundle's MS public package: {e}"))?;
+    let signer = match &genesis.share {
+        Some(bytes) => Some(Signer::new(
+            KeyPackage::deserialize(bytes)
+                .map_err(|e| anyhow::anyhow!("the genesis bundle's MS key share: {e}"))?,
+        )),
+        None => None,
+    };
+    info!(holds_share = signer.is_some(), "threshold signing ready");
+    // The asker's request must still be open when the session gives up.
+    let deadline = request_timeout.mul_f32(0.6);
+    Ok(Tsig::new(me, signer, Some(public), deadline))
 }
 
 /// Outbound PBFT messages queued for the network task.

@@ -63,6 +63,15 @@ pub enum SignMsg {
     },
 }
 
+/// A holder's answer to a coordinator's request, on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HolderReply {
+    /// The commitment or share asked for.
+    Msg(SignMsg),
+    /// Why the holder will not answer.
+    Refused(String),
+}
+
 impl SignMsg {
     /// The session the message belongs to.
     pub fn session(&self) -> Hash {

@@ -1,0 +1,313 @@
+//! The node's part in threshold signing. As a holder of an MS key share it answers commitment
+//! and signing rounds, signing only statements its own state approves (for now: freshness of
+//! its current epoch). As a coordinator, which any node asked for a freshness certificate
+//! becomes, it runs an `overlay::threshold::session::Coordinator` over the `tsig` protocol and
+//! answers the asker when the signature is made or the deadline passes.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use libp2p::PeerId;
+use libp2p::request_response::{OutboundRequestId, ResponseChannel};
+use overlay::config::Configuration;
+use overlay::freshness::{FreshnessCert, FreshnessStatement};
+use overlay::id::{Epoch, Hash, NodeId};
+use overlay::threshold::PublicKeyPackage;
+use overlay::threshold::session::{CoordAction, Coordinator, HolderReply, SignMsg, Signer};
+use overlay::wire::Response;
+use rand::RngCore;
+use tracing::{debug, info, warn};
+
+use super::peers::peer_id_of;
+
+/// Sessions a node coordinates at once; further freshness requests are refused.
+pub const SESSIONS_MAX: usize = 64;
+/// How long a round waits before the coordinator tries other holders.
+const ROUND_TIMEOUT_MS: u64 = 1500;
+
+struct Session {
+    coord: Coordinator,
+    statement: FreshnessStatement,
+    asker: Option<ResponseChannel<Response>>,
+    deadline: Instant,
+    peers: HashMap<NodeId, PeerId>,
+}
+
+/// What the network task must do for the signing service.
+pub enum TsigOut {
+    /// Send a round to a holder, then report the request id with [`Tsig::sent`].
+    Request {
+        /// The holder's peer id.
+        peer: PeerId,
+        /// The holder.
+        holder: NodeId,
+        /// The session.
+        session: Hash,
+        /// The round.
+        msg: SignMsg,
+    },
+    /// Answer the asker on the control protocol.
+    Respond {
+        /// The asker's channel.
+        channel: ResponseChannel<Response>,
+        /// The answer.
+        response: Response,
+    },
+}
+
+/// The signing service's state.
+pub struct Tsig {
+    me: NodeId,
+    signer: Option<Signer>,
+    public: Option<PublicKeyPackage>,
+    sessions: HashMap<Hash, Session>,
+    inflight: HashMap<OutboundRequestId, (Hash, NodeId)>,
+    timers: Vec<(Instant, Hash, u32)>,
+    deadline: Duration,
+}
+
+impl Tsig {
+    /// The service of node `me`, holding `signer`'s share if it is an MS holder, and knowing
+    /// the MS group's public package if it has one. A session that has not signed within
+    /// `deadline` is given up, which must be shorter than the control protocol's request
+    /// timeout so that the asker hears why.
+    pub fn new(
+        me: NodeId,
+        signer: Option<Signer>,
+        public: Option<PublicKeyPackage>,
+        deadline: Duration,
+    ) -> Tsig {
+        Tsig {
+            me,
+            signer,
+            public,
+            sessions: HashMap::new(),
+            inflight: HashMap::new(),
+            timers: Vec::new(),
+            deadline,
+        }
+    }
+
+    /// Sessions in progress.
+    pub fn sessions(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// A holder's answer to a round, in `epoch`.
+    pub fn answer(&mut self, msg: SignMsg, epoch: Epoch) -> HolderReply {
+        let Some(signer) = self.signer.as_mut() else {
+            return HolderReply::Refused("this node holds no MS key share".into());
+        };
+        match msg {
+            SignMsg::Commit { session, attempt } => {
+                match signer.commit(session, attempt, &mut rand::rngs::OsRng) {
+                    Some(m) => HolderReply::Msg(m),
+                    None => HolderReply::Refused("cannot make a commitment".into()),
+                }
+            }
+            SignMsg::Sign {
+                session,
+                attempt,
+                package,
+            } => match signer.sign(session, attempt, &package, |m| approves(m, epoch)) {
+                Ok(m) => HolderReply::Msg(m),
+                Err(e) => HolderReply::Refused(e.to_string()),
+            },
+            _ => HolderReply::Refused("not a round a holder answers".into()),
+        }
+    }
+
+    /// Starts a session certifying `nonce` fresh in `config`'s epoch; `channel` gets the
+    /// certificate or the reason there is none.
+    pub fn start_freshness(
+        &mut self,
+        nonce: [u8; 32],
+        config: &Configuration,
+        channel: ResponseChannel<Response>,
+    ) -> Vec<TsigOut> {
+        let refuse = |channel, why: &str| {
+            vec![TsigOut::Respond {
+                channel,
+                response: Response::Refused(why.into()),
+            }]
+        };
+        let Some(public) = self.public.clone() else {
+            return refuse(
+                channel,
+                "this node does not know the MS group's public shares",
+            );
+        };
+        if self.sessions.len() >= SESSIONS_MAX {
+            return refuse(channel, "too many signing sessions in progress; try again");
+        }
+        let statement = FreshnessStatement {
+            nonce,
+            epoch: config.epoch,
+        };
+        let mut salt = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut salt);
+        let session = Hash::of(&[b"rampart/v1/tsig-session\0", &nonce, &salt]);
+        let peers = config
+            .ms_group
+            .iter()
+            .filter_map(|id| Some((*id, peer_id_of(&config.member(id)?.key))))
+            .collect();
+        let mut coord = Coordinator::new(
+            session,
+            statement.signed_bytes(),
+            public,
+            config.ms_group.clone(),
+            config.f_ms as usize + 1,
+            ROUND_TIMEOUT_MS,
+        );
+        let actions = coord.start();
+        self.sessions.insert(
+            session,
+            Session {
+                coord,
+                statement,
+                asker: Some(channel),
+                deadline: Instant::now() + self.deadline,
+                peers,
+            },
+        );
+        debug!(session = %session.short(), epoch = %config.epoch, "freshness signing started");
+        self.perform(session, actions, config.epoch)
+    }
+
+    fn perform(&mut self, session: Hash, actions: Vec<CoordAction>, epoch: Epoch) -> Vec<TsigOut> {
+        let mut out = Vec::new();
+        let mut queue: VecDeque<CoordAction> = actions.into();
+        while let Some(a) = queue.pop_front() {
+            match a {
+                CoordAction::Send { to, msg } if to == self.me => {
+                    // Our own share: no round trip.
+                    match self.answer(msg, epoch) {
+                        HolderReply::Msg(m) => {
+                            if let Some(s) = self.sessions.get_mut(&session) {
+                                queue.extend(s.coord.on_message(self.me, m));
+                            }
+                        }
+                        HolderReply::Refused(why) => debug!(%why, "own share refused"),
+                    }
+                }
+                CoordAction::Send { to, msg } => {
+                    if let Some(peer) = self.sessions.get(&session).and_then(|s| s.peers.get(&to)) {
+                        out.push(TsigOut::Request {
+                            peer: *peer,
+                            holder: to,
+                            session,
+                            msg,
+                        });
+                    }
+                }
+                CoordAction::SetTimer { attempt, after_ms } => self.timers.push((
+                    Instant::now() + Duration::from_millis(after_ms),
+                    session,
+                    attempt,
+                )),
+                CoordAction::Excluded { holder, reason } => {
+                    warn!(%holder, %reason, "threshold signing: a holder's share was wrong; excluded")
+                }
+                CoordAction::Done(signature) => {
+                    let Some(s) = self.sessions.remove(&session) else {
+                        break;
+                    };
+                    info!(session = %session.short(), attempts = s.coord.attempt(), "freshness certificate made");
+                    let cert = FreshnessCert {
+                        statement: s.statement,
+                        signature,
+                    };
+                    if let Some(channel) = s.asker {
+                        out.push(TsigOut::Respond {
+                            channel,
+                            response: Response::Freshness(cert),
+                        });
+                    }
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    /// The network task sent `session`'s round to `holder` as request `id`.
+    pub fn sent(&mut self, id: OutboundRequestId, session: Hash, holder: NodeId) {
+        self.inflight.insert(id, (session, holder));
+    }
+
+    /// A holder answered request `id`.
+    pub fn on_reply(
+        &mut self,
+        id: OutboundRequestId,
+        reply: HolderReply,
+        epoch: Epoch,
+    ) -> Vec<TsigOut> {
+        let Some((session, holder)) = self.inflight.remove(&id) else {
+            return Vec::new();
+        };
+        match reply {
+            HolderReply::Msg(m) => {
+                let Some(s) = self.sessions.get_mut(&session) else {
+                    return Vec::new();
+                };
+                let actions = s.coord.on_message(holder, m);
+                self.perform(session, actions, epoch)
+            }
+            HolderReply::Refused(why) => {
+                debug!(%holder, %why, "holder refused a signing round");
+                Vec::new()
+            }
+        }
+    }
+
+    /// Request `id` failed (timeout, connection lost): the round's timer will move on.
+    pub fn on_failure(&mut self, id: OutboundRequestId) {
+        self.inflight.remove(&id);
+    }
+
+    /// Fires due round timers and ends sessions past their deadline.
+    pub fn on_tick(&mut self, now: Instant, epoch: Epoch) -> Vec<TsigOut> {
+        let mut out = Vec::new();
+        let (due, later): (Vec<_>, Vec<_>) = self.timers.drain(..).partition(|(t, _, _)| *t <= now);
+        self.timers = later;
+        for (_, session, attempt) in due {
+            let Some(s) = self.sessions.get_mut(&session) else {
+                continue;
+            };
+            let actions = s.coord.on_timer(attempt);
+            out.extend(self.perform(session, actions, epoch));
+        }
+        let expired: Vec<Hash> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.deadline <= now)
+            .map(|(h, _)| *h)
+            .collect();
+        for session in expired {
+            let Some(s) = self.sessions.remove(&session) else {
+                continue;
+            };
+            let excluded = s.coord.excluded().len();
+            warn!(session = %session.short(), attempts = s.coord.attempt(), excluded, "freshness signing timed out");
+            if let Some(channel) = s.asker {
+                out.push(TsigOut::Respond {
+                    channel,
+                    response: Response::Refused(format!(
+                        "the MS group did not give f_ms+1 valid shares within {:.1}s ({} attempts, {excluded} holders excluded for wrong shares)",
+                        self.deadline.as_secs_f32(),
+                        s.coord.attempt()
+                    )),
+                });
+            }
+        }
+        self.inflight
+            .retain(|_, (s, _)| self.sessions.contains_key(s));
+        out
+    }
+}
+
+/// What a holder signs: freshness of the epoch it is in.
+fn approves(message: &[u8], epoch: Epoch) -> bool {
+    FreshnessStatement::from_signed_bytes(message).is_some_and(|s| s.epoch == epoch)
+}
