@@ -283,15 +283,7 @@ impl NetTask {
                     request, channel, ..
                 } => {
                     let response = self.answer(request);
-                    if self
-                        .swarm
-                        .behaviour_mut()
-                        .control
-                        .send_response(channel, response)
-                        .is_err()
-                    {
-                        debug!(%peer, "response not sent: the peer went away");
-                    }
+                    self.respond(channel, response);
                 }
                 Message::Response { response, .. } => self.on_response(peer, response),
             },
@@ -324,6 +316,19 @@ impl NetTask {
         }
     }
 
+    /// Answers a control request; the asker may have gone away meanwhile.
+    fn respond(&mut self, channel: ResponseChannel<Response>, response: Response) {
+        if self
+            .swarm
+            .behaviour_mut()
+            .control
+            .send_response(channel, response)
+            .is_err()
+        {
+            debug!("control response not sent: the asker went away");
+        }
+    }
+
     fn current_epoch(&self) -> Epoch {
         self.view.borrow().config.epoch
     }
@@ -345,17 +350,7 @@ impl NetTask {
                     let id = self.swarm.behaviour_mut().tsig.send_request(&peer, msg);
                     self.tsig.sent(id, session, holder);
                 }
-                TsigOut::Respond { channel, response } => {
-                    if self
-                        .swarm
-                        .behaviour_mut()
-                        .control
-                        .send_response(channel, response)
-                        .is_err()
-                    {
-                        debug!("freshness answer not sent: the asker went away");
-                    }
-                }
+                TsigOut::Respond { channel, response } => self.respond(channel, response),
             }
         }
     }
