@@ -48,16 +48,27 @@ pub struct MsApp {
     /// H(previous ‖ client ‖ operation ‖ receipt) over the history: replicas that executed
     /// the same operations with the same results agree on it.
     pub chain: Hash,
+    /// The epoch whose MS group runs this instance. Once its handover completes the state
+    /// belongs to the next group, and this instance refuses every further operation, so the
+    /// state the next group starts from is exactly what every correct replica here holds.
+    pub instance: Epoch,
 }
 
 impl MsApp {
     /// The application over `state`, nothing executed yet.
     pub fn new(state: State) -> MsApp {
         MsApp {
+            instance: state.config().epoch,
             state,
             executed: 0,
             chain: Hash::default(),
         }
+    }
+
+    /// Whether this instance has handed the state over to the next group.
+    pub fn handed_over(&self) -> bool {
+        self.state.config().epoch != self.instance
+            && self.state.handover().is_some_and(|h| h.is_complete())
     }
 
     /// Encodes an operation for submission.
@@ -79,6 +90,9 @@ impl Application for MsApp {
     fn execute(&mut self, client: &PublicKey, op: &[u8]) -> Vec<u8> {
         let receipt = match decode::<Op>(op, MS_OP_BYTES_MAX) {
             Err(e) => Receipt::Malformed(e.to_string()),
+            Ok(_) if self.handed_over() => {
+                Receipt::Refused(MsError::HandedOver(self.state.config().epoch))
+            }
             Ok(op) => match self.state.apply(client, op) {
                 Ok(Outcome::Queued) => Receipt::Queued,
                 Ok(Outcome::Noted) => Receipt::Noted,

@@ -8,10 +8,12 @@
 //! a refused operation leaves the state as it was and says why.
 //!
 //! `NewEpoch` also opens the [`Handover`] of the MS key and state to the next group, which
-//! the old group orders to completion (dealings, complaints, reveals, the epoch certificate).
-//! Not here yet (issue 4): the network roles that drive it, probes and dissemination.
+//! the old group orders to completion (dealings, complaints, reveals, the epoch certificate);
+//! [`driver::Driver`] decides what a correct replica submits along the way.
+//! Not here yet (issue 4): probes and dissemination.
 
 mod app;
+pub mod driver;
 mod evidence;
 mod handover;
 mod op;

@@ -110,6 +110,9 @@ pub enum MsError {
     /// The previous handover has not completed.
     #[error("the handover to epoch {0}'s MS group is still in progress")]
     HandoverInProgress(Epoch),
+    /// This MS group handed the state over; submit to the given epoch's group.
+    #[error("this MS group has handed over to the group of epoch {0}")]
+    HandedOver(Epoch),
     /// No handover is open.
     #[error("no handover is open")]
     NoHandover,

@@ -1,4 +1,4 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -682,4 +682,167 @@ fn handover_steps_from_outsiders_or_out_of_turn_are_refused() {
         ),
         Err(MsError::HandoverInProgress(Epoch(1)))
     ));
+}
+
+#[test]
+fn an_instance_refuses_everything_once_it_has_handed_over() {
+    use crate::pbft::Application;
+    let (s, secrets, shares) = system(7);
+    let mut old = MsApp::new(s.clone());
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    let mut after = s;
+    change_epoch(&mut after, &secrets, shares, Faults::default(), &mut rng);
+    old.state = after.clone();
+    let op = MsApp::encode_op(&Op::Revoke(cert(CertBody::Revoke {
+        client: ClientId::of(&key(60).public()),
+    })));
+    let r = old.execute(&key(1).public(), &op);
+    assert_eq!(
+        MsApp::decode_receipt(&r),
+        Some(Receipt::Refused(MsError::HandedOver(Epoch(1))))
+    );
+    assert_eq!(old.state, after, "a refused operation changed the state");
+    let mut new = MsApp::new(after);
+    let r = new.execute(&key(1).public(), &op);
+    assert_eq!(MsApp::decode_receipt(&r), Some(Receipt::Queued));
+}
+
+/// Every correct replica executes the same operations in the same order, so one `MsApp`
+/// stands for all of them; the drivers of the instance's replicas and of the new holders tick
+/// against it, their submissions are executed in turn, and signing requests are served by the
+/// old group's shares.
+#[test]
+fn drivers_carry_epochs_through_handovers_without_help() {
+    use super::driver::{Driver, DriverAction, Local};
+    use crate::pbft::Application;
+    let (s, secrets, shares) = system(7);
+    let ms_key = s.ms_key().unwrap();
+    let mut rng = ChaCha20Rng::seed_from_u64(21);
+    let mut drivers: BTreeMap<NodeId, Driver> = secrets
+        .iter()
+        .map(|(id, k)| {
+            (
+                *id,
+                Driver::new(
+                    SecretKey::from_seed(&k.seed()),
+                    shares.get(id).cloned(),
+                    1000,
+                ),
+            )
+        })
+        .collect();
+    let mut holder_shares = shares;
+    let mut app = MsApp::new(s);
+    let mut adopted = Vec::new();
+    let mut groups = vec![app.state.config().ms_group.clone()];
+    let mut now_ms = 0u64;
+    for round in 0..4u64 {
+        // Something to do, or the epoch would not close.
+        let c = ClientId::of(&key(100 + round).public());
+        let op = MsApp::encode_op(&Op::Revoke(cert(CertBody::Revoke { client: c })));
+        assert_eq!(
+            MsApp::decode_receipt(&app.execute(&authority().public(), &op)),
+            Some(Receipt::Queued)
+        );
+        let instance_group = app.state.config().ms_group.clone();
+        let mut new_shares = BTreeMap::new();
+        let mut finished = BTreeSet::new();
+        for _ in 0..2000 {
+            now_ms += 100;
+            let mut tickers: Vec<NodeId> = instance_group.clone();
+            if let Some(h) = app
+                .state
+                .handover()
+                .filter(|h| h.statement.epoch != app.instance)
+            {
+                tickers.extend(h.new_holders.iter().map(NodeId::of));
+            }
+            tickers.sort();
+            tickers.dedup();
+            for id in tickers {
+                let local = Local {
+                    app: &app,
+                    primary: id == instance_group[0],
+                    index: instance_group.iter().position(|g| *g == id).unwrap_or(0) as u32,
+                };
+                let now = T0.plus_secs(now_ms / 1000);
+                let actions = drivers
+                    .get_mut(&id)
+                    .unwrap()
+                    .tick(now_ms, now, &local, &mut rng);
+                for a in actions {
+                    let mut ops = Vec::new();
+                    match a {
+                        DriverAction::Submit(op) => ops.push(*op),
+                        DriverAction::SignEpoch {
+                            statement,
+                            public,
+                            threshold,
+                            ..
+                        } => {
+                            let public = PublicKeyPackage::deserialize(&public).unwrap();
+                            let signers: Vec<&KeyPackage> =
+                                holder_shares.values().take(threshold as usize).collect();
+                            let signature = crate::threshold::sign_locally(
+                                &signers,
+                                &public,
+                                &crate::encoding::domain_bytes(&statement),
+                                &mut rng,
+                            )
+                            .unwrap();
+                            let d = drivers.get_mut(&id).unwrap();
+                            for a in d.signed(EpochCert {
+                                statement,
+                                signature,
+                            }) {
+                                if let DriverAction::Submit(op) = a {
+                                    ops.push(*op);
+                                }
+                            }
+                        }
+                        DriverAction::NewShare { key, .. } => {
+                            new_shares.insert(id, *key);
+                        }
+                        DriverAction::Adopt { config, cert } => {
+                            cert.verify(&ms_key).unwrap();
+                            assert_eq!(cert.statement.config_hash, config.hash());
+                            finished.insert(id);
+                            adopted.push(config.epoch);
+                        }
+                    }
+                    for op in ops {
+                        let submitter = secrets[&id].public();
+                        app.execute(&submitter, &MsApp::encode_op(&op));
+                    }
+                }
+            }
+            let everyone_done = app.handed_over()
+                && instance_group
+                    .iter()
+                    .chain(&app.state.config().ms_group)
+                    .all(|id| finished.contains(id));
+            if everyone_done {
+                break;
+            }
+        }
+        assert!(
+            app.handed_over(),
+            "round {round}: the handover did not complete"
+        );
+        assert_eq!(app.state.config().epoch, Epoch(round + 1));
+        assert_eq!(app.state.ms_key().unwrap(), ms_key);
+        let new_group = app.state.config().ms_group.clone();
+        assert_eq!(
+            new_shares.keys().copied().collect::<Vec<_>>(),
+            new_group,
+            "every new holder built its share"
+        );
+        holder_shares = new_shares;
+        groups.push(new_group);
+        // The next group's instance starts from the state the old one handed over.
+        app = MsApp::new(app.state.clone());
+    }
+    assert!(adopted.contains(&Epoch(4)));
+    groups.dedup();
+    assert!(groups.len() >= 3, "the MS group should rotate: {groups:?}");
 }
