@@ -96,6 +96,9 @@ fn check_ports_free(base: u16, nodes: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The demo's epochs are short so that one closes while you watch.
+const EPOCH_INTERVAL_MS: u64 = 3000;
+
 fn addr(base: u16, i: usize) -> String {
     format!("/ip4/127.0.0.1/tcp/{}", base + i as u16)
 }
@@ -153,7 +156,7 @@ fn make_system(dir: &Path, nodes: usize, base: u16) -> anyhow::Result<Vec<PathBu
         let b = &g.bundles[&NodeId::of(node)];
         bundle::write(&ndir.join("node.bundle"), b, Overwrite::Refuse)?;
         let toml = format!(
-            "data_dir = \"data\"\nkey = \"node.key\"\ngenesis = \"node.bundle\"\nlisten = \"{}\"\nbootstrap = [\"{}\"]\n\n[network]\ndial_interval_ms = 500\nexchange_interval_ms = 2000\n",
+            "data_dir = \"data\"\nkey = \"node.key\"\ngenesis = \"node.bundle\"\nlisten = \"{}\"\nbootstrap = [\"{}\"]\n\n[network]\ndial_interval_ms = 500\nexchange_interval_ms = 2000\n\n[ms]\nepoch_interval_ms = {EPOCH_INTERVAL_MS}\n",
             addr(base, i),
             addr(base, 0)
         );
@@ -189,7 +192,7 @@ async fn run_cluster(
         configs.len(),
         dir.display()
     );
-    let reports = wait_converged(base, configs.len(), Duration::from_secs(60)).await?;
+    let reports = wait_converged(base, configs.len(), 0, Duration::from_secs(60)).await?;
     println!(
         "== every node is connected to the other {} and at epoch {}",
         configs.len() - 1,
@@ -209,6 +212,22 @@ async fn run_cluster(
         );
     }
     membership_walkthrough(&exe, dir, base)?;
+    println!(
+        "\n== the MS closes the epoch ({EPOCH_INTERVAL_MS} ms after it began, since a change is queued): the old"
+    );
+    println!(
+        "   group deals its key shares to the next, signs epoch 1 with them, and every node adopts it"
+    );
+    let reports = wait_converged(base, configs.len(), 1, Duration::from_secs(60)).await?;
+    for (i, r) in reports.iter().enumerate() {
+        println!(
+            "   node{i}  {}  epoch {}  config {}",
+            r.node.0.short(),
+            r.epoch,
+            r.config_hash.short()
+        );
+    }
+    shown(&exe, &["status", "--peer", &addr(base, 2)])?;
     if once {
         println!("\n== stopping the cluster (--once)");
         stop(children).await;
@@ -321,8 +340,14 @@ async fn stop(children: Vec<Child>) {
     }
 }
 
-/// Polls every node's status until all are connected to all and agree, or the deadline passes.
-async fn wait_converged(base: u16, n: usize, limit: Duration) -> anyhow::Result<Vec<StatusReport>> {
+/// Polls every node's status until all are connected to all and agree on a configuration of
+/// at least `min_epoch`, or the deadline passes.
+async fn wait_converged(
+    base: u16,
+    n: usize,
+    min_epoch: u64,
+    limit: Duration,
+) -> anyhow::Result<Vec<StatusReport>> {
     let deadline = Instant::now() + limit;
     let mut last_problem = String::from("no answer yet");
     while Instant::now() < deadline {
@@ -337,7 +362,7 @@ async fn wait_converged(base: u16, n: usize, limit: Duration) -> anyhow::Result<
         if reports.len() == n {
             let agree = reports
                 .iter()
-                .all(|r| r.config_hash == reports[0].config_hash);
+                .all(|r| r.config_hash == reports[0].config_hash && r.epoch.0 >= min_epoch);
             let meshed = reports
                 .iter()
                 .all(|r| r.members.iter().all(|m| m.connected));

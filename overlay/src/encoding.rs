@@ -74,6 +74,14 @@ pub fn domain_bytes<T: Serialize + Domain + ?Sized>(value: &T) -> Vec<u8> {
     out
 }
 
+/// The value `bytes` are the domain bytes of, if they are exactly that.
+pub fn decode_domain<T: DeserializeOwned + Domain>(bytes: &[u8], max: usize) -> Option<T> {
+    let rest = bytes.strip_prefix(b"rampart/v1/".as_slice())?;
+    let rest = rest.strip_prefix(T::DOMAIN.as_bytes())?;
+    let rest = rest.strip_prefix(&[0u8][..])?;
+    decode(rest, max).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::{self, PublicKey, Signature};
-use crate::encoding::{Domain, decode, domain_bytes};
+use crate::encoding::{Domain, decode_domain, domain_bytes};
 use crate::id::Epoch;
 
 /// What the MS signs: "at the time you asked (your nonce), the epoch was this".
@@ -29,13 +29,7 @@ impl FreshnessStatement {
 
     /// The statement `bytes` are the signed bytes of, if they are one.
     pub fn from_signed_bytes(bytes: &[u8]) -> Option<FreshnessStatement> {
-        let prefix = domain_bytes(&FreshnessStatement {
-            nonce: [0; 32],
-            epoch: Epoch(0),
-        });
-        let tag_len = prefix.iter().position(|b| *b == 0)? + 1;
-        let body = bytes.strip_prefix(&prefix[..tag_len])?;
-        decode(body, 64).ok()
+        decode_domain(bytes, 64)
     }
 }
 

@@ -221,3 +221,105 @@ fn freshness_certificates_need_f_ms_plus_one_holders() {
     assert!(err.contains("did not give f_ms+1 valid shares"), "{err}");
     assert!(t.elapsed() < Duration::from_secs(15), "{:?}", t.elapsed());
 }
+
+/// Every node's (epoch, configuration hash), once all answer and agree on `epoch`.
+fn wait_epoch(c: &Cluster, epoch: u64, limit: Duration) -> String {
+    wait_for(&format!("every node at epoch {epoch}"), limit, || {
+        let mut hashes = Vec::new();
+        for i in 0..c.nodes.len() {
+            if c.nodes[i].proc.is_none() {
+                continue;
+            }
+            let st = c.status(i)?;
+            if st["epoch"] != epoch {
+                return Err(format!("node{i} at epoch {}", st["epoch"]));
+            }
+            hashes.push(st["config_hash"].as_str().unwrap_or("").to_string());
+        }
+        hashes.dedup();
+        if hashes.len() != 1 {
+            return Err(format!("configuration hashes differ: {hashes:?}"));
+        }
+        Ok(hashes[0].clone())
+    })
+}
+
+fn revoke_new_client(c: &Cluster, name: &str, via: usize) {
+    let admin = c.admin_dir();
+    let a = s(&admin);
+    let dir = c.root.path();
+    let cred = dir.join(format!("{name}.cred"));
+    rampart_ok(&[
+        "admin",
+        "--admin-dir",
+        a,
+        "add-client",
+        "--name",
+        name,
+        "--out",
+        s(&cred),
+    ]);
+    let rv = dir.join(format!("{name}.revoke"));
+    let out = rampart_ok(&[
+        "admin",
+        "--admin-dir",
+        a,
+        "revoke-client",
+        "--client",
+        name,
+        "--out",
+        s(&rv),
+        "--peer",
+        &c.nodes[via].addr,
+    ]);
+    assert!(out.contains("queued"), "{out}");
+}
+
+#[test]
+fn epochs_change_through_the_ms_and_every_node_adopts_them() {
+    let mut c = Cluster::genesis(4);
+    c.node_config = "[ms]\nepoch_interval_ms = 1000\n".into();
+    c.start_all();
+    c.wait_meshed(Duration::from_secs(60));
+    let bundle = c.nodes[0].dir.join("node.bundle");
+    revoke_new_client(&c, "first", 0);
+    let h1 = wait_epoch(&c, 1, Duration::from_secs(60));
+    // The epoch's MS signs freshness under the same key.
+    let out = rampart_ok(&[
+        "freshness",
+        "--peer",
+        &c.nodes[2].addr,
+        "--ms-key",
+        s(&bundle),
+        "--json",
+    ]);
+    assert!(
+        out.contains("\"epoch\": 1") && out.contains("\"verified\": true"),
+        "{out}"
+    );
+    // The next epoch runs on the instance the handover started.
+    revoke_new_client(&c, "second", 1);
+    let h2 = wait_epoch(&c, 2, Duration::from_secs(60));
+    assert_ne!(h1, h2);
+    // A restarted node comes back at epoch 2 and the MS goes on to epoch 3.
+    c.kill(3);
+    c.start(3);
+    c.wait_meshed(Duration::from_secs(60));
+    wait_epoch(&c, 2, Duration::from_secs(30));
+    revoke_new_client(&c, "third", 3);
+    wait_epoch(&c, 3, Duration::from_secs(60));
+    let out = rampart_ok(&[
+        "freshness",
+        "--peer",
+        &c.nodes[3].addr,
+        "--ms-key",
+        s(&bundle),
+    ]);
+    assert!(out.contains("verified"), "{out}");
+    for i in 0..4 {
+        assert!(!c.nodes[i].log().contains("panicked"), "node{i} panicked");
+    }
+    if std::env::var("SHOW_LOGS").is_ok() {
+        println!("{}", c.nodes[0].log());
+    }
+}

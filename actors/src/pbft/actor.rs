@@ -3,16 +3,19 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use actix::{Actor, AsyncContext, Context, Handler, SpawnHandle};
+use actix::{Actor, ActorContext, AsyncContext, Context, Handler, SpawnHandle};
 use overlay::pbft::{Action, Application, Event, Record, Replica, Timer};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, error, info};
 
+use super::hook::Hook;
 use super::ingress::{Deliver, Outbound, PbftView, Summary};
 use super::store::PbftStore;
 
 /// Mailbox bound: the network task drops input when it is full.
 pub const MAILBOX_CAPACITY: usize = 8192;
+/// How often the application's hook runs.
+pub const HOOK_TICK: Duration = Duration::from_millis(200);
 
 /// Hosts one PBFT replica.
 pub struct ReplicaActor<A: Application + Summary + Unpin + 'static> {
@@ -23,14 +26,17 @@ pub struct ReplicaActor<A: Application + Summary + Unpin + 'static> {
     timers: HashMap<Timer, SpawnHandle>,
     outbound_dropped: u64,
     failed: bool,
+    hook: Box<dyn Hook<A>>,
 }
 
 impl<A: Application + Summary + Unpin + 'static> ReplicaActor<A> {
-    /// An actor for `replica` (new or recovered), persisting to `store`.
+    /// An actor for `replica` (new or recovered), persisting to `store`, with `hook` doing
+    /// the application's own work.
     pub fn new(
         replica: Replica<A>,
         store: PbftStore,
         out: mpsc::Sender<Outbound>,
+        hook: Box<dyn Hook<A>>,
     ) -> (ReplicaActor<A>, watch::Receiver<PbftView>) {
         let (view, rx) = watch::channel(PbftView::default());
         let actor = ReplicaActor {
@@ -41,6 +47,7 @@ impl<A: Application + Summary + Unpin + 'static> ReplicaActor<A> {
             timers: HashMap::new(),
             outbound_dropped: 0,
             failed: false,
+            hook,
         };
         actor.publish();
         (actor, rx)
@@ -117,6 +124,20 @@ impl<A: Application + Summary + Unpin + 'static> ReplicaActor<A> {
         }
     }
 
+    fn run_hook(&mut self, ctx: &mut Context<Self>) {
+        if self.failed {
+            return;
+        }
+        let res = self.hook.tick(&self.replica);
+        for o in res.out {
+            self.push(o);
+        }
+        if res.stop {
+            info!("this PBFT instance has handed over; its replica stops");
+            ctx.stop();
+        }
+    }
+
     fn push(&mut self, o: Outbound) {
         if self.out.try_send(o).is_err() {
             self.outbound_dropped += 1;
@@ -130,6 +151,7 @@ impl<A: Application + Summary + Unpin + 'static> Actor for ReplicaActor<A> {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
+        ctx.run_interval(HOOK_TICK, |act, ctx| act.run_hook(ctx));
         let actions = self.replica.start();
         self.perform(actions, ctx);
         self.publish();

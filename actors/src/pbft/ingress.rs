@@ -1,9 +1,13 @@
 //! Messages to and from the PBFT replica actor.
 
-use actix::Message;
+use actix::{Message, Recipient};
+use overlay::config::Configuration;
+use overlay::epoch::EpochStatement;
 use overlay::id::Hash;
+use overlay::ms::driver::DriverAction;
 use overlay::pbft::{Event, ReplicaIdx, Signed, SignedReply, View};
 use overlay::wire::MsQueue;
+use tokio::sync::watch;
 
 /// An input for the replica (a message from a replica, a client request).
 #[derive(Message)]
@@ -11,7 +15,6 @@ use overlay::wire::MsQueue;
 pub struct Deliver(pub Event);
 
 /// What the replica sends through the network task.
-#[derive(Debug)]
 pub enum Outbound {
     /// To one replica.
     To(ReplicaIdx, Signed),
@@ -19,6 +22,22 @@ pub enum Outbound {
     All(Signed),
     /// A reply to a client.
     Reply(SignedReply),
+    /// What the MS driver asks of the network side.
+    Ms(DriverAction),
+    /// The epoch statement this replica would sign now, if any.
+    Approve(Option<EpochStatement>),
+    /// This instance has handed over; the next one, if this node is in the next MS group.
+    Handover(Option<InstanceLink>),
+}
+
+/// A running PBFT instance, for the network task.
+pub struct InstanceLink {
+    /// Where its input goes.
+    pub replica: Recipient<Deliver>,
+    /// Its progress.
+    pub view: watch::Receiver<PbftView>,
+    /// The configuration whose MS group runs it.
+    pub config: Box<Configuration>,
 }
 
 /// What the replica shows the status endpoint.

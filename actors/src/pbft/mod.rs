@@ -3,9 +3,13 @@
 //! network task over a bounded channel.
 
 mod actor;
+mod hook;
 mod ingress;
+mod ms_hook;
 mod store;
 
-pub use actor::{MAILBOX_CAPACITY, ReplicaActor};
-pub use ingress::{Deliver, Outbound, PbftView, Summary};
+pub use actor::{HOOK_TICK, MAILBOX_CAPACITY, ReplicaActor};
+pub use hook::{Hook, HookResult, Idle};
+pub use ingress::{Deliver, InstanceLink, Outbound, PbftView, Summary};
+pub use ms_hook::{MsHook, Successor};
 pub use store::{PbftStore, StoreError};

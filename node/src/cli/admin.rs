@@ -41,7 +41,8 @@ pub enum AdminCmd {
     },
     /// Remove a node: write a `remove` certificate.
     RemoveNode {
-        /// The node: its id (hex), or its public key (hex or .pub file).
+        /// The node: its id (64 hex digits), its .pub file, or its public key in hex if the
+        /// registry lists it.
         #[arg(long)]
         node: String,
         /// How long the certificate may be submitted.
@@ -179,7 +180,7 @@ pub fn run(dir: &Path, cmd: AdminCmd) -> anyhow::Result<()> {
             out,
             peer,
         } => {
-            let id = parse_node(&node)?;
+            let id = parse_node(&admin, &node)?;
             issue_cert(&mut admin, CertBody::Remove { node: id }, now, &valid, &out)?;
             println!("removal of node {id} written to {}", out.display());
             submit_written(&admin, &out, peer.as_deref(), now)?;
@@ -324,13 +325,26 @@ fn body_addrs(body: &CertBody) -> Vec<String> {
     }
 }
 
-fn parse_node(s: &str) -> anyhow::Result<NodeId> {
-    if let Ok(k) = keyfile::read_public(s) {
+/// The node `--node` names: a .pub file is a key; 64 hex digits are a node id, unless the
+/// registry knows them as the key of an admitted node (ids and keys are both 64 hex digits,
+/// and most 32-byte strings also decode as keys, so a guess would be wrong half the time).
+fn parse_node(admin: &Admin, s: &str) -> anyhow::Result<NodeId> {
+    let s = s.trim();
+    if std::path::Path::new(s).is_file() {
+        return Ok(NodeId::of(&keyfile::read_public(s)?));
+    }
+    let hex = Hash::from_hex(s).map_err(|_| {
+        anyhow::anyhow!("--node {s:?}: neither a node id (64 hex digits) nor a .pub file")
+    })?;
+    let known_key = admin
+        .registry
+        .records
+        .iter()
+        .any(|r| r.kind == "add" && r.key.as_deref() == Some(s));
+    if known_key && let Ok(k) = keyfile::read_public(s) {
         return Ok(NodeId::of(&k));
     }
-    Hash::from_hex(s.trim()).map(NodeId).map_err(|_| {
-        anyhow::anyhow!("--node {s:?}: neither a node id (64 hex digits) nor a public key")
-    })
+    Ok(NodeId(hex))
 }
 
 fn issue_cert(

@@ -5,5 +5,6 @@ pub mod behaviour;
 pub mod client;
 pub mod codec;
 pub mod peers;
+pub mod submitter;
 pub mod swarm;
 pub mod tsig;

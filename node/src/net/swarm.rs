@@ -21,12 +21,17 @@ use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
 use actors::epochs::{Epochs, OfferConfig, View};
-use actors::pbft::{Deliver, Outbound, PbftView};
+use actors::pbft::{Deliver, InstanceLink, Outbound, PbftView};
 
 use super::behaviour::{Behaviour, BehaviourEvent};
 use super::codec::Ack;
 use super::peers::{parse_addrs, peer_id_of};
+use super::submitter::{SubmitOut, Submitter};
 use super::tsig::{Tsig, TsigOut};
+use crate::node::share::ShareStore;
+use overlay::ms::Op;
+use overlay::ms::driver::DriverAction;
+use overlay::threshold::PublicKeyPackage;
 
 /// Clients' ordering requests waiting for the replica's reply.
 pub const PENDING_REPLIES_MAX: usize = 16_384;
@@ -59,6 +64,23 @@ pub struct Roles {
     pub pbft: Option<PbftLink>,
     /// Threshold signing: holder and coordinator.
     pub tsig: Tsig,
+    /// Its client of its own MS instance.
+    pub submitter: Submitter,
+    /// Its MS key share on disk.
+    pub shares: ShareStore,
+}
+
+impl PbftLink {
+    /// The link to a running instance.
+    pub fn of(i: InstanceLink) -> PbftLink {
+        let cfg = overlay::pbft::Config::for_ms(&i.config);
+        PbftLink {
+            replica: i.replica,
+            peers: cfg.replicas.iter().map(peer_id_of).collect(),
+            nodes: i.config.ms_group.clone(),
+            view: i.view,
+        }
+    }
 }
 
 /// The link between the network task and this node's PBFT replica.
@@ -88,6 +110,8 @@ pub struct NetTask {
     pbft: Option<PbftLink>,
     pending_replies: HashMap<([u8; 32], u64), Vec<ResponseChannel<SignedReply>>>,
     tsig: Tsig,
+    submitter: Submitter,
+    shares: ShareStore,
     counters: Counters,
 }
 
@@ -102,7 +126,12 @@ impl NetTask {
         intervals: Intervals,
         roles: Roles,
     ) -> NetTask {
-        let Roles { pbft, tsig } = roles;
+        let Roles {
+            pbft,
+            tsig,
+            submitter,
+            shares,
+        } = roles;
         let mut task = NetTask {
             swarm,
             me,
@@ -117,6 +146,8 @@ impl NetTask {
             pbft,
             pending_replies: HashMap::new(),
             tsig,
+            submitter,
+            shares,
             counters: Counters::default(),
         };
         task.refresh_members();
@@ -336,6 +367,102 @@ impl NetTask {
     fn tsig_tick(&mut self) {
         let outs = self.tsig.on_tick(Instant::now(), self.current_epoch());
         self.tsig_do(outs);
+        let outs = self.submitter.poll(Instant::now());
+        self.submit_do(outs);
+    }
+
+    /// Sends the node's own requests to every replica of its instance, itself included.
+    fn submit_do(&mut self, outs: Vec<SubmitOut>) {
+        let Some(link) = &self.pbft else { return };
+        let me = peer_id_of_self(&self.swarm);
+        let peers = link.peers.clone();
+        for SubmitOut::Send(request) in outs {
+            for peer in &peers {
+                if *peer == me {
+                    if link
+                        .replica
+                        .try_send(Deliver(Event::Request(request.clone())))
+                        .is_err()
+                    {
+                        self.counters.pbft_dropped += 1;
+                    }
+                } else {
+                    self.swarm
+                        .behaviour_mut()
+                        .order
+                        .send_request(peer, request.clone());
+                }
+            }
+        }
+    }
+
+    /// What this node's MS replica decided.
+    fn on_ms(&mut self, action: DriverAction) {
+        match action {
+            DriverAction::Submit(op) => {
+                self.submitter.submit(*op);
+                let outs = self.submitter.poll(Instant::now());
+                self.submit_do(outs);
+            }
+            DriverAction::SignEpoch {
+                statement,
+                holders,
+                public,
+                threshold,
+            } => match PublicKeyPackage::deserialize(&public) {
+                Ok(public) => {
+                    let config = self.view.borrow().config.clone();
+                    let outs = self
+                        .tsig
+                        .start_epoch(statement, holders, public, threshold, &config);
+                    self.tsig_do(outs);
+                }
+                Err(e) => warn!(error = %e, "the old group's public package does not decode"),
+            },
+            DriverAction::NewShare { epoch, key } => {
+                if let Err(e) = self.shares.replace(&key) {
+                    warn!(error = %e, %epoch, "cannot store the new MS key share");
+                }
+                self.tsig.set_share(Some(*key));
+            }
+            DriverAction::Adopt {
+                config,
+                cert,
+                ms_public,
+            } => {
+                match PublicKeyPackage::deserialize(&ms_public) {
+                    Ok(p) => self.tsig.set_public(p),
+                    Err(e) => warn!(error = %e, "the new MS public package does not decode"),
+                }
+                info!(epoch = %config.epoch, "the MS certified a new epoch");
+                let offer = OfferConfig {
+                    from: "this node's MS replica".into(),
+                    config: *config,
+                    cert,
+                };
+                if self.epochs.try_send(offer).is_err() {
+                    self.counters.offers_dropped += 1;
+                }
+            }
+        }
+    }
+
+    /// This node's MS instance handed over: follow the next one, or leave the MS group.
+    fn on_handover(&mut self, next: Option<InstanceLink>) {
+        match next {
+            Some(link) => {
+                let cfg = overlay::pbft::Config::for_ms(&link.config);
+                self.submitter.set_instance(Some(cfg));
+                self.pbft = Some(PbftLink::of(link));
+            }
+            None => {
+                self.submitter.set_instance(None);
+                self.pbft = None;
+                self.tsig.set_share(None);
+                self.shares.erase();
+                info!("left the MS group; its key share is erased");
+            }
+        }
     }
 
     fn tsig_do(&mut self, outs: Vec<TsigOut>) {
@@ -351,6 +478,11 @@ impl NetTask {
                     self.tsig.sent(id, session, holder);
                 }
                 TsigOut::Respond { channel, response } => self.respond(channel, response),
+                TsigOut::EpochSigned(cert) => {
+                    self.submitter.submit(Op::Certified(cert));
+                    let outs = self.submitter.poll(Instant::now());
+                    self.submit_do(outs);
+                }
             }
         }
     }
@@ -487,6 +619,13 @@ impl NetTask {
                 }
                 self.pending_replies.entry(key).or_default().push(channel);
             }
+            request_response::Event::Message {
+                message: Message::Response { response, .. },
+                ..
+            } => {
+                let outs = self.submitter.on_reply(response, Instant::now());
+                self.submit_do(outs);
+            }
             request_response::Event::InboundFailure { peer, error, .. } => {
                 self.counters.request_failures += 1;
                 debug!(%peer, "ordering request failed: {error}");
@@ -496,6 +635,16 @@ impl NetTask {
     }
 
     fn on_outbound(&mut self, o: Outbound) {
+        let o = match o {
+            Outbound::Ms(action) => return self.on_ms(action),
+            Outbound::Approve(statement) => return self.tsig.approve_epoch(statement),
+            Outbound::Handover(next) => return self.on_handover(next),
+            Outbound::Reply(reply) if self.submitter.is_mine(&reply.reply.client) => {
+                let outs = self.submitter.on_reply(reply, Instant::now());
+                return self.submit_do(outs);
+            }
+            other => other,
+        };
         let Some(link) = &self.pbft else { return };
         match o {
             Outbound::To(to, msg) => {
@@ -522,6 +671,7 @@ impl NetTask {
                         .send_response(ch, reply.clone());
                 }
             }
+            Outbound::Ms(_) | Outbound::Approve(_) | Outbound::Handover(_) => {}
         }
         // Channels of requests that will never be answered (the client went away, the request
         // was a duplicate) expire with the request timeout; forget the closed ones.

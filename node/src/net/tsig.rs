@@ -1,8 +1,9 @@
 //! The node's part in threshold signing. As a holder of an MS key share it answers commitment
-//! and signing rounds, signing only statements its own state approves (for now: freshness of
-//! its current epoch). As a coordinator, which any node asked for a freshness certificate
-//! becomes, it runs an `overlay::threshold::session::Coordinator` over the `tsig` protocol and
-//! answers the asker when the signature is made or the deadline passes.
+//! and signing rounds, signing only statements its own state approves: freshness of the epoch
+//! it is in, and the epoch statement of the handover its own MS replica has open. As a
+//! coordinator (any node asked for a freshness certificate; the MS primary for an epoch
+//! certificate) it runs an `overlay::threshold::session::Coordinator` over the `tsig`
+//! protocol and reports the signature or, at the deadline, why there is none.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -10,10 +11,12 @@ use std::time::{Duration, Instant};
 use libp2p::PeerId;
 use libp2p::request_response::{OutboundRequestId, ResponseChannel};
 use overlay::config::Configuration;
+use overlay::encoding::{decode_domain, domain_bytes};
+use overlay::epoch::{EpochCert, EpochStatement};
 use overlay::freshness::{FreshnessCert, FreshnessStatement};
 use overlay::id::{Epoch, Hash, NodeId};
-use overlay::threshold::PublicKeyPackage;
 use overlay::threshold::session::{CoordAction, Coordinator, HolderReply, SignMsg, Signer};
+use overlay::threshold::{KeyPackage, PublicKeyPackage};
 use overlay::wire::Response;
 use rand::RngCore;
 use tracing::{debug, info, warn};
@@ -25,9 +28,16 @@ pub const SESSIONS_MAX: usize = 64;
 /// How long a round waits before the coordinator tries other holders.
 const ROUND_TIMEOUT_MS: u64 = 1500;
 
+/// What a session signs.
+#[derive(Clone, Copy)]
+enum Statement {
+    Freshness(FreshnessStatement),
+    Epoch(EpochStatement),
+}
+
 struct Session {
     coord: Coordinator,
-    statement: FreshnessStatement,
+    statement: Statement,
     asker: Option<ResponseChannel<Response>>,
     deadline: Instant,
     peers: HashMap<NodeId, PeerId>,
@@ -53,6 +63,8 @@ pub enum TsigOut {
         /// The answer.
         response: Response,
     },
+    /// An epoch certificate was made: submit it to the MS.
+    EpochSigned(EpochCert),
 }
 
 /// The signing service's state.
@@ -64,6 +76,7 @@ pub struct Tsig {
     inflight: HashMap<OutboundRequestId, (Hash, NodeId)>,
     timers: Vec<(Instant, Hash, u32)>,
     deadline: Duration,
+    approved_epoch: Option<EpochStatement>,
 }
 
 impl Tsig {
@@ -85,7 +98,24 @@ impl Tsig {
             inflight: HashMap::new(),
             timers: Vec::new(),
             deadline,
+            approved_epoch: None,
         }
+    }
+
+    /// The epoch statement this node's MS replica would sign now.
+    pub fn approve_epoch(&mut self, statement: Option<EpochStatement>) {
+        self.approved_epoch = statement;
+    }
+
+    /// Replaces this node's share (a handover gave it a new one) or drops it (it left the
+    /// MS group). The old share's memory is zeroed.
+    pub fn set_share(&mut self, key: Option<KeyPackage>) {
+        self.signer = key.map(Signer::new);
+    }
+
+    /// The MS group's public shares changed at a handover.
+    pub fn set_public(&mut self, public: PublicKeyPackage) {
+        self.public = Some(public);
     }
 
     /// Sessions in progress.
@@ -109,7 +139,9 @@ impl Tsig {
                 session,
                 attempt,
                 package,
-            } => match signer.sign(session, attempt, &package, |m| approves(m, epoch)) {
+            } => match signer.sign(session, attempt, &package, |m| {
+                approves(m, epoch, self.approved_epoch.as_ref())
+            }) {
                 Ok(m) => HolderReply::Msg(m),
                 Err(e) => HolderReply::Refused(e.to_string()),
             },
@@ -165,13 +197,57 @@ impl Tsig {
             session,
             Session {
                 coord,
-                statement,
+                statement: Statement::Freshness(statement),
                 asker: Some(channel),
                 deadline: Instant::now() + self.deadline,
                 peers,
             },
         );
         debug!(session = %session.short(), epoch = %config.epoch, "freshness signing started");
+        self.perform(session, actions, config.epoch)
+    }
+
+    /// Starts a session getting `statement` signed by `threshold` of the old group's
+    /// `holders`, whose public shares are `public`; peers are found in `config`.
+    pub fn start_epoch(
+        &mut self,
+        statement: EpochStatement,
+        holders: Vec<NodeId>,
+        public: PublicKeyPackage,
+        threshold: u32,
+        config: &Configuration,
+    ) -> Vec<TsigOut> {
+        if self.sessions.len() >= SESSIONS_MAX {
+            warn!("too many signing sessions; the epoch certificate waits");
+            return Vec::new();
+        }
+        let mut salt = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut salt);
+        let session = Hash::of(&[b"rampart/v1/tsig-epoch\0", &statement.config_hash.0, &salt]);
+        let peers = holders
+            .iter()
+            .filter_map(|id| Some((*id, peer_id_of(&config.member(id)?.key))))
+            .collect();
+        let mut coord = Coordinator::new(
+            session,
+            domain_bytes(&statement),
+            public,
+            holders,
+            threshold as usize,
+            ROUND_TIMEOUT_MS,
+        );
+        let actions = coord.start();
+        self.sessions.insert(
+            session,
+            Session {
+                coord,
+                statement: Statement::Epoch(statement),
+                asker: None,
+                deadline: Instant::now() + self.deadline,
+                peers,
+            },
+        );
+        info!(epoch = %statement.epoch, "signing the epoch certificate");
         self.perform(session, actions, config.epoch)
     }
 
@@ -213,16 +289,25 @@ impl Tsig {
                     let Some(s) = self.sessions.remove(&session) else {
                         break;
                     };
-                    info!(session = %session.short(), attempts = s.coord.attempt(), "freshness certificate made");
-                    let cert = FreshnessCert {
-                        statement: s.statement,
-                        signature,
-                    };
-                    if let Some(channel) = s.asker {
-                        out.push(TsigOut::Respond {
-                            channel,
-                            response: Response::Freshness(cert),
-                        });
+                    match (s.statement, s.asker) {
+                        (Statement::Freshness(statement), Some(channel)) => {
+                            debug!(session = %session.short(), attempts = s.coord.attempt(), "freshness certificate made");
+                            out.push(TsigOut::Respond {
+                                channel,
+                                response: Response::Freshness(FreshnessCert {
+                                    statement,
+                                    signature,
+                                }),
+                            });
+                        }
+                        (Statement::Epoch(statement), _) => {
+                            info!(epoch = %statement.epoch, attempts = s.coord.attempt(), "epoch certificate made");
+                            out.push(TsigOut::EpochSigned(EpochCert {
+                                statement,
+                                signature,
+                            }));
+                        }
+                        (Statement::Freshness(_), None) => {}
                     }
                     break;
                 }
@@ -307,7 +392,11 @@ impl Tsig {
     }
 }
 
-/// What a holder signs: freshness of the epoch it is in.
-fn approves(message: &[u8], epoch: Epoch) -> bool {
-    FreshnessStatement::from_signed_bytes(message).is_some_and(|s| s.epoch == epoch)
+/// What a holder signs: freshness of the epoch it is in, and the statement of the handover
+/// its own MS replica has open.
+fn approves(message: &[u8], epoch: Epoch, approved: Option<&EpochStatement>) -> bool {
+    if let Some(s) = FreshnessStatement::from_signed_bytes(message) {
+        return s.epoch == epoch;
+    }
+    decode_domain::<EpochStatement>(message, 256).is_some_and(|s| Some(&s) == approved)
 }

@@ -28,6 +28,16 @@ pub struct File {
     pub storage: Option<Storage>,
     /// The PBFT replica's bounds (must be equal at every MS replica).
     pub pbft: Option<Pbft>,
+    /// The membership service.
+    pub ms: Option<Ms>,
+}
+
+/// The `[ms]` table.
+#[derive(Debug, Default, Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct Ms {
+    /// Close an epoch this long after it began, when changes are queued. Default 60000.
+    pub epoch_interval_ms: Option<u64>,
 }
 
 /// The `[storage]` table.
@@ -109,7 +119,13 @@ log_window = 512
 view_change_timeout_ms = 2000
 status_interval_ms = 500
 application = "membership"         # or "null": order anything, for `rampart load`
+
+[ms]
+epoch_interval_ms = 60000          # close an epoch this long after it began, if changes wait
 "#;
+
+/// The default `[ms] epoch_interval_ms`.
+pub const DEFAULT_EPOCH_INTERVAL_MS: u64 = 60_000;
 
 /// Settings after defaults and flags.
 #[derive(Debug, Clone)]
@@ -136,6 +152,8 @@ pub struct Settings {
     pub sync: bool,
     /// PBFT bounds as given (defaults applied when the instance is built).
     pub pbft: Pbft,
+    /// How long an epoch lasts at least before the MS closes it (when changes are queued).
+    pub epoch_interval: Duration,
 }
 
 /// Flags that override the file.
@@ -191,6 +209,10 @@ pub fn load(path: Option<&Path>, flags: Overrides) -> anyhow::Result<Settings> {
         idle_timeout: Duration::from_secs(net.idle_timeout_secs.unwrap_or(3600).max(1)),
         sync: file.storage.and_then(|s| s.sync).unwrap_or(true),
         pbft: file.pbft.unwrap_or_default(),
+        epoch_interval: ms(
+            file.ms.and_then(|m| m.epoch_interval_ms),
+            DEFAULT_EPOCH_INTERVAL_MS,
+        ),
         data_dir,
         key,
     })

@@ -2,6 +2,7 @@
 //! the actix system with the `Epochs` actor, and hand the swarm to its own task.
 
 pub mod config;
+pub mod share;
 
 use std::path::Path;
 
@@ -11,17 +12,23 @@ use overlay::epoch::EpochTracker;
 use overlay::id::NodeId;
 use tracing::{info, warn};
 
+use crate::net::submitter::Submitter;
 use actix::{Actor, Recipient};
 use actors::db::Db;
 use actors::epochs::{EpochStore, Epochs};
-use actors::pbft::{Deliver, Outbound, PbftStore, PbftView, ReplicaActor, Summary};
+use actors::pbft::{
+    Deliver, Hook, Idle, MsHook, Outbound, PbftStore, PbftView, ReplicaActor, Successor, Summary,
+};
 use bootstrap::bundle::{self, Bundle};
 use bootstrap::files::Overwrite;
 use bootstrap::keyfile;
 use overlay::config::Configuration;
 use overlay::crypto::SecretKey;
+use overlay::ms::driver::Driver;
 use overlay::ms::{MsApp, State};
 use overlay::pbft::{self, Application, HistoryApp, Replica};
+use share::ShareStore;
+use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
 use crate::net::behaviour::{self, Timing};
@@ -72,8 +79,19 @@ pub fn start(settings: Settings) -> anyhow::Result<()> {
     let db = Db::open(&settings.data_dir.join("db"), settings.sync)?;
     info!(durable = db.durable(), "database open");
     let system = actix::System::with_tokio_rt(runtime);
+    let shares = ShareStore::new(&settings.data_dir, &settings.data_dir.join(BUNDLE_FILE));
+    let share = shares.load(&genesis)?;
+    let ms_state = load_ms_state(&settings.data_dir, &genesis, tracker.config());
     system.block_on(async move {
-        let ms = start_replica(&settings, &db, &genesis, tracker.config(), &key)?;
+        let ms = start_replica(
+            &settings,
+            &db,
+            ms_state.clone(),
+            share.clone(),
+            tracker.config(),
+            &key,
+        )?;
+        let instance = pbft::Config::for_ms(tracker.config());
         let (pbft_link, outbound) = match ms {
             Some((l, o)) => (Some(l), Some(o)),
             None => (None, None),
@@ -92,10 +110,20 @@ pub fn start(settings: Settings) -> anyhow::Result<()> {
             dial: settings.dial_interval,
             exchange: settings.exchange_interval,
         };
-        let tsig = signing_service(&genesis, me, settings.request_timeout)?;
+        let public = ms_state
+            .as_ref()
+            .map(|s| s.ms_public().to_vec())
+            .unwrap_or_else(|| genesis.ms_public.clone());
+        let tsig = signing_service(&public, share, me, settings.request_timeout)?;
+        let mut submitter = Submitter::new(key.seed());
+        if pbft_link.is_some() {
+            submitter.set_instance(Some(instance));
+        }
         let roles = Roles {
             pbft: pbft_link,
             tsig,
+            submitter,
+            shares,
         };
         let task = NetTask::new(swarm, me, epochs, view, bootstrap, intervals, roles);
         let net = tokio::spawn(task.run(outbound));
@@ -172,26 +200,55 @@ fn restore(genesis: &Bundle, store: &EpochStore) -> anyhow::Result<EpochTracker>
     Ok(tracker)
 }
 
-/// The threshold signing service: this node's key share, if the bundle holds one, and the MS
-/// group's public shares, which every bundle holds.
+/// The threshold signing service: this node's key share, if it holds one, and the current MS
+/// group's public shares.
 fn signing_service(
-    genesis: &Bundle,
+    public: &[u8],
+    share: Option<KeyPackage>,
     me: NodeId,
     request_timeout: std::time::Duration,
 ) -> anyhow::Result<Tsig> {
-    let public = PublicKeyPackage::deserialize(&genesis.ms_public)
-        .map_err(|e| anyhow::anyhow!("the genesis bundle's MS public package: {e}"))?;
-    let signer = match &genesis.share {
-        Some(bytes) => Some(Signer::new(
-            KeyPackage::deserialize(bytes)
-                .map_err(|e| anyhow::anyhow!("the genesis bundle's MS key share: {e}"))?,
-        )),
-        None => None,
-    };
-    info!(holds_share = signer.is_some(), "threshold signing ready");
+    let public = PublicKeyPackage::deserialize(public)
+        .map_err(|e| anyhow::anyhow!("the MS public package: {e}"))?;
+    info!(holds_share = share.is_some(), "threshold signing ready");
     // The asker's request must still be open when the session gives up.
     let deadline = request_timeout.mul_f32(0.6);
-    Ok(Tsig::new(me, signer, Some(public), deadline))
+    Ok(Tsig::new(
+        me,
+        share.map(Signer::new),
+        Some(public),
+        deadline,
+    ))
+}
+
+/// Where the state an MS instance started from is kept.
+const MS_STATE_FILE: &str = "ms-state";
+
+/// The MS state the instance of `config` starts from: genesis at epoch 0, else the state
+/// this node's replica handed over (kept in the data directory), if it is for `config`.
+fn load_ms_state(data_dir: &Path, genesis: &Bundle, config: &Configuration) -> Option<State> {
+    if config.hash() == genesis.config.hash() {
+        return Some(State::new(
+            genesis.authority,
+            genesis.config.clone(),
+            genesis.cert.hash(),
+            genesis.time,
+            genesis.ms_public.clone(),
+        ));
+    }
+    let path = data_dir.join(MS_STATE_FILE);
+    let bytes = std::fs::read(&path).ok()?;
+    match overlay::encoding::decode::<State>(&bytes, overlay::constants::WIRE_BYTES_MAX) {
+        Ok(s) if s.config().hash() == config.hash() => Some(s),
+        Ok(s) => {
+            warn!(kept = %s.config().epoch, current = %config.epoch, "the kept MS state is for another epoch");
+            None
+        }
+        Err(e) => {
+            warn!(error = %e, path = %path.display(), "the kept MS state does not decode");
+            None
+        }
+    }
 }
 
 /// Outbound PBFT messages queued for the network task.
@@ -203,18 +260,20 @@ const PBFT_OUTBOUND_CAPACITY: usize = 16_384;
 fn start_replica(
     settings: &Settings,
     db: &Db,
-    genesis: &Bundle,
+    ms_state: Option<State>,
+    share: Option<KeyPackage>,
     config: &Configuration,
     key: &SecretKey,
 ) -> anyhow::Result<Option<(PbftLink, mpsc::Receiver<Outbound>)>> {
+    let params = settings.pbft;
     let mut cfg = pbft::Config::for_ms(config);
-    settings.pbft.apply(&mut cfg)?;
+    params.apply(&mut cfg)?;
     let Some(me) = cfg.index_of(&key.public()) else {
         return Ok(None);
     };
     let (store, records) = PbftStore::open(db.clone(), cfg.instance)?;
     let replica_key = SecretKey::from_seed(&key.seed());
-    let app = settings.pbft.application.unwrap_or_default();
+    let app = params.application.unwrap_or_default();
     info!(
         replica = me.0,
         records = records.len(),
@@ -224,16 +283,29 @@ fn start_replica(
     let (tx, rx) = mpsc::channel(PBFT_OUTBOUND_CAPACITY);
     let (replica, view) = match app {
         AppKind::Membership => {
-            // The log replays from genesis, so the state starts from the genesis bundle.
-            let state = State::new(
-                genesis.authority,
-                genesis.config.clone(),
-                genesis.cert.hash(),
-                genesis.time,
-                genesis.ms_public.clone(),
-            );
+            let Some(state) = ms_state else {
+                warn!(epoch = %config.epoch, "in this epoch's MS group but holding no MS state for it; joining an MS group from outside is not supported yet");
+                return Ok(None);
+            };
             let r = Replica::recover(cfg.clone(), me, replica_key, MsApp::new(state), &records);
-            spawn_replica(r, store, tx)
+            let driver = Driver::new(
+                SecretKey::from_seed(&key.seed()),
+                share,
+                settings.epoch_interval.as_millis() as u64,
+            );
+            let successor = Successor {
+                db: db.clone(),
+                key_seed: key.seed(),
+                pbft_config: Arc::new(move |c: &Configuration| {
+                    let mut cfg = pbft::Config::for_ms(c);
+                    // Validated above with the same bounds.
+                    let _ = params.apply(&mut cfg);
+                    cfg
+                }),
+                out: tx.clone(),
+                state_path: settings.data_dir.join(MS_STATE_FILE),
+            };
+            spawn_replica(r, store, tx, Box::new(MsHook::new(driver, successor)))
         }
         AppKind::Null => {
             let r = Replica::recover(
@@ -243,7 +315,7 @@ fn start_replica(
                 HistoryApp::default(),
                 &records,
             );
-            spawn_replica(r, store, tx)
+            spawn_replica(r, store, tx, Box::new(Idle))
         }
     };
     let link = PbftLink {
@@ -260,8 +332,9 @@ fn spawn_replica<A: Application + Summary + Unpin + Send + 'static>(
     replica: Replica<A>,
     store: PbftStore,
     tx: mpsc::Sender<Outbound>,
+    hook: Box<dyn Hook<A>>,
 ) -> (Recipient<Deliver>, watch::Receiver<PbftView>) {
-    let (actor, view) = ReplicaActor::new(replica, store, tx);
+    let (actor, view) = ReplicaActor::new(replica, store, tx, hook);
     let arbiter = actix::Arbiter::new();
     let addr = ReplicaActor::start_in_arbiter(&arbiter.handle(), move |_| actor);
     (addr.recipient(), view)

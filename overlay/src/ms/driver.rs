@@ -54,6 +54,8 @@ pub enum DriverAction {
         config: Box<Configuration>,
         /// Its certificate.
         cert: EpochCert,
+        /// The new MS group's public package, serialized.
+        ms_public: Vec<u8>,
     },
 }
 
@@ -102,10 +104,22 @@ impl Driver {
         }
     }
 
-    /// Whether this node would sign `statement`: it is the statement of the handover its own
-    /// replica has open.
-    pub fn approves(local: &Local<'_>, statement: &EpochStatement) -> bool {
-        open_handover(local.app).is_some_and(|h| h.statement == *statement)
+    /// The statement this replica would sign now: that of the handover it has open, until
+    /// its certificate is ordered.
+    pub fn open_statement(app: &MsApp) -> Option<EpochStatement> {
+        open_handover(app)
+            .filter(|h| h.cert.is_none())
+            .map(|h| h.statement)
+    }
+
+    /// This node's current share of the MS key, if it holds one.
+    pub fn share(&self) -> Option<&KeyPackage> {
+        self.share.as_ref()
+    }
+
+    /// The epoch interval.
+    pub fn epoch_interval_ms(&self) -> u64 {
+        self.epoch_interval_ms
     }
 
     /// One tick at local time `now_ms` (monotonic) and wall time `now`.
@@ -269,6 +283,7 @@ impl Driver {
         out.push(DriverAction::Adopt {
             config: Box::new(state.config().clone()),
             cert,
+            ms_public: state.ms_public().to_vec(),
         });
         out
     }

@@ -803,7 +803,7 @@ fn drivers_carry_epochs_through_handovers_without_help() {
                         DriverAction::NewShare { key, .. } => {
                             new_shares.insert(id, *key);
                         }
-                        DriverAction::Adopt { config, cert } => {
+                        DriverAction::Adopt { config, cert, .. } => {
                             cert.verify(&ms_key).unwrap();
                             assert_eq!(cert.statement.config_hash, config.hash());
                             finished.insert(id);
