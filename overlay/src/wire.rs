@@ -10,6 +10,7 @@ use crate::encoding::{DecodeError, decode, encode};
 use crate::epoch::EpochCert;
 use crate::freshness::FreshnessCert;
 use crate::id::{Epoch, Hash, NodeId};
+use crate::ms::Handover;
 
 /// Largest control request accepted.
 pub const REQUEST_BYTES_MAX: usize = 16 * 1024;
@@ -35,6 +36,13 @@ pub enum Request {
         /// The asker's nonce.
         nonce: [u8; 32],
     },
+    /// The handover this node's MS replica has open (or last completed).
+    Handover,
+    /// The MS state this node's MS replica handed over at the end of the handover to `epoch`.
+    MsState {
+        /// The epoch the state starts.
+        epoch: Epoch,
+    },
 }
 
 /// A response on the control protocol.
@@ -56,6 +64,10 @@ pub enum Response {
     Status(Box<StatusReport>),
     /// A freshness certificate for the asker's nonce.
     Freshness(FreshnessCert),
+    /// This node's view of the MS handover, if it has one.
+    Handover(Option<Box<Handover>>),
+    /// The encoded MS state handed over.
+    MsState(Vec<u8>),
     /// The request was refused.
     Refused(String),
 }

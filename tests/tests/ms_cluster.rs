@@ -323,3 +323,60 @@ fn epochs_change_through_the_ms_and_every_node_adopts_them() {
         println!("{}", c.nodes[0].log());
     }
 }
+
+/// The MS group as node 0 reports it.
+fn ms_group(c: &Cluster) -> Vec<String> {
+    let st = c.status(0).unwrap();
+    let mut g: Vec<String> = st["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["ms"] == true)
+        .map(|m| m["node"].as_str().unwrap().to_string())
+        .collect();
+    g.sort();
+    g
+}
+
+#[test]
+fn the_ms_group_rotates_among_seven_nodes_and_keeps_its_key() {
+    let mut c = Cluster::genesis(7);
+    c.node_config = "[ms]\nepoch_interval_ms = 1000\n".into();
+    c.start_all();
+    c.wait_meshed(Duration::from_secs(60));
+    let bundle = c.nodes[0].dir.join("node.bundle");
+    let mut groups = vec![ms_group(&c)];
+    for epoch in 1..=4u64 {
+        revoke_new_client(&c, &format!("client{epoch}"), (epoch as usize) % 7);
+        let waited = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            wait_epoch(&c, epoch, Duration::from_secs(60))
+        }));
+        if let Err(e) = waited {
+            for i in 0..7 {
+                eprintln!("==== node{i}\n{}", c.nodes[i].log());
+            }
+            std::panic::resume_unwind(e);
+        }
+        groups.push(ms_group(&c));
+        let out = rampart_ok(&[
+            "freshness",
+            "--peer",
+            &c.nodes[0].addr,
+            "--ms-key",
+            s(&bundle),
+            "--json",
+        ]);
+        assert!(
+            out.contains(&format!("\"epoch\": {epoch}")) && out.contains("\"verified\": true"),
+            "{out}"
+        );
+    }
+    let changes = groups.windows(2).filter(|w| w[0] != w[1]).count();
+    assert!(
+        changes >= 2,
+        "the MS group should rotate at least twice: {groups:?}"
+    );
+    for i in 0..7 {
+        assert!(!c.nodes[i].log().contains("panicked"), "node{i} panicked");
+    }
+}

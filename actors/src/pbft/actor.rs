@@ -1,6 +1,7 @@
 //! The actor loop: event in, replica decides, persist, then send and arm timers.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix::{Actor, ActorContext, AsyncContext, Context, Handler, SpawnHandle};
@@ -27,6 +28,8 @@ pub struct ReplicaActor<A: Application + Summary + Unpin + 'static> {
     outbound_dropped: u64,
     failed: bool,
     hook: Box<dyn Hook<A>>,
+    handover: Option<Arc<overlay::ms::Handover>>,
+    handover_at: u64,
 }
 
 impl<A: Application + Summary + Unpin + 'static> ReplicaActor<A> {
@@ -39,7 +42,7 @@ impl<A: Application + Summary + Unpin + 'static> ReplicaActor<A> {
         hook: Box<dyn Hook<A>>,
     ) -> (ReplicaActor<A>, watch::Receiver<PbftView>) {
         let (view, rx) = watch::channel(PbftView::default());
-        let actor = ReplicaActor {
+        let mut actor = ReplicaActor {
             replica,
             store,
             out,
@@ -48,14 +51,21 @@ impl<A: Application + Summary + Unpin + 'static> ReplicaActor<A> {
             outbound_dropped: 0,
             failed: false,
             hook,
+            handover: None,
+            handover_at: u64::MAX,
         };
         actor.publish();
         (actor, rx)
     }
 
-    fn publish(&self) {
+    fn publish(&mut self) {
         let r = &self.replica;
         let (executed_ops, state) = r.app().summary();
+        // The handover changes only when something executes: clone it only then.
+        if executed_ops != self.handover_at {
+            self.handover_at = executed_ops;
+            self.handover = r.app().handover().map(Arc::new);
+        }
         self.view.send_replace(PbftView {
             me: r.id().0,
             view: r.view(),
@@ -68,6 +78,7 @@ impl<A: Application + Summary + Unpin + 'static> ReplicaActor<A> {
             dropped: r.drops().values().sum(),
             outbound_dropped: self.outbound_dropped,
             ms: r.app().ms_queue(),
+            handover: self.handover.clone(),
         });
     }
 

@@ -5,8 +5,10 @@ use overlay::config::Configuration;
 use overlay::epoch::EpochStatement;
 use overlay::id::Hash;
 use overlay::ms::driver::DriverAction;
+use overlay::ms::{Handover, State};
 use overlay::pbft::{Event, ReplicaIdx, Signed, SignedReply, View};
 use overlay::wire::MsQueue;
+use std::sync::Arc;
 use tokio::sync::watch;
 
 /// An input for the replica (a message from a replica, a client request).
@@ -26,8 +28,14 @@ pub enum Outbound {
     Ms(DriverAction),
     /// The epoch statement this replica would sign now, if any.
     Approve(Option<EpochStatement>),
-    /// This instance has handed over; the next one, if this node is in the next MS group.
-    Handover(Option<InstanceLink>),
+    /// This instance has handed over: the state it handed over, and the next instance if this
+    /// node is in the next MS group.
+    Handover {
+        /// The final state, served to next-group holders that were not replicas here.
+        state: Arc<State>,
+        /// The next instance.
+        next: Option<InstanceLink>,
+    },
 }
 
 /// A running PBFT instance, for the network task.
@@ -65,6 +73,8 @@ pub struct PbftView {
     pub outbound_dropped: u64,
     /// The membership queue, when the application is the MS.
     pub ms: Option<MsQueue>,
+    /// The MS handover the replica has open or last completed.
+    pub handover: Option<Arc<Handover>>,
 }
 
 /// Applications whose progress the actor can report.
@@ -73,6 +83,10 @@ pub trait Summary {
     fn summary(&self) -> (u64, Hash);
     /// The membership queue, for the membership service.
     fn ms_queue(&self) -> Option<MsQueue> {
+        None
+    }
+    /// The MS handover, for the membership service.
+    fn handover(&self) -> Option<Handover> {
         None
     }
 }
@@ -95,6 +109,10 @@ impl Summary for overlay::ms::MsApp {
             reported: n(p.reports.len()),
             evictions: n(p.evictions.len()),
         })
+    }
+
+    fn handover(&self) -> Option<Handover> {
+        self.state.handover().cloned()
     }
 }
 

@@ -11,5 +11,5 @@ mod store;
 pub use actor::{HOOK_TICK, MAILBOX_CAPACITY, ReplicaActor};
 pub use hook::{Hook, HookResult, Idle};
 pub use ingress::{Deliver, InstanceLink, Outbound, PbftView, Summary};
-pub use ms_hook::{MsHook, Successor};
+pub use ms_hook::{MsHook, Successor, start_instance};
 pub use store::{PbftStore, StoreError};

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use actix::{Actor, Arbiter};
+use actix_rt::ArbiterHandle;
 use overlay::config::Configuration;
 use overlay::crypto::SecretKey;
 use overlay::encoding::encode;
@@ -16,6 +17,7 @@ use overlay::id::NodeId;
 use overlay::ms::driver::{Driver, DriverAction, Local};
 use overlay::ms::{MsApp, State};
 use overlay::pbft::{self, Replica};
+use overlay::threshold::KeyPackage;
 use overlay::time::Timestamp;
 use tokio::sync::mpsc;
 use tracing::{error, info};
@@ -39,6 +41,8 @@ pub struct Successor {
     pub out: mpsc::Sender<Outbound>,
     /// Where the state an instance starts from is kept, for restarts.
     pub state_path: PathBuf,
+    /// The epoch interval the drivers use.
+    pub epoch_interval_ms: u64,
 }
 
 /// The MS replica's hook.
@@ -65,30 +69,47 @@ impl MsHook {
         state: State,
         config: &Configuration,
     ) -> Result<InstanceLink, String> {
-        persist_state(&self.successor.state_path, &state)?;
-        let key = SecretKey::from_seed(&self.successor.key_seed);
-        let cfg = (self.successor.pbft_config)(config);
-        let me = cfg
-            .index_of(&key.public())
-            .ok_or("this node is not in the next MS group")?;
-        let (store, records) =
-            PbftStore::open(self.successor.db.clone(), cfg.instance).map_err(|e| e.to_string())?;
-        let replica = Replica::recover(cfg, me, key, MsApp::new(state), &records);
-        let driver = Driver::new(
-            SecretKey::from_seed(&self.successor.key_seed),
+        start_instance(
+            &self.successor,
+            state,
+            config,
             self.driver.share().cloned(),
-            self.driver.epoch_interval_ms(),
-        );
-        let hook = MsHook::new(driver, self.successor.clone());
-        let (actor, view) =
-            ReplicaActor::new(replica, store, self.successor.out.clone(), Box::new(hook));
-        let addr = ReplicaActor::start_in_arbiter(&Arbiter::current(), move |_| actor);
-        Ok(InstanceLink {
-            replica: addr.recipient(),
-            view,
-            config: Box::new(config.clone()),
-        })
+            &Arbiter::current(),
+        )
     }
+}
+
+/// Starts the MS replica of `config`'s instance from `state` on `arbiter`, after persisting
+/// the state for restarts. `share` is this node's share of the MS key for that group.
+pub fn start_instance(
+    successor: &Successor,
+    state: State,
+    config: &Configuration,
+    share: Option<KeyPackage>,
+    arbiter: &ArbiterHandle,
+) -> Result<InstanceLink, String> {
+    persist_state(&successor.state_path, &state)?;
+    let key = SecretKey::from_seed(&successor.key_seed);
+    let cfg = (successor.pbft_config)(config);
+    let me = cfg
+        .index_of(&key.public())
+        .ok_or("this node is not in the next MS group")?;
+    let (store, records) =
+        PbftStore::open(successor.db.clone(), cfg.instance).map_err(|e| e.to_string())?;
+    let replica = Replica::recover(cfg, me, key, MsApp::new(state), &records);
+    let driver = Driver::new(
+        SecretKey::from_seed(&successor.key_seed),
+        share,
+        successor.epoch_interval_ms,
+    );
+    let hook = MsHook::new(driver, successor.clone());
+    let (actor, view) = ReplicaActor::new(replica, store, successor.out.clone(), Box::new(hook));
+    let addr = ReplicaActor::start_in_arbiter(arbiter, move |_| actor);
+    Ok(InstanceLink {
+        replica: addr.recipient(),
+        view,
+        config: Box::new(config.clone()),
+    })
 }
 
 impl Hook<MsApp> for MsHook {
@@ -143,7 +164,10 @@ impl Hook<MsApp> for MsHook {
                         cert,
                         ms_public,
                     }));
-                    res.out.push(Outbound::Handover(next));
+                    res.out.push(Outbound::Handover {
+                        state: Arc::new(app.state.clone()),
+                        next,
+                    });
                     res.stop = true;
                 }
                 other => res.out.push(Outbound::Ms(other)),

@@ -4,6 +4,7 @@
 pub mod behaviour;
 pub mod client;
 pub mod codec;
+pub mod outsider;
 pub mod peers;
 pub mod submitter;
 pub mod swarm;

@@ -28,6 +28,8 @@ pub struct Submitter {
     queue: VecDeque<Op>,
     current: Option<Op>,
     retry_at: Option<Instant>,
+    instance: Option<overlay::id::Hash>,
+    replicas: Vec<overlay::crypto::PublicKey>,
 }
 
 impl Submitter {
@@ -39,11 +41,26 @@ impl Submitter {
             queue: VecDeque::new(),
             current: None,
             retry_at: None,
+            instance: None,
+            replicas: Vec::new(),
         }
     }
 
-    /// Submits to the instance `cfg` from now on; what was in flight is asked again there.
+    /// The instance it submits to.
+    pub fn instance(&self) -> Option<overlay::id::Hash> {
+        self.instance
+    }
+
+    /// The replicas of that instance.
+    pub fn replicas(&self) -> &[overlay::crypto::PublicKey] {
+        &self.replicas
+    }
+
+    /// Submits to the instance `cfg` from now on; what was waiting is dropped (the driver
+    /// decides again for the new instance).
     pub fn set_instance(&mut self, cfg: Option<pbft::Config>) {
+        self.instance = cfg.as_ref().map(|c| c.instance);
+        self.replicas = cfg.as_ref().map(|c| c.replicas.clone()).unwrap_or_default();
         let first = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_micros() as u64)

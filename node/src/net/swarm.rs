@@ -2,7 +2,10 @@
 //! outbound queue. It answers the control protocol from the current view (a watch channel the
 //! `Epochs` actor publishes), hands configurations peers send to that actor with `try_send`,
 //! keeps connections to every member, carries PBFT messages between MS replicas, and holds
-//! clients' ordering requests until the replica's reply comes back.
+//! clients' ordering requests until the replica's reply comes back. Its part in the
+//! membership service's own work is in `ms`.
+
+mod ms;
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -25,13 +28,17 @@ use actors::pbft::{Deliver, InstanceLink, Outbound, PbftView};
 
 use super::behaviour::{Behaviour, BehaviourEvent};
 use super::codec::Ack;
+use super::outsider::Outsider;
 use super::peers::{parse_addrs, peer_id_of};
-use super::submitter::{SubmitOut, Submitter};
+use super::submitter::Submitter;
 use super::tsig::{Tsig, TsigOut};
 use crate::node::share::ShareStore;
+use actix_rt::ArbiterHandle;
+use actors::pbft::Successor;
+use overlay::ms::Handover;
 use overlay::ms::Op;
-use overlay::ms::driver::DriverAction;
-use overlay::threshold::PublicKeyPackage;
+use overlay::threshold::KeyPackage;
+use std::sync::Arc;
 
 /// Clients' ordering requests waiting for the replica's reply.
 pub const PENDING_REPLIES_MAX: usize = 16_384;
@@ -68,6 +75,25 @@ pub struct Roles {
     pub submitter: Submitter,
     /// Its MS key share on disk.
     pub shares: ShareStore,
+    /// What it takes to start an MS instance (none for the null application).
+    pub ms_runtime: Option<MsRuntime>,
+    /// Its part when named in the next MS group without being a replica now.
+    pub outsider: Outsider,
+}
+
+/// What it takes to start an MS replica from the network task.
+pub struct MsRuntime {
+    /// Database, keys, bounds and queue for the replica.
+    pub successor: Successor,
+    /// The arbiter replicas started here run on.
+    pub arbiter: ArbiterHandle,
+}
+
+/// The state this node's replica handed over, served to next-group holders.
+pub struct Retired {
+    epoch: Epoch,
+    bytes: Arc<Vec<u8>>,
+    handover: Option<Handover>,
 }
 
 impl PbftLink {
@@ -112,6 +138,10 @@ pub struct NetTask {
     tsig: Tsig,
     submitter: Submitter,
     shares: ShareStore,
+    ms_runtime: Option<MsRuntime>,
+    outsider: Outsider,
+    retired: Option<Retired>,
+    joining: Option<(Epoch, KeyPackage, Handover)>,
     counters: Counters,
 }
 
@@ -131,6 +161,8 @@ impl NetTask {
             tsig,
             submitter,
             shares,
+            ms_runtime,
+            outsider,
         } = roles;
         let mut task = NetTask {
             swarm,
@@ -148,6 +180,10 @@ impl NetTask {
             tsig,
             submitter,
             shares,
+            ms_runtime,
+            outsider,
+            retired: None,
+            joining: None,
             counters: Counters::default(),
         };
         task.refresh_members();
@@ -179,6 +215,8 @@ impl NetTask {
 
     fn refresh_members(&mut self) {
         let view = self.view.borrow_and_update().clone();
+        // A new epoch may come with new MS public shares: learn them now.
+        self.outsider.ask_soon();
         self.members.clear();
         for m in &view.config.members {
             let id = m.id();
@@ -344,6 +382,7 @@ impl NetTask {
             Request::Freshness { .. } => {
                 Response::Refused("freshness is answered by a signing session".into())
             }
+            Request::Handover | Request::MsState { .. } => self.answer_ms(&request),
         }
     }
 
@@ -369,100 +408,7 @@ impl NetTask {
         self.tsig_do(outs);
         let outs = self.submitter.poll(Instant::now());
         self.submit_do(outs);
-    }
-
-    /// Sends the node's own requests to every replica of its instance, itself included.
-    fn submit_do(&mut self, outs: Vec<SubmitOut>) {
-        let Some(link) = &self.pbft else { return };
-        let me = peer_id_of_self(&self.swarm);
-        let peers = link.peers.clone();
-        for SubmitOut::Send(request) in outs {
-            for peer in &peers {
-                if *peer == me {
-                    if link
-                        .replica
-                        .try_send(Deliver(Event::Request(request.clone())))
-                        .is_err()
-                    {
-                        self.counters.pbft_dropped += 1;
-                    }
-                } else {
-                    self.swarm
-                        .behaviour_mut()
-                        .order
-                        .send_request(peer, request.clone());
-                }
-            }
-        }
-    }
-
-    /// What this node's MS replica decided.
-    fn on_ms(&mut self, action: DriverAction) {
-        match action {
-            DriverAction::Submit(op) => {
-                self.submitter.submit(*op);
-                let outs = self.submitter.poll(Instant::now());
-                self.submit_do(outs);
-            }
-            DriverAction::SignEpoch {
-                statement,
-                holders,
-                public,
-                threshold,
-            } => match PublicKeyPackage::deserialize(&public) {
-                Ok(public) => {
-                    let config = self.view.borrow().config.clone();
-                    let outs = self
-                        .tsig
-                        .start_epoch(statement, holders, public, threshold, &config);
-                    self.tsig_do(outs);
-                }
-                Err(e) => warn!(error = %e, "the old group's public package does not decode"),
-            },
-            DriverAction::NewShare { epoch, key } => {
-                if let Err(e) = self.shares.replace(&key) {
-                    warn!(error = %e, %epoch, "cannot store the new MS key share");
-                }
-                self.tsig.set_share(Some(*key));
-            }
-            DriverAction::Adopt {
-                config,
-                cert,
-                ms_public,
-            } => {
-                match PublicKeyPackage::deserialize(&ms_public) {
-                    Ok(p) => self.tsig.set_public(p),
-                    Err(e) => warn!(error = %e, "the new MS public package does not decode"),
-                }
-                info!(epoch = %config.epoch, "the MS certified a new epoch");
-                let offer = OfferConfig {
-                    from: "this node's MS replica".into(),
-                    config: *config,
-                    cert,
-                };
-                if self.epochs.try_send(offer).is_err() {
-                    self.counters.offers_dropped += 1;
-                }
-            }
-        }
-    }
-
-    /// This node's MS instance handed over: follow the next one, or leave the MS group.
-    fn on_handover(&mut self, next: Option<InstanceLink>) {
-        match next {
-            Some(link) => {
-                let cfg = overlay::pbft::Config::for_ms(&link.config);
-                self.submitter.set_instance(Some(cfg));
-                self.pbft = Some(PbftLink::of(link));
-            }
-            None => {
-                self.submitter.set_instance(None);
-                self.pbft = None;
-                self.tsig.set_share(None);
-                self.shares.erase();
-                info!("left the MS group; its key share is erased");
-            }
-        }
+        self.outsider_tick();
     }
 
     fn tsig_do(&mut self, outs: Vec<TsigOut>) {
@@ -546,6 +492,8 @@ impl NetTask {
                 }
             }
             Response::NotNewer { .. } => {}
+            Response::Handover(view) => self.on_handover_view(peer, view),
+            Response::MsState(bytes) => self.on_ms_state(peer, bytes),
             Response::Status(_) | Response::Freshness(_) => {
                 debug!(%peer, "unexpected response to a configuration request")
             }
@@ -638,7 +586,7 @@ impl NetTask {
         let o = match o {
             Outbound::Ms(action) => return self.on_ms(action),
             Outbound::Approve(statement) => return self.tsig.approve_epoch(statement),
-            Outbound::Handover(next) => return self.on_handover(next),
+            Outbound::Handover { state, next } => return self.on_handover(state, next),
             Outbound::Reply(reply) if self.submitter.is_mine(&reply.reply.client) => {
                 let outs = self.submitter.on_reply(reply, Instant::now());
                 return self.submit_do(outs);
@@ -671,7 +619,7 @@ impl NetTask {
                         .send_response(ch, reply.clone());
                 }
             }
-            Outbound::Ms(_) | Outbound::Approve(_) | Outbound::Handover(_) => {}
+            Outbound::Ms(_) | Outbound::Approve(_) | Outbound::Handover { .. } => {}
         }
         // Channels of requests that will never be answered (the client went away, the request
         // was a duplicate) expire with the request timeout; forget the closed ones.

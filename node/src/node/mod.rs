@@ -32,8 +32,9 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
 use crate::net::behaviour::{self, Timing};
+use crate::net::outsider::Outsider;
 use crate::net::peers::{keypair_of, peer_id_of};
-use crate::net::swarm::{Intervals, NetTask, PbftLink, Roles};
+use crate::net::swarm::{Intervals, MsRuntime, NetTask, PbftLink, Roles};
 use crate::net::tsig::Tsig;
 use config::{AppKind, Settings};
 use overlay::threshold::session::Signer;
@@ -83,19 +84,29 @@ pub fn start(settings: Settings) -> anyhow::Result<()> {
     let share = shares.load(&genesis)?;
     let ms_state = load_ms_state(&settings.data_dir, &genesis, tracker.config());
     system.block_on(async move {
-        let ms = start_replica(
+        let (tx, rx) = mpsc::channel(PBFT_OUTBOUND_CAPACITY);
+        let successor = successor(&settings, &db, &key, tx.clone());
+        let pbft_link = start_replica(
             &settings,
             &db,
             ms_state.clone(),
             share.clone(),
             tracker.config(),
             &key,
+            tx,
+            successor.clone(),
         )?;
         let instance = pbft::Config::for_ms(tracker.config());
-        let (pbft_link, outbound) = match ms {
-            Some((l, o)) => (Some(l), Some(o)),
-            None => (None, None),
-        };
+        let membership = settings.pbft.application.unwrap_or_default() == AppKind::Membership;
+        let ms_runtime = membership.then(|| MsRuntime {
+            successor,
+            arbiter: actix::Arbiter::new().handle(),
+        });
+        let outsider = Outsider::new(Driver::new(
+            SecretKey::from_seed(&key.seed()),
+            share.clone(),
+            settings.epoch_interval.as_millis() as u64,
+        ));
         let (epochs, view) = Epochs::new(tracker, store);
         let epochs = epochs.start();
         let timing = Timing {
@@ -124,9 +135,11 @@ pub fn start(settings: Settings) -> anyhow::Result<()> {
             tsig,
             submitter,
             shares,
+            ms_runtime,
+            outsider,
         };
         let task = NetTask::new(swarm, me, epochs, view, bootstrap, intervals, roles);
-        let net = tokio::spawn(task.run(outbound));
+        let net = tokio::spawn(task.run(Some(rx)));
         wait_for_signal().await;
         info!("stopping");
         net.abort();
@@ -257,6 +270,7 @@ const PBFT_OUTBOUND_CAPACITY: usize = 16_384;
 /// Starts this node's PBFT replica on its own arbiter (its rocksdb writes block that thread
 /// only) if the node is in the configuration's MS group. The replica runs the membership
 /// service unless the node configuration asks for the null application.
+#[allow(clippy::too_many_arguments)]
 fn start_replica(
     settings: &Settings,
     db: &Db,
@@ -264,7 +278,9 @@ fn start_replica(
     share: Option<KeyPackage>,
     config: &Configuration,
     key: &SecretKey,
-) -> anyhow::Result<Option<(PbftLink, mpsc::Receiver<Outbound>)>> {
+    tx: mpsc::Sender<Outbound>,
+    successor: Successor,
+) -> anyhow::Result<Option<PbftLink>> {
     let params = settings.pbft;
     let mut cfg = pbft::Config::for_ms(config);
     params.apply(&mut cfg)?;
@@ -280,7 +296,6 @@ fn start_replica(
         application = ?app,
         "starting the MS PBFT replica"
     );
-    let (tx, rx) = mpsc::channel(PBFT_OUTBOUND_CAPACITY);
     let (replica, view) = match app {
         AppKind::Membership => {
             let Some(state) = ms_state else {
@@ -293,18 +308,6 @@ fn start_replica(
                 share,
                 settings.epoch_interval.as_millis() as u64,
             );
-            let successor = Successor {
-                db: db.clone(),
-                key_seed: key.seed(),
-                pbft_config: Arc::new(move |c: &Configuration| {
-                    let mut cfg = pbft::Config::for_ms(c);
-                    // Validated above with the same bounds.
-                    let _ = params.apply(&mut cfg);
-                    cfg
-                }),
-                out: tx.clone(),
-                state_path: settings.data_dir.join(MS_STATE_FILE),
-            };
             spawn_replica(r, store, tx, Box::new(MsHook::new(driver, successor)))
         }
         AppKind::Null => {
@@ -324,7 +327,30 @@ fn start_replica(
         nodes: config.ms_group.clone(),
         view,
     };
-    Ok(Some((link, rx)))
+    Ok(Some(link))
+}
+
+/// What it takes to start an MS replica later: at a handover, or when joining the MS group.
+fn successor(
+    settings: &Settings,
+    db: &Db,
+    key: &SecretKey,
+    out: mpsc::Sender<Outbound>,
+) -> Successor {
+    let params = settings.pbft;
+    Successor {
+        db: db.clone(),
+        key_seed: key.seed(),
+        pbft_config: Arc::new(move |c: &Configuration| {
+            let mut cfg = pbft::Config::for_ms(c);
+            // The same bounds were validated when the node started.
+            let _ = params.apply(&mut cfg);
+            cfg
+        }),
+        out,
+        state_path: settings.data_dir.join(MS_STATE_FILE),
+        epoch_interval_ms: settings.epoch_interval.as_millis() as u64,
+    }
 }
 
 /// Starts the actor hosting `replica` on its own arbiter.

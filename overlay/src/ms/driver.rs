@@ -213,20 +213,7 @@ impl Driver {
                 }
             }
         }
-        // As a new holder: check what was dealt.
-        if h.new_holders.contains(&self.key.public()) {
-            if self.reported.0 != session {
-                self.reported = (session, 0);
-            }
-            if let Ok(ops) = roles::check(h, &self.key, self.reported.1) {
-                for op in ops {
-                    if let Op::Ready { checked } = &op {
-                        self.reported.1 = *checked;
-                    }
-                    out.push(DriverAction::Submit(Box::new(op)));
-                }
-            }
-        }
+        out.extend(self.check_as_new_holder(h));
         // As the primary: get the statement signed by the old group.
         let statement_id = Hash::of(&[&crate::encoding::encode(&h.statement)]);
         let stale = self
@@ -242,6 +229,51 @@ impl Driver {
             });
         }
         out
+    }
+
+    /// As a new holder: check what was dealt, complain, say how far we checked.
+    fn check_as_new_holder(&mut self, h: &Handover) -> Vec<DriverAction> {
+        let mut out = Vec::new();
+        if !h.new_holders.contains(&self.key.public()) {
+            return out;
+        }
+        let session = h.session();
+        if self.reported.0 != session {
+            self.reported = (session, 0);
+        }
+        if let Ok(ops) = roles::check(h, &self.key, self.reported.1) {
+            for op in ops {
+                if let Op::Ready { checked } = &op {
+                    self.reported.1 = *checked;
+                }
+                out.push(DriverAction::Submit(Box::new(op)));
+            }
+        }
+        out
+    }
+
+    /// A new holder that is not a replica of the old instance, on a view of its handover that
+    /// f+1 old replicas agree on: check and report while it is open; once it is complete, the
+    /// new share. The host then starts the next instance from the handed-over state.
+    pub fn tick_outsider(&mut self, h: &Handover) -> Vec<DriverAction> {
+        if !h.is_complete() {
+            return self.check_as_new_holder(h);
+        }
+        let epoch = h.statement.epoch;
+        if self.finished == Some(epoch) || !h.new_holders.contains(&self.key.public()) {
+            return Vec::new();
+        }
+        self.finished = Some(epoch);
+        match roles::new_share(h, &self.key) {
+            Ok(Some(key)) => {
+                self.share = Some(key.clone());
+                vec![DriverAction::NewShare {
+                    epoch,
+                    key: Box::new(key),
+                }]
+            }
+            Ok(None) | Err(_) => Vec::new(),
+        }
     }
 
     /// The epoch certificate a signing session produced.

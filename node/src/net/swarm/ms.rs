@@ -1,0 +1,284 @@
+//! The network task's part in the membership service's own work: carrying what this node's
+//! MS replica decides, following handovers, and, for a node named in the next MS group that is
+//! not a replica of the current instance, joining through what f_ms+1 old replicas report.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actors::epochs::OfferConfig;
+use actors::pbft::{Deliver, InstanceLink, start_instance};
+use libp2p::PeerId;
+use overlay::encoding::{decode, encode};
+use overlay::ms::driver::DriverAction;
+use overlay::ms::{Handover, State};
+use overlay::pbft::Event;
+use overlay::threshold::PublicKeyPackage;
+use overlay::wire::{Request, Response};
+use tracing::{info, warn};
+
+use super::{NetTask, PbftLink, Retired, peer_id_of, peer_id_of_self};
+use crate::net::submitter::SubmitOut;
+
+impl NetTask {
+    /// Sends the node's own requests to every replica of its instance, itself included.
+    pub(super) fn submit_do(&mut self, outs: Vec<SubmitOut>) {
+        let me = peer_id_of_self(&self.swarm);
+        let peers: Vec<PeerId> = self.submitter.replicas().iter().map(peer_id_of).collect();
+        for SubmitOut::Send(request) in outs {
+            for peer in &peers {
+                if *peer == me {
+                    let delivered = self.pbft.as_ref().is_some_and(|link| {
+                        link.replica
+                            .try_send(Deliver(Event::Request(request.clone())))
+                            .is_ok()
+                    });
+                    if !delivered {
+                        self.counters.pbft_dropped += 1;
+                    }
+                } else {
+                    self.swarm
+                        .behaviour_mut()
+                        .order
+                        .send_request(peer, request.clone());
+                }
+            }
+        }
+    }
+
+    /// What this node's MS replica decided.
+    pub(super) fn on_ms(&mut self, action: DriverAction) {
+        match action {
+            DriverAction::Submit(op) => {
+                self.submitter.submit(*op);
+                let outs = self.submitter.poll(Instant::now());
+                self.submit_do(outs);
+            }
+            DriverAction::SignEpoch {
+                statement,
+                holders,
+                public,
+                threshold,
+            } => match PublicKeyPackage::deserialize(&public) {
+                Ok(public) => {
+                    let config = self.view.borrow().config.clone();
+                    let outs = self
+                        .tsig
+                        .start_epoch(statement, holders, public, threshold, &config);
+                    self.tsig_do(outs);
+                }
+                Err(e) => warn!(error = %e, "the old group's public package does not decode"),
+            },
+            DriverAction::NewShare { epoch, key } => {
+                if let Err(e) = self.shares.replace(&key) {
+                    warn!(error = %e, %epoch, "cannot store the new MS key share");
+                }
+                self.tsig.set_share(Some(*key));
+            }
+            DriverAction::Adopt {
+                config,
+                cert,
+                ms_public,
+            } => {
+                match PublicKeyPackage::deserialize(&ms_public) {
+                    Ok(p) => self.tsig.set_public(p),
+                    Err(e) => warn!(error = %e, "the new MS public package does not decode"),
+                }
+                info!(epoch = %config.epoch, "the MS certified a new epoch");
+                let offer = OfferConfig {
+                    from: "this node's MS replica".into(),
+                    config: *config,
+                    cert,
+                };
+                if self.epochs.try_send(offer).is_err() {
+                    self.counters.offers_dropped += 1;
+                }
+            }
+        }
+    }
+
+    /// This node's MS instance handed over: follow the next one, or leave the MS group. The
+    /// state it handed over is kept to serve next-group holders that were not replicas.
+    pub(super) fn on_handover(&mut self, state: Arc<State>, next: Option<InstanceLink>) {
+        self.retired = Some(Retired {
+            epoch: state.config().epoch,
+            bytes: Arc::new(encode(&*state)),
+            handover: state.handover().cloned(),
+        });
+        match next {
+            Some(link) => {
+                let cfg = overlay::pbft::Config::for_ms(&link.config);
+                self.submitter.set_instance(Some(cfg));
+                self.pbft = Some(PbftLink::of(link));
+            }
+            None => {
+                self.submitter.set_instance(None);
+                self.pbft = None;
+                self.tsig.set_share(None);
+                self.shares.erase();
+                info!("left the MS group; its key share is erased");
+            }
+        }
+    }
+
+    /// The MS replicas of the current configuration, and how many must agree.
+    fn ms_peers(&self) -> (Vec<PeerId>, usize) {
+        let config = self.view.borrow().config.clone();
+        let peers = config
+            .ms_group
+            .iter()
+            .filter_map(|id| config.member(id))
+            .map(|m| peer_id_of(&m.key))
+            .collect();
+        (peers, config.f_ms as usize + 1)
+    }
+
+    /// Not a replica: ask the MS replicas for the handover, now and then.
+    pub(super) fn outsider_tick(&mut self) {
+        if self.pbft.is_some() || self.ms_runtime.is_none() || !self.outsider.due(Instant::now()) {
+            return;
+        }
+        let (peers, _) = self.ms_peers();
+        for p in peers {
+            self.swarm
+                .behaviour_mut()
+                .control
+                .send_request(&p, Request::Handover);
+        }
+    }
+
+    /// A replica's view of the handover.
+    pub(super) fn on_handover_view(&mut self, peer: PeerId, view: Option<Box<Handover>>) {
+        if self.pbft.is_some() {
+            return;
+        }
+        let (peers, need) = self.ms_peers();
+        if !peers.contains(&peer) {
+            return;
+        }
+        let Some(h) = self.outsider.on_view(peer, view.map(|v| *v), need) else {
+            return;
+        };
+        // The handover that made the current epoch names the current holders' public shares,
+        // which a node outside the MS group needs to check shares when it coordinates.
+        if h.is_complete()
+            && h.statement.epoch == self.current_epoch()
+            && let Some(p) = h.new_public.as_ref()
+            && let Ok(p) = PublicKeyPackage::deserialize(p)
+        {
+            self.tsig.set_public(p);
+        }
+        let me = self.me;
+        if !h
+            .new_holders
+            .iter()
+            .any(|k| overlay::id::NodeId::of(k) == me)
+        {
+            return;
+        }
+        // Reports go to the old instance, whose replicas are the current MS group.
+        let old = overlay::pbft::Config::for_ms(&self.view.borrow().config);
+        if self.submitter.instance() != Some(old.instance) {
+            self.submitter.set_instance(Some(old));
+        }
+        for a in self.outsider.driver().tick_outsider(&h) {
+            match a {
+                DriverAction::Submit(op) => self.submitter.submit(*op),
+                DriverAction::NewShare { epoch, key } => {
+                    if let Err(e) = self.shares.replace(&key) {
+                        warn!(error = %e, %epoch, "cannot store the new MS key share");
+                    }
+                    self.tsig.set_share(Some(*key.clone()));
+                    self.joining = Some((epoch, *key, h.clone()));
+                    info!(%epoch, "built our share of the MS key; fetching the handed-over state");
+                }
+                _ => {}
+            }
+        }
+        if let Some((epoch, _, _)) = &self.joining {
+            for p in &peers {
+                self.swarm
+                    .behaviour_mut()
+                    .control
+                    .send_request(p, Request::MsState { epoch: *epoch });
+            }
+        }
+        let outs = self.submitter.poll(Instant::now());
+        self.submit_do(outs);
+    }
+
+    /// A replica sent the state it handed over: once f_ms+1 sent the same, start the next
+    /// instance from it.
+    pub(super) fn on_ms_state(&mut self, peer: PeerId, bytes: Vec<u8>) {
+        if self.pbft.is_some() || self.joining.is_none() {
+            return;
+        }
+        let (peers, need) = self.ms_peers();
+        if !peers.contains(&peer) || !self.outsider.on_state(peer, &bytes, need) {
+            return;
+        }
+        let Some((epoch, key, h)) = self.joining.take() else {
+            return;
+        };
+        let state: State = match decode(&bytes, overlay::constants::WIRE_BYTES_MAX) {
+            Ok(s) => s,
+            Err(e) => {
+                warn!(error = %e, "the handed-over state does not decode");
+                return;
+            }
+        };
+        let config = state.config().clone();
+        if config.epoch != epoch || config.hash() != h.statement.config_hash {
+            warn!(%epoch, "the handed-over state is not the certified configuration");
+            return;
+        }
+        let Some(cert) = h.cert else { return };
+        let Some(rt) = &self.ms_runtime else { return };
+        match start_instance(
+            &rt.successor,
+            state.clone(),
+            &config,
+            Some(key),
+            &rt.arbiter,
+        ) {
+            Ok(link) => {
+                info!(%epoch, "joined the MS group: the next instance starts here");
+                if let Ok(p) = PublicKeyPackage::deserialize(state.ms_public()) {
+                    self.tsig.set_public(p);
+                }
+                self.submitter
+                    .set_instance(Some(overlay::pbft::Config::for_ms(&config)));
+                self.pbft = Some(PbftLink::of(link));
+                self.outsider.reset();
+                let offer = OfferConfig {
+                    from: "the MS handover".into(),
+                    config,
+                    cert,
+                };
+                if self.epochs.try_send(offer).is_err() {
+                    self.counters.offers_dropped += 1;
+                }
+            }
+            Err(e) => warn!(error = %e, "cannot start the MS instance"),
+        }
+    }
+
+    /// Answers `Handover` and `MsState` requests.
+    pub(super) fn answer_ms(&self, request: &Request) -> Response {
+        match request {
+            Request::Handover => {
+                let live = self
+                    .pbft
+                    .as_ref()
+                    .and_then(|l| l.view.borrow().handover.clone())
+                    .map(|h| (*h).clone());
+                let kept = || self.retired.as_ref().and_then(|r| r.handover.clone());
+                Response::Handover(live.or_else(kept).map(Box::new))
+            }
+            Request::MsState { epoch } => match &self.retired {
+                Some(r) if r.epoch == *epoch => Response::MsState((*r.bytes).clone()),
+                _ => Response::Refused(format!("no handed-over MS state for epoch {epoch}")),
+            },
+            _ => Response::Refused("not an MS request".into()),
+        }
+    }
+}
