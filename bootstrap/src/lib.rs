@@ -7,6 +7,7 @@
 //! and refused with an error that names the file and the reason.
 
 pub mod admin;
+pub mod admission;
 pub mod bundle;
 pub mod certfile;
 pub mod credential;

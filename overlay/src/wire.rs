@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::cert::Certificate;
 use crate::config::Configuration;
 use crate::constants::WIRE_BYTES_MAX;
 use crate::encoding::{DecodeError, decode, encode};
@@ -43,6 +44,8 @@ pub enum Request {
         /// The epoch the state starts.
         epoch: Epoch,
     },
+    /// A joining node's admission: please submit this `Add` certificate to the MS.
+    Admit(Box<Certificate>),
 }
 
 /// A response on the control protocol.
@@ -68,6 +71,8 @@ pub enum Response {
     Handover(Option<Box<Handover>>),
     /// The encoded MS state handed over.
     MsState(Vec<u8>),
+    /// The admission was handed to the MS.
+    Relayed,
     /// The request was refused.
     Refused(String),
 }

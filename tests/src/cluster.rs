@@ -163,6 +163,57 @@ impl Cluster {
         )
     }
 
+    /// Admits a new node with `rampart admin add-node --admission` and starts it with
+    /// `--admission` and the first node as bootstrap peer; returns its index.
+    pub fn join(&mut self) -> usize {
+        let i = self.nodes.len();
+        let dir = self.root.path().join(format!("node{i}"));
+        let addr = format!("/ip4/127.0.0.1/tcp/{}", free_port());
+        let key = dir.join("node.key");
+        rampart_ok(&["keygen", "--out", key.to_str().expect("utf-8")]);
+        let admin = self.admin_dir();
+        let admission = dir.join("node.admission");
+        rampart_ok(&[
+            "admin",
+            "--admin-dir",
+            admin.to_str().expect("utf-8"),
+            "add-node",
+            "--key",
+            dir.join("node.pub").to_str().expect("utf-8"),
+            "--addr",
+            &addr,
+            "--out",
+            dir.join("add.cert").to_str().expect("utf-8"),
+            "--admission",
+            admission.to_str().expect("utf-8"),
+        ]);
+        let config = dir.join("node.toml");
+        std::fs::write(&config, &self.node_config).expect("write node.toml");
+        let log = std::fs::File::create(dir.join("node.log")).expect("log file");
+        let child = Command::new(rampart_bin())
+            .args(["node", "start", "--config"])
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(dir.join("data"))
+            .arg("--key")
+            .arg(&key)
+            .arg("--admission")
+            .arg(&admission)
+            .args(["--listen", &addr, "--bootstrap", &self.nodes[0].addr])
+            .env("RUST_LOG", "info,libp2p=warn")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start rampart node");
+        self.nodes.push(Node {
+            addr,
+            dir,
+            proc: Some(child),
+        });
+        i
+    }
+
     /// Kills node `i` (SIGKILL) and reaps it.
     pub fn kill(&mut self, i: usize) {
         if let Some(mut c) = self.nodes[i].proc.take() {

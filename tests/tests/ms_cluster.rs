@@ -380,3 +380,67 @@ fn the_ms_group_rotates_among_seven_nodes_and_keeps_its_key() {
         assert!(!c.nodes[i].log().contains("panicked"), "node{i} panicked");
     }
 }
+
+#[test]
+fn nodes_join_a_running_system_through_a_bootstrap_peer() {
+    let mut c = Cluster::genesis(4);
+    c.node_config = "[ms]\nepoch_interval_ms = 1000\n".into();
+    c.start_all();
+    c.wait_meshed(Duration::from_secs(60));
+    let joined: Vec<usize> = (0..3).map(|_| c.join()).collect();
+    let waited = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        wait_for("seven members everywhere", Duration::from_secs(90), || {
+            let mut epochs = Vec::new();
+            for i in 0..c.nodes.len() {
+                let st = c.status(i)?;
+                let n = st["members"].as_array().map(Vec::len).unwrap_or(0);
+                if n != 7 {
+                    return Err(format!("node{i} sees {n} members at epoch {}", st["epoch"]));
+                }
+                epochs.push((st["epoch"].clone(), st["config_hash"].clone()));
+            }
+            epochs.dedup();
+            if epochs.len() != 1 {
+                return Err(format!("nodes differ: {epochs:?}"));
+            }
+            Ok(())
+        })
+    }));
+    if let Err(e) = waited {
+        for i in 0..c.nodes.len() {
+            eprintln!("==== node{i}\n{}", c.nodes[i].log());
+        }
+        std::panic::resume_unwind(e);
+    }
+    // A joined node answers for the system: its freshness verifies under the genesis MS key.
+    let bundle = c.nodes[0].dir.join("node.bundle");
+    let out = rampart_ok(&[
+        "freshness",
+        "--peer",
+        &c.nodes[joined[0]].addr,
+        "--ms-key",
+        s(&bundle),
+    ]);
+    assert!(out.contains("verified"), "{out}");
+    // Someone else's admission is refused with the reason, before anything is fetched.
+    let other = c.root.path().join("intruder");
+    rampart_ok(&["keygen", "--out", s(&other.join("node.key"))]);
+    let err = rampart_fails(&[
+        "node",
+        "start",
+        "--data-dir",
+        s(&other.join("data")),
+        "--key",
+        s(&other.join("node.key")),
+        "--admission",
+        s(&c.nodes[joined[0]].dir.join("node.admission")),
+        "--listen",
+        "/ip4/127.0.0.1/tcp/0",
+        "--bootstrap",
+        &c.nodes[0].addr,
+    ]);
+    assert!(err.contains("admission is for another node"), "{err}");
+    for i in joined {
+        assert!(!c.nodes[i].log().contains("panicked"), "node{i} panicked");
+    }
+}

@@ -8,7 +8,7 @@ use bootstrap::credential::{self, Credential};
 use bootstrap::files::Overwrite;
 use bootstrap::genesis::{self, Params};
 use bootstrap::registry::Listing;
-use bootstrap::{bundle, certfile, keyfile};
+use bootstrap::{admission, bundle, certfile, keyfile};
 use clap::Subcommand;
 use overlay::cert::{Capabilities, CertBody};
 use overlay::crypto::{SecretKey, public_key_from_hex};
@@ -38,6 +38,10 @@ pub enum AdminCmd {
         /// Also submit it to the membership service through this member (a multiaddr).
         #[arg(long)]
         peer: Option<String>,
+        /// Also write an admission (the certificate with the authority and MS public keys)
+        /// for `rampart node start --admission`, to join the running system.
+        #[arg(long)]
+        admission: Option<PathBuf>,
     },
     /// Remove a node: write a `remove` certificate.
     RemoveNode {
@@ -161,6 +165,7 @@ pub fn run(dir: &Path, cmd: AdminCmd) -> anyhow::Result<()> {
             valid,
             out,
             peer,
+            admission,
         } => {
             let node = keyfile::read_public(&key)?;
             let body = CertBody::Add { node, addrs };
@@ -172,6 +177,9 @@ pub fn run(dir: &Path, cmd: AdminCmd) -> anyhow::Result<()> {
             }
             issue_cert(&mut admin, body, now, &valid, &out)?;
             println!("node {} admitted: {}", NodeId::of(&node), out.display());
+            if let Some(path) = admission {
+                write_admission(dir, &admin, &out, &path, now)?;
+            }
             submit_written(&admin, &out, peer.as_deref(), now)?;
         }
         AdminCmd::RemoveNode {
@@ -300,8 +308,43 @@ pub fn run(dir: &Path, cmd: AdminCmd) -> anyhow::Result<()> {
             f,
             f_ms,
             vnodes,
-        } => genesis_cmd(&admin, &certs, &out, f, f_ms, vnodes, now)?,
+        } => {
+            let ms_key = genesis_cmd(&admin, &certs, &out, f, f_ms, vnodes, now)?;
+            // Remembered for admissions to the running system.
+            keyfile::write_public(&dir.join(MS_KEY_FILE), &ms_key, Overwrite::Replace)?;
+        }
     }
+    Ok(())
+}
+
+/// The file in the admin directory that remembers the MS public key from genesis.
+const MS_KEY_FILE: &str = "ms.pub";
+
+/// Writes the admission for the certificate at `cert`.
+fn write_admission(
+    dir: &Path,
+    admin: &Admin,
+    cert: &Path,
+    out: &Path,
+    now: Timestamp,
+) -> anyhow::Result<()> {
+    let ms_key = keyfile::read_public(&dir.join(MS_KEY_FILE).display().to_string()).map_err(|_| {
+        anyhow::anyhow!(
+            "{}: the MS public key is not known here; it is recorded by `rampart admin genesis`",
+            dir.join(MS_KEY_FILE).display()
+        )
+    })?;
+    let a = admission::Admission {
+        cert: certfile::read_kind(cert, "add", &admin.public(), now)?,
+        authority: admin.public(),
+        ms_key,
+    };
+    admission::write(out, &a, Overwrite::Refuse)?;
+    println!(
+        "admission written to {}: start the node with --admission {} --bootstrap <a member>",
+        out.display(),
+        out.display()
+    );
     Ok(())
 }
 
@@ -439,7 +482,7 @@ fn genesis_cmd(
     f_ms: Option<u32>,
     vnodes: u32,
     now: Timestamp,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<overlay::crypto::PublicKey> {
     let mut adds = Vec::new();
     for p in certs {
         adds.push((
@@ -491,5 +534,5 @@ fn genesis_cmd(
         );
     }
     println!("give each node its bundle (mode 0600: MS bundles hold a secret share)");
-    Ok(())
+    Ok(g.ms_key)
 }

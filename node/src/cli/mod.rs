@@ -116,6 +116,11 @@ enum NodeCmd {
         /// Genesis bundle (first start only).
         #[arg(long)]
         genesis: Option<PathBuf>,
+        /// Join a running system with this admission (from `rampart admin add-node
+        /// --admission`), fetching the current configuration from --bootstrap peers. First
+        /// start only.
+        #[arg(long)]
+        admission: Option<PathBuf>,
         /// Listen multiaddr.
         #[arg(long)]
         listen: Option<String>,
@@ -149,6 +154,7 @@ pub fn run() -> anyhow::Result<()> {
                     data_dir,
                     key,
                     genesis,
+                    admission,
                     listen,
                     bootstrap,
                 },
@@ -158,6 +164,7 @@ pub fn run() -> anyhow::Result<()> {
                 data_dir,
                 key,
                 genesis,
+                admission,
                 listen,
                 bootstrap,
             };

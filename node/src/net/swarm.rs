@@ -16,6 +16,8 @@ use libp2p::request_response::{self, Message, ResponseChannel};
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{ConnectionId, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm};
+use overlay::cert::Certificate;
+use overlay::crypto::PublicKey;
 use overlay::id::{Epoch, NodeId};
 use overlay::pbft::{Event, Signed, SignedReply, SignedRequest};
 use overlay::threshold::session::{HolderReply, SignMsg};
@@ -79,6 +81,10 @@ pub struct Roles {
     pub ms_runtime: Option<MsRuntime>,
     /// Its part when named in the next MS group without being a replica now.
     pub outsider: Outsider,
+    /// Its admission, while it is joining a running system.
+    pub admission: Option<Certificate>,
+    /// The authority's key: admissions relayed for others must verify under it.
+    pub authority: PublicKey,
 }
 
 /// What it takes to start an MS replica from the network task.
@@ -142,6 +148,8 @@ pub struct NetTask {
     outsider: Outsider,
     retired: Option<Retired>,
     joining: Option<(Epoch, KeyPackage, Handover)>,
+    admission: Option<Certificate>,
+    authority: PublicKey,
     counters: Counters,
 }
 
@@ -163,6 +171,8 @@ impl NetTask {
             shares,
             ms_runtime,
             outsider,
+            admission,
+            authority,
         } = roles;
         let mut task = NetTask {
             swarm,
@@ -184,6 +194,8 @@ impl NetTask {
             outsider,
             retired: None,
             joining: None,
+            admission,
+            authority,
             counters: Counters::default(),
         };
         task.refresh_members();
@@ -263,6 +275,7 @@ impl NetTask {
     }
 
     fn exchange_all(&mut self) {
+        self.ask_admission();
         let peers: Vec<PeerId> = self
             .members
             .keys()
@@ -349,6 +362,14 @@ impl NetTask {
                     self.tsig_do(outs);
                 }
                 Message::Request {
+                    request: Request::Admit(cert),
+                    channel,
+                    ..
+                } => {
+                    let response = self.relay_admission(*cert);
+                    self.respond(channel, response);
+                }
+                Message::Request {
                     request, channel, ..
                 } => {
                     let response = self.answer(request);
@@ -383,6 +404,7 @@ impl NetTask {
                 Response::Refused("freshness is answered by a signing session".into())
             }
             Request::Handover | Request::MsState { .. } => self.answer_ms(&request),
+            Request::Admit(_) => Response::Refused("admissions are relayed, not answered".into()),
         }
     }
 
@@ -493,6 +515,7 @@ impl NetTask {
             }
             Response::NotNewer { .. } => {}
             Response::Handover(view) => self.on_handover_view(peer, view),
+            Response::Relayed => debug!(%peer, "our admission was handed to the MS"),
             Response::MsState(bytes) => self.on_ms_state(peer, bytes),
             Response::Status(_) | Response::Freshness(_) => {
                 debug!(%peer, "unexpected response to a configuration request")

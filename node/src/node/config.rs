@@ -18,6 +18,8 @@ pub struct File {
     pub key: Option<PathBuf>,
     /// The genesis bundle, needed on first start only. Default: none.
     pub genesis: Option<PathBuf>,
+    /// An admission to a running system (instead of a genesis bundle), first start only.
+    pub admission: Option<PathBuf>,
     /// The multiaddr to listen on. Default: `/ip4/0.0.0.0/tcp/7700`.
     pub listen: Option<String>,
     /// Peers to dial when no member is reachable. Default: none.
@@ -99,6 +101,7 @@ pub const DEFAULT_TOML: &str = r#"# rampart node configuration; every field is o
 data_dir = "./rampart-node"        # state: key share, epochs, (later) objects
 # key = "<data_dir>/node.key"      # from `rampart keygen`
 # genesis = "node.bundle"          # from `rampart admin genesis`; first start only
+# admission = "node.admission"     # or, to join a running system: `admin add-node --admission`
 listen = "/ip4/0.0.0.0/tcp/7700"
 bootstrap = []                     # multiaddrs dialled when no member is reachable
 
@@ -136,6 +139,8 @@ pub struct Settings {
     pub key: PathBuf,
     /// Genesis bundle, if given.
     pub genesis: Option<PathBuf>,
+    /// Admission to a running system, if given.
+    pub admission: Option<PathBuf>,
     /// Listen address.
     pub listen: String,
     /// Bootstrap peers.
@@ -165,6 +170,8 @@ pub struct Overrides {
     pub key: Option<PathBuf>,
     /// `--genesis`.
     pub genesis: Option<PathBuf>,
+    /// `--admission`.
+    pub admission: Option<PathBuf>,
     /// `--listen`.
     pub listen: Option<String>,
     /// `--bootstrap` (repeatable; replaces the file's list when given).
@@ -194,6 +201,7 @@ pub fn load(path: Option<&Path>, flags: Overrides) -> anyhow::Result<Settings> {
     let ms = |v: Option<u64>, d: u64| Duration::from_millis(v.unwrap_or(d).max(1));
     Ok(Settings {
         genesis: flags.genesis.or_else(|| file.genesis.map(rel)),
+        admission: flags.admission.or_else(|| file.admission.map(rel)),
         listen: flags
             .listen
             .or(file.listen)

@@ -13,12 +13,14 @@ use overlay::id::NodeId;
 use tracing::{info, warn};
 
 use crate::net::submitter::Submitter;
+use crate::timeutil::now;
 use actix::{Actor, Recipient};
 use actors::db::Db;
 use actors::epochs::{EpochStore, Epochs};
 use actors::pbft::{
     Deliver, Hook, Idle, MsHook, Outbound, PbftStore, PbftView, ReplicaActor, Successor, Summary,
 };
+use bootstrap::admission;
 use bootstrap::bundle::{self, Bundle};
 use bootstrap::files::Overwrite;
 use bootstrap::keyfile;
@@ -27,6 +29,7 @@ use overlay::crypto::SecretKey;
 use overlay::ms::driver::Driver;
 use overlay::ms::{MsApp, State};
 use overlay::pbft::{self, Application, HistoryApp, Replica};
+use overlay::wire::{Request, Response};
 use share::ShareStore;
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
@@ -53,6 +56,10 @@ pub fn start(settings: Settings) -> anyhow::Result<()> {
     })?;
     let me = NodeId::of(&key.public());
     let genesis = load_bundle(&settings, &me)?;
+    let admission = match &settings.admission {
+        Some(p) => Some(admission::read(p, now())?.cert),
+        None => None,
+    };
     let store = EpochStore::new(&settings.data_dir);
     let tracker = restore(&genesis, &store)?;
     let listen: Multiaddr = settings
@@ -125,6 +132,7 @@ pub fn start(settings: Settings) -> anyhow::Result<()> {
             .as_ref()
             .map(|s| s.ms_public().to_vec())
             .unwrap_or_else(|| genesis.ms_public.clone());
+        let authority = genesis.authority;
         let tsig = signing_service(&public, share, me, settings.request_timeout)?;
         let mut submitter = Submitter::new(key.seed());
         if pbft_link.is_some() {
@@ -137,6 +145,8 @@ pub fn start(settings: Settings) -> anyhow::Result<()> {
             shares,
             ms_runtime,
             outsider,
+            admission,
+            authority,
         };
         let task = NetTask::new(swarm, me, epochs, view, bootstrap, intervals, roles);
         let net = tokio::spawn(task.run(Some(rx)));
@@ -169,16 +179,20 @@ fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create data directory {}", dir.display()))
 }
 
-/// The bundle kept in the data directory, or the one given, copied there on first start.
+/// The bundle kept in the data directory, or the one given, copied there on first start; or,
+/// joining a running system with an admission, one made from the configuration the bootstrap
+/// peers send (checked against the MS key in the admission).
 fn load_bundle(settings: &Settings, me: &NodeId) -> anyhow::Result<Bundle> {
     let kept = settings.data_dir.join(BUNDLE_FILE);
     let (b, from) = if kept.exists() {
         (bundle::read(&kept)?, kept.clone())
     } else if let Some(given) = &settings.genesis {
         (bundle::read(given)?, given.clone())
+    } else if let Some(path) = &settings.admission {
+        (join_bundle(settings, path, me)?, path.clone())
     } else {
         bail!(
-            "no genesis bundle in {} and none given: pass --genesis <bundle> from `rampart admin genesis`",
+            "no genesis bundle in {} and none given: pass --genesis <bundle> from `rampart admin genesis`, or --admission <file> from `rampart admin add-node --admission` with --bootstrap <a member> to join a running system",
             settings.data_dir.display()
         );
     };
@@ -195,6 +209,60 @@ fn load_bundle(settings: &Settings, me: &NodeId) -> anyhow::Result<Bundle> {
         bundle::write(&kept, &b, Overwrite::Refuse)?;
     }
     Ok(b)
+}
+
+/// A starting bundle for a node joining a running system: the current configuration from a
+/// bootstrap peer, accepted only if it verifies under the MS key of the admission.
+fn join_bundle(settings: &Settings, path: &Path, me: &NodeId) -> anyhow::Result<Bundle> {
+    let a = admission::read(path, now())?;
+    if a.node().map(|k| NodeId::of(&k)) != Some(*me) {
+        bail!(
+            "{}: this admission is for another node than the key in {}",
+            path.display(),
+            settings.key.display()
+        );
+    }
+    if settings.bootstrap.is_empty() {
+        bail!("joining with --admission needs --bootstrap <a member of the running system>");
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut problems = Vec::new();
+    for peer in &settings.bootstrap {
+        let answer = rt.block_on(crate::net::client::request(
+            peer,
+            Request::Configuration,
+            settings.request_timeout,
+        ));
+        match answer {
+            Ok(Response::Config { config, cert }) => {
+                match EpochTracker::new(a.ms_key, (*config).clone(), cert) {
+                    Ok(_) => {
+                        info!(%peer, epoch = %config.epoch, "joining: configuration fetched and verified");
+                        return Ok(Bundle {
+                            node: *me,
+                            authority: a.authority,
+                            ms_key: a.ms_key,
+                            ms_public: Vec::new(),
+                            config: *config,
+                            cert,
+                            share: None,
+                            time: now(),
+                        });
+                    }
+                    Err(e) => problems.push(format!("{peer}: {e}")),
+                }
+            }
+            Ok(other) => problems.push(format!("{peer} answered {other:?}")),
+            Err(e) => problems.push(format!("{peer}: {e:#}")),
+        }
+    }
+    bail!(
+        "cannot join: no bootstrap peer gave a configuration certified by the MS key in {}: {}",
+        path.display(),
+        problems.join("; ")
+    )
 }
 
 /// The newest certified configuration we hold: the stored one if it verifies, else genesis.
@@ -221,17 +289,19 @@ fn signing_service(
     me: NodeId,
     request_timeout: std::time::Duration,
 ) -> anyhow::Result<Tsig> {
-    let public = PublicKeyPackage::deserialize(public)
-        .map_err(|e| anyhow::anyhow!("the MS public package: {e}"))?;
+    // A node that joined a running system learns the public shares from the MS replicas.
+    let public = if public.is_empty() {
+        None
+    } else {
+        Some(
+            PublicKeyPackage::deserialize(public)
+                .map_err(|e| anyhow::anyhow!("the MS public package: {e}"))?,
+        )
+    };
     info!(holds_share = share.is_some(), "threshold signing ready");
     // The asker's request must still be open when the session gives up.
     let deadline = request_timeout.mul_f32(0.6);
-    Ok(Tsig::new(
-        me,
-        share.map(Signer::new),
-        Some(public),
-        deadline,
-    ))
+    Ok(Tsig::new(me, share.map(Signer::new), public, deadline))
 }
 
 /// Where the state an MS instance started from is kept.

@@ -8,6 +8,7 @@ use std::time::Instant;
 use actors::epochs::OfferConfig;
 use actors::pbft::{Deliver, InstanceLink, start_instance};
 use libp2p::PeerId;
+use overlay::cert::Certificate;
 use overlay::encoding::{decode, encode};
 use overlay::ms::driver::DriverAction;
 use overlay::ms::{Handover, State};
@@ -260,6 +261,48 @@ impl NetTask {
             }
             Err(e) => warn!(error = %e, "cannot start the MS instance"),
         }
+    }
+
+    /// A joining node: until the configuration lists us, ask connected members to hand our
+    /// admission to the MS.
+    pub(super) fn ask_admission(&mut self) {
+        let Some(cert) = &self.admission else { return };
+        if self.view.borrow().config.member(&self.me).is_some() {
+            info!("this node is a member now");
+            self.admission = None;
+            return;
+        }
+        let connected: Vec<PeerId> = self
+            .members
+            .keys()
+            .filter(|p| self.swarm.is_connected(p))
+            .take(2)
+            .copied()
+            .collect();
+        for p in connected {
+            self.swarm
+                .behaviour_mut()
+                .control
+                .send_request(&p, Request::Admit(Box::new(cert.clone())));
+        }
+    }
+
+    /// Another node's admission: if the authority signed it, submit it to the MS.
+    pub(super) fn relay_admission(&mut self, cert: Certificate) -> Response {
+        if cert.content.body.kind() != "add" {
+            return Response::Refused("only add certificates are relayed".into());
+        }
+        if let Err(e) = cert.verify(&self.authority, crate::timeutil::now()) {
+            return Response::Refused(format!("admission refused: {e}"));
+        }
+        if self.submitter.instance().is_none() {
+            let cfg = overlay::pbft::Config::for_ms(&self.view.borrow().config);
+            self.submitter.set_instance(Some(cfg));
+        }
+        self.submitter.submit(overlay::ms::Op::Add(cert));
+        let outs = self.submitter.poll(Instant::now());
+        self.submit_do(outs);
+        Response::Relayed
     }
 
     /// Answers `Handover` and `MsState` requests.
