@@ -20,6 +20,7 @@ pub mod freshness;
 pub mod id;
 pub mod ms;
 pub mod pbft;
+pub mod probe;
 pub mod ring;
 pub mod threshold;
 pub mod time;

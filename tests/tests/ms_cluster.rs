@@ -444,3 +444,51 @@ fn nodes_join_a_running_system_through_a_bootstrap_peer() {
         assert!(!c.nodes[i].log().contains("panicked"), "node{i} panicked");
     }
 }
+
+#[test]
+fn a_killed_node_misses_its_probes_and_is_evicted() {
+    let mut c = Cluster::genesis(5);
+    c.node_config =
+        "[ms]\nepoch_interval_ms = 1000\nprobe_interval_ms = 300\nprobe_misses = 3\n".into();
+    c.start_all();
+    c.wait_meshed(Duration::from_secs(60));
+    let victim = c.status(4).unwrap()["node"].as_str().unwrap().to_string();
+    c.kill(4);
+    let waited = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        wait_for(
+            "the dead node evicted everywhere",
+            Duration::from_secs(60),
+            || {
+                let mut seen = Vec::new();
+                for i in 0..4 {
+                    let st = c.status(i)?;
+                    let members = st["members"].as_array().cloned().unwrap_or_default();
+                    if members.iter().any(|m| m["node"] == victim.as_str()) {
+                        return Err(format!(
+                            "node{i} still lists the dead node at epoch {}",
+                            st["epoch"]
+                        ));
+                    }
+                    seen.push(st["config_hash"].clone());
+                }
+                seen.dedup();
+                if seen.len() == 1 {
+                    Ok(())
+                } else {
+                    Err(format!("configurations differ: {seen:?}"))
+                }
+            },
+        )
+    }));
+    if let Err(e) = waited {
+        for i in 0..5 {
+            eprintln!("==== node{i}\n{}", c.nodes[i].log());
+        }
+        std::panic::resume_unwind(e);
+    }
+    let log: String = (0..4).map(|i| c.nodes[i].log()).collect();
+    assert!(
+        log.contains("missed its probes"),
+        "no replica reported the dead node"
+    );
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::NetworkBehaviour;
-use libp2p::{Swarm, identify, noise, ping, tcp, yamux};
+use libp2p::{Swarm, gossipsub, identify, noise, ping, tcp, yamux};
 
 use super::codec::{CONTROL, ControlCodec, ORDER, OrderCodec, PBFT, PbftCodec, TSIG, TsigCodec};
 
@@ -29,6 +29,23 @@ pub struct Behaviour {
     pub order: request_response::Behaviour<OrderCodec>,
     /// Threshold signing rounds.
     pub tsig: request_response::Behaviour<TsigCodec>,
+    /// Gossip: liveness probes.
+    pub gossip: gossipsub::Behaviour,
+}
+
+/// The gossip topic probes travel on.
+pub const PROBE_TOPIC: &str = "/rampart/probe/1";
+
+/// Gossip bounds: probe messages are a few hundred bytes.
+fn gossip(key: &libp2p::identity::Keypair) -> anyhow::Result<gossipsub::Behaviour> {
+    let config = gossipsub::ConfigBuilder::default()
+        .heartbeat_interval(Duration::from_millis(500))
+        .max_transmit_size(overlay::probe::PROBE_BYTES_MAX * 2)
+        .validation_mode(gossipsub::ValidationMode::Strict)
+        .build()
+        .map_err(|e| anyhow::anyhow!("gossip configuration: {e}"))?;
+    gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Signed(key.clone()), config)
+        .map_err(|e| anyhow::anyhow!("gossip: {e}"))
 }
 
 /// Network timing knobs.
@@ -67,25 +84,30 @@ pub fn build(
             noise::Config::new,
             yamux::Config::default,
         )?
-        .with_behaviour(|key| Behaviour {
-            identify: identify::Behaviour::new(
-                identify::Config::new(IDENTIFY_PROTOCOL.to_string(), key.public())
-                    .with_agent_version(format!("rampart/{}", env!("CARGO_PKG_VERSION"))),
-            ),
-            ping: ping::Behaviour::new(ping::Config::new()),
-            control: rr(CONTROL, timing.request_timeout, 64),
-            pbft: rr(PBFT, timing.request_timeout, 1024),
-            order: rr(
-                ORDER,
-                timing.request_timeout.max(Duration::from_secs(30)),
-                4096,
-            ),
-            tsig: rr(
-                TSIG,
-                timing.request_timeout.min(Duration::from_secs(5)),
-                256,
-            ),
-        })?
+        .with_behaviour(
+            |key| -> Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
+                Ok(Behaviour {
+                    identify: identify::Behaviour::new(
+                        identify::Config::new(IDENTIFY_PROTOCOL.to_string(), key.public())
+                            .with_agent_version(format!("rampart/{}", env!("CARGO_PKG_VERSION"))),
+                    ),
+                    ping: ping::Behaviour::new(ping::Config::new()),
+                    control: rr(CONTROL, timing.request_timeout, 64),
+                    pbft: rr(PBFT, timing.request_timeout, 1024),
+                    order: rr(
+                        ORDER,
+                        timing.request_timeout.max(Duration::from_secs(30)),
+                        4096,
+                    ),
+                    tsig: rr(
+                        TSIG,
+                        timing.request_timeout.min(Duration::from_secs(5)),
+                        256,
+                    ),
+                    gossip: gossip(key).map_err(|e| e.to_string())?,
+                })
+            },
+        )?
         .with_swarm_config(|c| c.with_idle_connection_timeout(timing.idle_timeout))
         .build();
     Ok(swarm)

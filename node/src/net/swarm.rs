@@ -6,6 +6,9 @@
 //! membership service's own work is in `ms`.
 
 mod ms;
+mod probes;
+
+pub use probes::ProbeSettings;
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -17,9 +20,10 @@ use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{ConnectionId, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm};
 use overlay::cert::Certificate;
-use overlay::crypto::PublicKey;
+use overlay::crypto::{PublicKey, SecretKey};
 use overlay::id::{Epoch, NodeId};
 use overlay::pbft::{Event, Signed, SignedReply, SignedRequest};
+use overlay::probe::Prober;
 use overlay::threshold::session::{HolderReply, SignMsg};
 use overlay::wire::{MemberStatus, PbftStatus, Request, Response, StatusReport};
 use tokio::sync::{mpsc, watch};
@@ -85,6 +89,10 @@ pub struct Roles {
     pub admission: Option<Certificate>,
     /// The authority's key: admissions relayed for others must verify under it.
     pub authority: PublicKey,
+    /// The node key's seed: probes are signed with it.
+    pub key_seed: [u8; 32],
+    /// Probe pacing.
+    pub probes: ProbeSettings,
 }
 
 /// What it takes to start an MS replica from the network task.
@@ -150,6 +158,10 @@ pub struct NetTask {
     joining: Option<(Epoch, KeyPackage, Handover)>,
     admission: Option<Certificate>,
     authority: PublicKey,
+    key: SecretKey,
+    probe_settings: ProbeSettings,
+    prober: Option<Prober>,
+    last_probe: Option<Instant>,
     counters: Counters,
 }
 
@@ -173,6 +185,8 @@ impl NetTask {
             outsider,
             admission,
             authority,
+            key_seed,
+            probes,
         } = roles;
         let mut task = NetTask {
             swarm,
@@ -196,8 +210,13 @@ impl NetTask {
             joining: None,
             admission,
             authority,
+            key: SecretKey::from_seed(&key_seed),
+            probe_settings: probes,
+            prober: None,
+            last_probe: None,
             counters: Counters::default(),
         };
+        task.subscribe_probes();
         task.refresh_members();
         task
     }
@@ -345,6 +364,7 @@ impl NetTask {
             SwarmEvent::Behaviour(BehaviourEvent::Pbft(ev)) => self.on_pbft(ev),
             SwarmEvent::Behaviour(BehaviourEvent::Order(ev)) => self.on_order(ev),
             SwarmEvent::Behaviour(BehaviourEvent::Tsig(ev)) => self.on_tsig(ev),
+            SwarmEvent::Behaviour(BehaviourEvent::Gossip(ev)) => self.on_gossip(ev),
             _ => {}
         }
     }
@@ -431,6 +451,7 @@ impl NetTask {
         let outs = self.submitter.poll(Instant::now());
         self.submit_do(outs);
         self.outsider_tick();
+        self.probe_tick();
     }
 
     fn tsig_do(&mut self, outs: Vec<TsigOut>) {

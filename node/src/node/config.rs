@@ -40,6 +40,10 @@ pub struct File {
 pub struct Ms {
     /// Close an epoch this long after it began, when changes are queued. Default 60000.
     pub epoch_interval_ms: Option<u64>,
+    /// An MS replica challenges every member this often. Default 2000.
+    pub probe_interval_ms: Option<u64>,
+    /// Missed challenges in a row before a member is reported. Default 5.
+    pub probe_misses: Option<u32>,
 }
 
 /// The `[storage]` table.
@@ -125,6 +129,8 @@ application = "membership"         # or "null": order anything, for `rampart loa
 
 [ms]
 epoch_interval_ms = 60000          # close an epoch this long after it began, if changes wait
+probe_interval_ms = 2000           # an MS replica challenges every member this often
+probe_misses = 5                   # missed challenges in a row before a member is reported
 "#;
 
 /// The default `[ms] epoch_interval_ms`.
@@ -159,6 +165,10 @@ pub struct Settings {
     pub pbft: Pbft,
     /// How long an epoch lasts at least before the MS closes it (when changes are queued).
     pub epoch_interval: Duration,
+    /// Time between an MS replica's probe challenges.
+    pub probe_interval: Duration,
+    /// Missed challenges in a row before a member is reported.
+    pub probe_misses: u32,
 }
 
 /// Flags that override the file.
@@ -221,6 +231,8 @@ pub fn load(path: Option<&Path>, flags: Overrides) -> anyhow::Result<Settings> {
             file.ms.and_then(|m| m.epoch_interval_ms),
             DEFAULT_EPOCH_INTERVAL_MS,
         ),
+        probe_interval: ms(file.ms.and_then(|m| m.probe_interval_ms), 2000),
+        probe_misses: file.ms.and_then(|m| m.probe_misses).unwrap_or(5).max(1),
         data_dir,
         key,
     })

@@ -37,7 +37,7 @@ use tokio::sync::{mpsc, watch};
 use crate::net::behaviour::{self, Timing};
 use crate::net::outsider::Outsider;
 use crate::net::peers::{keypair_of, peer_id_of};
-use crate::net::swarm::{Intervals, MsRuntime, NetTask, PbftLink, Roles};
+use crate::net::swarm::{Intervals, MsRuntime, NetTask, PbftLink, ProbeSettings, Roles};
 use crate::net::tsig::Tsig;
 use config::{AppKind, Settings};
 use overlay::threshold::session::Signer;
@@ -147,6 +147,11 @@ pub fn start(settings: Settings) -> anyhow::Result<()> {
             outsider,
             admission,
             authority,
+            key_seed: key.seed(),
+            probes: ProbeSettings {
+                interval: settings.probe_interval,
+                misses: settings.probe_misses,
+            },
         };
         let task = NetTask::new(swarm, me, epochs, view, bootstrap, intervals, roles);
         let net = tokio::spawn(task.run(Some(rx)));

@@ -1,0 +1,113 @@
+//! Liveness probes over gossip: an MS replica publishes a signed challenge every round and
+//! reports members that missed `misses` rounds in a row; every node answers the challenges
+//! of its epoch's MS replicas.
+
+use std::time::{Duration, Instant};
+
+use libp2p::gossipsub::{self, IdentTopic};
+use overlay::ms::Op;
+use overlay::probe::{self, ProbeMsg, Prober};
+use rand::RngCore;
+use tracing::{debug, warn};
+
+use super::NetTask;
+use crate::net::behaviour::PROBE_TOPIC;
+
+/// How probing is paced.
+#[derive(Debug, Clone, Copy)]
+pub struct ProbeSettings {
+    /// Time between an MS replica's challenges.
+    pub interval: Duration,
+    /// Missed rounds in a row before a member is reported.
+    pub misses: u32,
+}
+
+impl NetTask {
+    /// Joins the probe topic.
+    pub(super) fn subscribe_probes(&mut self) {
+        if let Err(e) = self
+            .swarm
+            .behaviour_mut()
+            .gossip
+            .subscribe(&IdentTopic::new(PROBE_TOPIC))
+        {
+            warn!(error = %e, "cannot subscribe to the probe topic");
+        }
+    }
+
+    fn publish_probe(&mut self, msg: &ProbeMsg) {
+        let bytes = overlay::encoding::encode(msg);
+        if let Err(e) = self
+            .swarm
+            .behaviour_mut()
+            .gossip
+            .publish(IdentTopic::new(PROBE_TOPIC), bytes)
+        {
+            // No peer subscribed yet, or a duplicate: the next round tries again.
+            debug!(error = %e, "probe not published");
+        }
+    }
+
+    /// An MS replica's round, when one is due.
+    pub(super) fn probe_tick(&mut self) {
+        if self.pbft.is_none() {
+            self.prober = None;
+            return;
+        }
+        let now = Instant::now();
+        if self
+            .last_probe
+            .is_some_and(|t| now < t + self.probe_settings.interval)
+        {
+            return;
+        }
+        self.last_probe = Some(now);
+        let config = self.view.borrow().config.clone();
+        if self
+            .prober
+            .as_ref()
+            .is_none_or(|p| p.epoch() != config.epoch)
+        {
+            self.prober = Some(Prober::new(
+                self.me,
+                config.epoch,
+                self.probe_settings.misses,
+            ));
+        }
+        let mut nonce = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let Some(prober) = self.prober.as_mut() else {
+            return;
+        };
+        let (msg, report) = prober.next_round(&self.key, &config, nonce);
+        self.publish_probe(&msg);
+        for node in report {
+            warn!(%node, misses = self.probe_settings.misses, "member missed its probes; reporting it to the MS");
+            self.submitter.submit(Op::Unresponsive { node });
+        }
+        let outs = self.submitter.poll(now);
+        self.submit_do(outs);
+    }
+
+    /// A gossip message.
+    pub(super) fn on_gossip(&mut self, ev: gossipsub::Event) {
+        let gossipsub::Event::Message { message, .. } = ev else {
+            return;
+        };
+        let config = self.view.borrow().config.clone();
+        match probe::check(&message.data, &config) {
+            Ok(ProbeMsg::Challenge(c, _)) => {
+                if config.member(&self.me).is_some() {
+                    let answer = probe::answer(&self.key, &c);
+                    self.publish_probe(&answer);
+                }
+            }
+            Ok(ProbeMsg::Answer(a, _)) => {
+                if let Some(p) = self.prober.as_mut() {
+                    p.on_answer(&a);
+                }
+            }
+            Err(e) => debug!(error = %e, "probe dropped"),
+        }
+    }
+}
