@@ -346,30 +346,32 @@ fn the_ms_group_rotates_among_seven_nodes_and_keeps_its_key() {
     c.wait_meshed(Duration::from_secs(60));
     let bundle = c.nodes[0].dir.join("node.bundle");
     let mut groups = vec![ms_group(&c)];
-    for epoch in 1..=4u64 {
-        revoke_new_client(&c, &format!("client{epoch}"), (epoch as usize) % 7);
-        let waited = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            wait_epoch(&c, epoch, Duration::from_secs(60))
-        }));
-        if let Err(e) = waited {
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        for epoch in 1..=4u64 {
+            revoke_new_client(&c, &format!("client{epoch}"), (epoch as usize) % 7);
+            wait_epoch(&c, epoch, Duration::from_secs(60));
+            groups.push(ms_group(&c));
+            let out = rampart_ok(&[
+                "freshness",
+                "--peer",
+                &c.nodes[0].addr,
+                "--ms-key",
+                s(&bundle),
+                "--json",
+            ]);
+            assert!(
+                out.contains(&format!("\"epoch\": {epoch}")) && out.contains("\"verified\": true"),
+                "{out}"
+            );
+        }
+    }));
+    if let Err(e) = run {
+        if std::env::var("SHOW_LOGS").is_ok() {
             for i in 0..7 {
                 eprintln!("==== node{i}\n{}", c.nodes[i].log());
             }
-            std::panic::resume_unwind(e);
         }
-        groups.push(ms_group(&c));
-        let out = rampart_ok(&[
-            "freshness",
-            "--peer",
-            &c.nodes[0].addr,
-            "--ms-key",
-            s(&bundle),
-            "--json",
-        ]);
-        assert!(
-            out.contains(&format!("\"epoch\": {epoch}")) && out.contains("\"verified\": true"),
-            "{out}"
-        );
+        std::panic::resume_unwind(e);
     }
     let changes = groups.windows(2).filter(|w| w[0] != w[1]).count();
     assert!(
@@ -491,4 +493,30 @@ fn a_killed_node_misses_its_probes_and_is_evicted() {
         log.contains("missed its probes"),
         "no replica reported the dead node"
     );
+}
+
+#[test]
+fn new_epochs_reach_every_node_by_gossip() {
+    let mut c = Cluster::genesis(5);
+    // Pulling configurations is slowed to a crawl: only gossip can be this quick.
+    c.node_config =
+        "[ms]\nepoch_interval_ms = 1000\n[network]\nexchange_interval_ms = 600000\n".into();
+    c.start_all();
+    c.wait_meshed(Duration::from_secs(60));
+    revoke_new_client(&c, "gossip", 0);
+    wait_epoch(&c, 1, Duration::from_secs(30));
+    let outside: Vec<usize> = (0..5)
+        .filter(|i| !c.nodes[*i].log().contains("starting the MS PBFT replica"))
+        .collect();
+    assert!(
+        !outside.is_empty(),
+        "a 5-node system has a node outside the MS group"
+    );
+    for i in outside {
+        let log = c.nodes[i].log();
+        assert!(
+            log.contains("peer=gossip via"),
+            "node{i} did not adopt epoch 1 from gossip:\n{log}"
+        );
+    }
 }

@@ -35,12 +35,15 @@ pub struct Behaviour {
 
 /// The gossip topic probes travel on.
 pub const PROBE_TOPIC: &str = "/rampart/probe/1";
+/// The gossip topic new epochs' certificates and deltas travel on.
+pub const EPOCH_TOPIC: &str = "/rampart/epoch/1";
 
-/// Gossip bounds: probe messages are a few hundred bytes.
+/// Gossip bounds: probes are a few hundred bytes, epoch news up to a delta's size (each
+/// decoder enforces its own bound).
 fn gossip(key: &libp2p::identity::Keypair) -> anyhow::Result<gossipsub::Behaviour> {
     let config = gossipsub::ConfigBuilder::default()
         .heartbeat_interval(Duration::from_millis(500))
-        .max_transmit_size(overlay::probe::PROBE_BYTES_MAX * 2)
+        .max_transmit_size(overlay::epoch::news::NEWS_BYTES_MAX)
         .validation_mode(gossipsub::ValidationMode::Strict)
         .build()
         .map_err(|e| anyhow::anyhow!("gossip configuration: {e}"))?;

@@ -93,6 +93,8 @@ pub struct Roles {
     pub key_seed: [u8; 32],
     /// Probe pacing.
     pub probes: ProbeSettings,
+    /// The MS public key, which never changes: epoch news must verify under it.
+    pub ms_key: PublicKey,
 }
 
 /// What it takes to start an MS replica from the network task.
@@ -156,10 +158,13 @@ pub struct NetTask {
     outsider: Outsider,
     retired: Option<Retired>,
     joining: Option<(Epoch, KeyPackage, Handover)>,
+    current_config: Option<Arc<overlay::config::Configuration>>,
+    prev_config: Option<Arc<overlay::config::Configuration>>,
     admission: Option<Certificate>,
     authority: PublicKey,
     key: SecretKey,
     probe_settings: ProbeSettings,
+    ms_key: PublicKey,
     prober: Option<Prober>,
     last_probe: Option<Instant>,
     counters: Counters,
@@ -187,6 +192,7 @@ impl NetTask {
             authority,
             key_seed,
             probes,
+            ms_key,
         } = roles;
         let mut task = NetTask {
             swarm,
@@ -208,10 +214,13 @@ impl NetTask {
             outsider,
             retired: None,
             joining: None,
+            current_config: None,
+            prev_config: None,
             admission,
             authority,
             key: SecretKey::from_seed(&key_seed),
             probe_settings: probes,
+            ms_key,
             prober: None,
             last_probe: None,
             counters: Counters::default(),
@@ -246,6 +255,11 @@ impl NetTask {
 
     fn refresh_members(&mut self) {
         let view = self.view.borrow_and_update().clone();
+        if let Some(old) = self.current_config.replace(view.config.clone())
+            && old.epoch != view.config.epoch
+        {
+            self.prev_config = Some(old);
+        }
         // A new epoch may come with new MS public shares: learn them now.
         self.outsider.ask_soon();
         self.members.clear();

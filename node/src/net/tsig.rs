@@ -77,6 +77,7 @@ pub struct Tsig {
     timers: Vec<(Instant, Hash, u32)>,
     deadline: Duration,
     approved_epoch: Option<EpochStatement>,
+    public_epoch: Option<Epoch>,
 }
 
 impl Tsig {
@@ -87,10 +88,15 @@ impl Tsig {
     pub fn new(
         me: NodeId,
         signer: Option<Signer>,
-        public: Option<PublicKeyPackage>,
+        public: Option<(PublicKeyPackage, Epoch)>,
         deadline: Duration,
     ) -> Tsig {
+        let (public, public_epoch) = match public {
+            Some((p, e)) => (Some(p), Some(e)),
+            None => (None, None),
+        };
         Tsig {
+            public_epoch,
             me,
             signer,
             public,
@@ -113,9 +119,15 @@ impl Tsig {
         self.signer = key.map(Signer::new);
     }
 
-    /// The MS group's public shares changed at a handover.
-    pub fn set_public(&mut self, public: PublicKeyPackage) {
+    /// The MS group of `epoch` holds shares whose public parts are `public`.
+    pub fn set_public(&mut self, public: PublicKeyPackage, epoch: Epoch) {
         self.public = Some(public);
+        self.public_epoch = Some(epoch);
+    }
+
+    /// The epoch whose holders' public shares this node knows.
+    pub fn public_epoch(&self) -> Option<Epoch> {
+        self.public_epoch
     }
 
     /// Sessions in progress.

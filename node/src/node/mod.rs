@@ -130,8 +130,8 @@ pub fn start(settings: Settings) -> anyhow::Result<()> {
         };
         let public = ms_state
             .as_ref()
-            .map(|s| s.ms_public().to_vec())
-            .unwrap_or_else(|| genesis.ms_public.clone());
+            .map(|s| (s.ms_public().to_vec(), s.config().epoch))
+            .unwrap_or_else(|| (genesis.ms_public.clone(), genesis.config.epoch));
         let authority = genesis.authority;
         let tsig = signing_service(&public, share, me, settings.request_timeout)?;
         let mut submitter = Submitter::new(key.seed());
@@ -152,6 +152,7 @@ pub fn start(settings: Settings) -> anyhow::Result<()> {
                 interval: settings.probe_interval,
                 misses: settings.probe_misses,
             },
+            ms_key: genesis.ms_key,
         };
         let task = NetTask::new(swarm, me, epochs, view, bootstrap, intervals, roles);
         let net = tokio::spawn(task.run(Some(rx)));
@@ -289,19 +290,21 @@ fn restore(genesis: &Bundle, store: &EpochStore) -> anyhow::Result<EpochTracker>
 /// The threshold signing service: this node's key share, if it holds one, and the current MS
 /// group's public shares.
 fn signing_service(
-    public: &[u8],
+    public: &(Vec<u8>, overlay::id::Epoch),
     share: Option<KeyPackage>,
     me: NodeId,
     request_timeout: std::time::Duration,
 ) -> anyhow::Result<Tsig> {
     // A node that joined a running system learns the public shares from the MS replicas.
-    let public = if public.is_empty() {
+    let (bytes, epoch) = public;
+    let public = if bytes.is_empty() {
         None
     } else {
-        Some(
-            PublicKeyPackage::deserialize(public)
+        Some((
+            PublicKeyPackage::deserialize(bytes)
                 .map_err(|e| anyhow::anyhow!("the MS public package: {e}"))?,
-        )
+            *epoch,
+        ))
     };
     info!(holds_share = share.is_some(), "threshold signing ready");
     // The asker's request must still be open when the session gives up.

@@ -4,6 +4,7 @@
 //! hash). It is an ordinary Ed25519 signature under the MS public key, which never changes, so
 //! a node that was away for many epochs verifies the newest configuration with one check.
 
+pub mod news;
 mod tracker;
 
 pub use tracker::{EpochTracker, Offer, OfferError};

@@ -81,10 +81,14 @@ impl NetTask {
                 ms_public,
             } => {
                 match PublicKeyPackage::deserialize(&ms_public) {
-                    Ok(p) => self.tsig.set_public(p),
+                    Ok(p) => self.tsig.set_public(p, config.epoch),
                     Err(e) => warn!(error = %e, "the new MS public package does not decode"),
                 }
                 info!(epoch = %config.epoch, "the MS certified a new epoch");
+                let old = self.view.borrow().config.clone();
+                if old.epoch.next() == config.epoch {
+                    self.publish_epoch(&old, &config, cert);
+                }
                 let offer = OfferConfig {
                     from: "this node's MS replica".into(),
                     config: *config,
@@ -123,7 +127,7 @@ impl NetTask {
 
     /// The MS replicas of the current configuration, and how many must agree.
     fn ms_peers(&self) -> (Vec<PeerId>, usize) {
-        let config = self.view.borrow().config.clone();
+        let config = self.handover_source();
         let peers = config
             .ms_group
             .iter()
@@ -133,9 +137,27 @@ impl NetTask {
         (peers, config.f_ms as usize + 1)
     }
 
-    /// Not a replica: ask the MS replicas for the handover, now and then.
+    /// The configuration whose MS replicas run the handover an outsider follows: the current
+    /// one, unless this node already adopted the epoch that names it a holder (epoch news can
+    /// outrun the handover) and has not joined yet; then the previous one, whose replicas
+    /// handed over.
+    fn handover_source(&self) -> Arc<overlay::config::Configuration> {
+        let current = self.view.borrow().config.clone();
+        let named = current.in_ms_group(&self.me) && self.pbft.is_none();
+        match &self.prev_config {
+            Some(prev) if named && prev.epoch.next() == current.epoch => prev.clone(),
+            _ => current,
+        }
+    }
+
+    /// Not a replica, or not knowing the current holders' public shares yet (epoch news can
+    /// outrun one's own replica): ask the MS replicas for the handover, now and then.
     pub(super) fn outsider_tick(&mut self) {
-        if self.pbft.is_some() || self.ms_runtime.is_none() || !self.outsider.due(Instant::now()) {
+        let stale = self.tsig.public_epoch() != Some(self.current_epoch());
+        if (self.pbft.is_some() && !stale)
+            || self.ms_runtime.is_none()
+            || !self.outsider.due(Instant::now())
+        {
             return;
         }
         let (peers, _) = self.ms_peers();
@@ -149,9 +171,6 @@ impl NetTask {
 
     /// A replica's view of the handover.
     pub(super) fn on_handover_view(&mut self, peer: PeerId, view: Option<Box<Handover>>) {
-        if self.pbft.is_some() {
-            return;
-        }
         let (peers, need) = self.ms_peers();
         if !peers.contains(&peer) {
             return;
@@ -166,7 +185,10 @@ impl NetTask {
             && let Some(p) = h.new_public.as_ref()
             && let Ok(p) = PublicKeyPackage::deserialize(p)
         {
-            self.tsig.set_public(p);
+            self.tsig.set_public(p, h.statement.epoch);
+        }
+        if self.pbft.is_some() {
+            return;
         }
         let me = self.me;
         if !h
@@ -177,7 +199,7 @@ impl NetTask {
             return;
         }
         // Reports go to the old instance, whose replicas are the current MS group.
-        let old = overlay::pbft::Config::for_ms(&self.view.borrow().config);
+        let old = overlay::pbft::Config::for_ms(&self.handover_source());
         if self.submitter.instance() != Some(old.instance) {
             self.submitter.set_instance(Some(old));
         }
@@ -229,6 +251,7 @@ impl NetTask {
         };
         let config = state.config().clone();
         if config.epoch != epoch || config.hash() != h.statement.config_hash {
+            self.joining = Some((epoch, key, h));
             warn!(%epoch, "the handed-over state is not the certified configuration");
             return;
         }
@@ -244,7 +267,7 @@ impl NetTask {
             Ok(link) => {
                 info!(%epoch, "joined the MS group: the next instance starts here");
                 if let Ok(p) = PublicKeyPackage::deserialize(state.ms_public()) {
-                    self.tsig.set_public(p);
+                    self.tsig.set_public(p, epoch);
                 }
                 self.submitter
                     .set_instance(Some(overlay::pbft::Config::for_ms(&config)));

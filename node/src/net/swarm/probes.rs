@@ -1,6 +1,6 @@
-//! Liveness probes over gossip: an MS replica publishes a signed challenge every round and
-//! reports members that missed `misses` rounds in a row; every node answers the challenges
-//! of its epoch's MS replicas.
+//! Gossip: liveness probes (an MS replica publishes a signed challenge every round and reports
+//! members that missed `misses` rounds in a row; every node answers the challenges of its
+//! epoch's MS replicas) and epoch news (a new epoch's certificate and delta).
 
 use std::time::{Duration, Instant};
 
@@ -11,7 +11,11 @@ use rand::RngCore;
 use tracing::{debug, warn};
 
 use super::NetTask;
-use crate::net::behaviour::PROBE_TOPIC;
+use crate::net::behaviour::{EPOCH_TOPIC, PROBE_TOPIC};
+use actors::epochs::OfferConfig;
+use overlay::config::{Configuration, Delta};
+use overlay::epoch::EpochCert;
+use overlay::epoch::news::{self, EpochNews, NewsOutcome};
 
 /// How probing is paced.
 #[derive(Debug, Clone, Copy)]
@@ -23,15 +27,59 @@ pub struct ProbeSettings {
 }
 
 impl NetTask {
-    /// Joins the probe topic.
+    /// Joins the gossip topics.
     pub(super) fn subscribe_probes(&mut self) {
+        for topic in [PROBE_TOPIC, EPOCH_TOPIC] {
+            if let Err(e) = self
+                .swarm
+                .behaviour_mut()
+                .gossip
+                .subscribe(&IdentTopic::new(topic))
+            {
+                warn!(error = %e, topic, "cannot subscribe to a gossip topic");
+            }
+        }
+    }
+
+    /// Publishes a new epoch's certificate and its delta from `old`.
+    pub(super) fn publish_epoch(
+        &mut self,
+        old: &Configuration,
+        new: &Configuration,
+        cert: EpochCert,
+    ) {
+        let news = EpochNews {
+            cert,
+            delta: Delta::between(old, new),
+        };
+        let bytes = overlay::encoding::encode(&news);
         if let Err(e) = self
             .swarm
             .behaviour_mut()
             .gossip
-            .subscribe(&IdentTopic::new(PROBE_TOPIC))
+            .publish(IdentTopic::new(EPOCH_TOPIC), bytes)
         {
-            warn!(error = %e, "cannot subscribe to the probe topic");
+            debug!(error = %e, "epoch news not published (peers fetch it anyway)");
+        }
+    }
+
+    fn on_epoch_news(&mut self, source: libp2p::PeerId, bytes: &[u8]) {
+        let config = self.view.borrow().config.clone();
+        match news::check(bytes, &config, &self.ms_key) {
+            Ok((n, NewsOutcome::Next(next))) => {
+                debug!(epoch = %next.epoch, "epoch news applied");
+                let offer = OfferConfig {
+                    from: format!("gossip via {source}"),
+                    config: *next,
+                    cert: n.cert,
+                };
+                if self.epochs.try_send(offer).is_err() {
+                    self.counters.offers_dropped += 1;
+                }
+            }
+            Ok((_, NewsOutcome::Behind)) => self.ask_config(&source),
+            Ok((_, NewsOutcome::Old)) => {}
+            Err(e) => debug!(%source, error = %e, "epoch news dropped"),
         }
     }
 
@@ -91,9 +139,17 @@ impl NetTask {
 
     /// A gossip message.
     pub(super) fn on_gossip(&mut self, ev: gossipsub::Event) {
-        let gossipsub::Event::Message { message, .. } = ev else {
+        let gossipsub::Event::Message {
+            message,
+            propagation_source,
+            ..
+        } = ev
+        else {
             return;
         };
+        if message.topic == IdentTopic::new(EPOCH_TOPIC).hash() {
+            return self.on_epoch_news(propagation_source, &message.data);
+        }
         let config = self.view.borrow().config.clone();
         match probe::check(&message.data, &config) {
             Ok(ProbeMsg::Challenge(c, _)) => {
