@@ -1,5 +1,6 @@
 //! `sim`: runs many seeds of a protocol simulation and prints a summary. For soaks longer
-//! than CI runs: `cargo run --release -p rampart-tests --bin sim -- --n 4 --seeds 10000`.
+//! than CI runs: `cargo run -p rampart-tests --bin sim -- --n 4 --seeds 10000` (PBFT), or
+//! `... --bin sim -- --ms --epochs 5 --seeds 2000` (the membership service).
 
 use std::time::Instant;
 
@@ -17,9 +18,12 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!(
-            "sim [--n 4] [--f (n-1)/3] [--seeds 100] [--start 0]\n  runs PBFT simulation seeds start..start+seeds and prints failures and a summary"
+            "sim [--n 4] [--f (n-1)/3] [--seeds 100] [--start 0]\n  runs PBFT simulation seeds start..start+seeds and prints failures and a summary\nsim --ms [--epochs 3] [--seeds 100] [--start 0]\n  runs membership-service simulation seeds"
         );
         return;
+    }
+    if args.iter().any(|a| a == "--ms") {
+        return ms(&args);
     }
     let n = arg(&args, "--n", 4) as usize;
     let f = arg(&args, "--f", ((n - 1) / 3) as u64) as usize;
@@ -57,6 +61,39 @@ fn main() {
     if !failed.is_empty() {
         println!(
             "failed seeds: {failed:?}  (replay one: PBFT_SEED=<seed> PBFT_N={n} cargo test -p rampart-tests --test pbft_sim replay -- --nocapture)"
+        );
+        std::process::exit(1);
+    }
+}
+
+fn ms(args: &[String]) {
+    let epochs = arg(args, "--epochs", 3);
+    let seeds = arg(args, "--seeds", 100);
+    let start = arg(args, "--start", 0);
+    let t0 = Instant::now();
+    let (mut ok, mut failed, mut ops, mut faults) = (0u64, Vec::new(), 0u64, 0usize);
+    for seed in start..start + seeds {
+        match rampart_tests::ms_sim::run(seed, epochs) {
+            Ok(o) => {
+                ok += 1;
+                ops += o.ops;
+                faults += o.faults.len();
+            }
+            Err(e) => {
+                println!("{e}");
+                failed.push(seed);
+            }
+        }
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    println!(
+        "ms epochs={epochs}: {ok} passed, {} failed in {secs:.1}s ({:.1} ms/seed); {ops} operations, {faults} Byzantine epochs",
+        failed.len(),
+        1000.0 * secs / seeds.max(1) as f64
+    );
+    if !failed.is_empty() {
+        println!(
+            "failed seeds: {failed:?}  (replay one: MS_SEED=<seed> MS_TRACE=1 cargo test -p rampart-tests --test ms_sim replay -- --nocapture)"
         );
         std::process::exit(1);
     }
