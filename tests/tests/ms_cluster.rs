@@ -9,6 +9,13 @@ use std::time::Duration;
 use rampart_tests::cluster::Cluster;
 use rampart_tests::{rampart_fails, rampart_ok, wait_for};
 
+/// These tests start up to ten node processes each; run one at a time, so that on a small
+/// machine their deadlines measure the system, not the contention between clusters.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -44,6 +51,7 @@ fn agreed_queue(c: &Cluster, want: (u64, u64, u64)) -> serde_json::Value {
 
 #[test]
 fn the_admin_submits_certificates_to_the_running_membership_service() {
+    let _serial = serial();
     let mut c = Cluster::genesis(4);
     c.start_all();
     c.wait_meshed(Duration::from_secs(60));
@@ -172,6 +180,7 @@ fn the_admin_submits_certificates_to_the_running_membership_service() {
 
 #[test]
 fn freshness_certificates_need_f_ms_plus_one_holders() {
+    let _serial = serial();
     let mut c = Cluster::genesis(4);
     c.start_all();
     c.wait_meshed(Duration::from_secs(60));
@@ -277,6 +286,7 @@ fn revoke_new_client(c: &Cluster, name: &str, via: usize) {
 
 #[test]
 fn epochs_change_through_the_ms_and_every_node_adopts_them() {
+    let _serial = serial();
     let mut c = Cluster::genesis(4);
     c.node_config = "[ms]\nepoch_interval_ms = 1000\n".into();
     c.start_all();
@@ -308,14 +318,24 @@ fn epochs_change_through_the_ms_and_every_node_adopts_them() {
     wait_epoch(&c, 2, Duration::from_secs(30));
     revoke_new_client(&c, "third", 3);
     wait_epoch(&c, 3, Duration::from_secs(60));
-    let out = rampart_ok(&[
+    let fresh = rampart_tests::rampart(&[
         "freshness",
         "--peer",
         &c.nodes[3].addr,
         "--ms-key",
         s(&bundle),
     ]);
-    assert!(out.contains("verified"), "{out}");
+    if !fresh.status.success() && std::env::var("SHOW_LOGS").is_ok() {
+        for i in 0..4 {
+            eprintln!("==== node{i}\n{}", c.nodes[i].log());
+        }
+    }
+    let out = String::from_utf8_lossy(&fresh.stdout);
+    assert!(
+        out.contains("verified"),
+        "{out}{}",
+        String::from_utf8_lossy(&fresh.stderr)
+    );
     for i in 0..4 {
         assert!(!c.nodes[i].log().contains("panicked"), "node{i} panicked");
     }
@@ -340,6 +360,7 @@ fn ms_group(c: &Cluster) -> Vec<String> {
 
 #[test]
 fn the_ms_group_rotates_among_seven_nodes_and_keeps_its_key() {
+    let _serial = serial();
     let mut c = Cluster::genesis(7);
     c.node_config = "[ms]\nepoch_interval_ms = 1000\n".into();
     c.start_all();
@@ -385,6 +406,7 @@ fn the_ms_group_rotates_among_seven_nodes_and_keeps_its_key() {
 
 #[test]
 fn nodes_join_a_running_system_through_a_bootstrap_peer() {
+    let _serial = serial();
     let mut c = Cluster::genesis(4);
     c.node_config = "[ms]\nepoch_interval_ms = 1000\n".into();
     c.start_all();
@@ -449,6 +471,7 @@ fn nodes_join_a_running_system_through_a_bootstrap_peer() {
 
 #[test]
 fn a_killed_node_misses_its_probes_and_is_evicted() {
+    let _serial = serial();
     let mut c = Cluster::genesis(5);
     c.node_config =
         "[ms]\nepoch_interval_ms = 1000\nprobe_interval_ms = 300\nprobe_misses = 3\n".into();
@@ -497,6 +520,7 @@ fn a_killed_node_misses_its_probes_and_is_evicted() {
 
 #[test]
 fn new_epochs_reach_every_node_by_gossip() {
+    let _serial = serial();
     let mut c = Cluster::genesis(5);
     // Pulling configurations is slowed to a crawl: only gossip can be this quick.
     c.node_config =
@@ -519,4 +543,150 @@ fn new_epochs_reach_every_node_by_gossip() {
             "node{i} did not adopt epoch 1 from gossip:\n{log}"
         );
     }
+}
+
+/// Every live node's view once they all agree: (epoch, configuration hash, member ids, MS
+/// group).
+fn agreed(c: &Cluster, live: &[usize]) -> Result<(u64, String, Vec<String>, Vec<String>), String> {
+    let mut views = Vec::new();
+    for &i in live {
+        let st = c.status(i)?;
+        let members: Vec<String> = st["members"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|m| m["node"].as_str().unwrap_or("").to_string())
+            .collect();
+        let group: Vec<String> = st["members"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter(|m| m["ms"] == true)
+            .map(|m| m["node"].as_str().unwrap_or("").to_string())
+            .collect();
+        views.push((
+            st["epoch"].as_u64().unwrap_or(0),
+            st["config_hash"].as_str().unwrap_or("").to_string(),
+            members,
+            group,
+        ));
+    }
+    let first = views[0].clone();
+    if views.iter().any(|v| v.1 != first.1) {
+        return Err(format!(
+            "nodes differ: {:?}",
+            views.iter().map(|v| (v.0, v.1.clone())).collect::<Vec<_>>()
+        ));
+    }
+    Ok(first)
+}
+
+#[test]
+fn seven_nodes_with_joins_a_removal_an_eviction_and_a_rotating_ms() {
+    let _serial = serial();
+    let mut c = Cluster::genesis(7);
+    c.node_config =
+        "[ms]\nepoch_interval_ms = 1000\nprobe_interval_ms = 300\nprobe_misses = 3\n".into();
+    c.start_all();
+    c.wait_meshed(Duration::from_secs(60));
+    let ms_key = bootstrap::bundle::read(&c.nodes[0].dir.join("node.bundle"))
+        .unwrap()
+        .ms_key;
+    let mut groups = vec![ms_group(&c)];
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // Three nodes join through a bootstrap peer.
+        let joined: Vec<usize> = (0..3).map(|_| c.join()).collect();
+        let mut live: Vec<usize> = (0..10).collect();
+        let v = wait_for("ten members everywhere", Duration::from_secs(90), || {
+            let v = agreed(&c, &live)?;
+            if v.2.len() == 10 {
+                Ok(v)
+            } else {
+                Err(format!("{} members", v.2.len()))
+            }
+        });
+        groups.push(v.3.clone());
+        // The admin removes one node; another is killed and must be evicted.
+        let removed = c.status(1).unwrap()["node"].as_str().unwrap().to_string();
+        let admin = c.admin_dir();
+        let rm = c.root.path().join("removed.cert");
+        rampart_ok(&[
+            "admin",
+            "--admin-dir",
+            s(&admin),
+            "remove-node",
+            "--node",
+            &removed,
+            "--out",
+            s(&rm),
+            "--peer",
+            &c.nodes[joined[0]].addr,
+        ]);
+        let killed = c.status(2).unwrap()["node"].as_str().unwrap().to_string();
+        c.kill(2);
+        live.retain(|i| *i != 2);
+        let v = wait_for(
+            "the removal and the eviction everywhere",
+            Duration::from_secs(90),
+            || {
+                let v = agreed(&c, &live)?;
+                if v.2.contains(&removed) || v.2.contains(&killed) {
+                    Err(format!("epoch {}: {} members", v.0, v.2.len()))
+                } else {
+                    Ok(v)
+                }
+            },
+        );
+        groups.push(v.3.clone());
+        // Two more epochs.
+        for name in ["late1", "late2"] {
+            let before = agreed(&c, &live).unwrap().0;
+            revoke_new_client(&c, name, 0);
+            let v = wait_for("the next epoch everywhere", Duration::from_secs(60), || {
+                let v = agreed(&c, &live)?;
+                if v.0 > before {
+                    Ok(v)
+                } else {
+                    Err(format!("still epoch {}", v.0))
+                }
+            });
+            groups.push(v.3.clone());
+        }
+        // The removed node no longer holds a place; every live node's certificate verifies
+        // under the genesis MS key.
+        live.retain(|i| *i != 1);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        for &i in &live {
+            let answer = rt
+                .block_on(rampart::net::client::request(
+                    &c.nodes[i].addr,
+                    overlay::wire::Request::Configuration,
+                    Duration::from_secs(5),
+                ))
+                .unwrap();
+            let overlay::wire::Response::Config { config, cert } = answer else {
+                panic!("node{i} did not send its configuration");
+            };
+            cert.verify(&ms_key).unwrap();
+            assert_eq!(cert.statement.config_hash, config.hash());
+        }
+    }));
+    if let Err(e) = run {
+        if std::env::var("SHOW_LOGS").is_ok() {
+            for (i, n) in c.nodes.iter().enumerate() {
+                eprintln!("==== node{i}\n{}", n.log());
+            }
+        }
+        std::panic::resume_unwind(e);
+    }
+    groups.dedup();
+    assert!(
+        groups.len() >= 3,
+        "the MS group should rotate at least twice: {groups:?}"
+    );
 }

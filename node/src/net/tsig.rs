@@ -6,6 +6,7 @@
 //! protocol and reports the signature or, at the deadline, why there is none.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use libp2p::PeerId;
@@ -33,6 +34,14 @@ const ROUND_TIMEOUT_MS: u64 = 1500;
 enum Statement {
     Freshness(FreshnessStatement),
     Epoch(EpochStatement),
+}
+
+/// A freshness request waiting for the public shares of its epoch.
+struct Waiting {
+    nonce: [u8; 32],
+    config: Arc<Configuration>,
+    channel: ResponseChannel<Response>,
+    deadline: Instant,
 }
 
 struct Session {
@@ -78,6 +87,8 @@ pub struct Tsig {
     deadline: Duration,
     approved_epoch: Option<EpochStatement>,
     public_epoch: Option<Epoch>,
+    share_epoch: Option<Epoch>,
+    waiting: Vec<Waiting>,
 }
 
 impl Tsig {
@@ -87,16 +98,20 @@ impl Tsig {
     /// timeout so that the asker hears why.
     pub fn new(
         me: NodeId,
-        signer: Option<Signer>,
+        share: Option<(KeyPackage, Epoch)>,
         public: Option<(PublicKeyPackage, Epoch)>,
         deadline: Duration,
     ) -> Tsig {
+        let share_epoch = share.as_ref().map(|(_, e)| *e);
+        let signer = share.map(|(k, _)| Signer::new(k));
         let (public, public_epoch) = match public {
             Some((p, e)) => (Some(p), Some(e)),
             None => (None, None),
         };
         Tsig {
             public_epoch,
+            share_epoch,
+            waiting: Vec::new(),
             me,
             signer,
             public,
@@ -113,16 +128,27 @@ impl Tsig {
         self.approved_epoch = statement;
     }
 
-    /// Replaces this node's share (a handover gave it a new one) or drops it (it left the
-    /// MS group). The old share's memory is zeroed.
-    pub fn set_share(&mut self, key: Option<KeyPackage>) {
-        self.signer = key.map(Signer::new);
+    /// Replaces this node's share with one for the MS group of `epoch` (a handover gave it a
+    /// new one) or drops it (it left the MS group). The old share's memory is zeroed.
+    pub fn set_share(&mut self, key: Option<(KeyPackage, Epoch)>) {
+        self.share_epoch = key.as_ref().map(|(_, e)| *e);
+        self.signer = key.map(|(k, _)| Signer::new(k));
     }
 
-    /// The MS group of `epoch` holds shares whose public parts are `public`.
-    pub fn set_public(&mut self, public: PublicKeyPackage, epoch: Epoch) {
+    /// The MS group of `epoch` holds shares whose public parts are `public`. Freshness
+    /// requests that waited for them start now.
+    pub fn set_public(&mut self, public: PublicKeyPackage, epoch: Epoch) -> Vec<TsigOut> {
         self.public = Some(public);
         self.public_epoch = Some(epoch);
+        let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiting)
+            .into_iter()
+            .partition(|w| w.config.epoch == epoch);
+        self.waiting = waiting;
+        let mut out = Vec::new();
+        for w in ready {
+            out.extend(self.start_freshness(w.nonce, &w.config, w.channel));
+        }
+        out
     }
 
     /// The epoch whose holders' public shares this node knows.
@@ -152,7 +178,7 @@ impl Tsig {
                 attempt,
                 package,
             } => match signer.sign(session, attempt, &package, |m| {
-                approves(m, epoch, self.approved_epoch.as_ref())
+                approves(m, epoch, self.share_epoch, self.approved_epoch.as_ref())
             }) {
                 Ok(m) => HolderReply::Msg(m),
                 Err(e) => HolderReply::Refused(e.to_string()),
@@ -166,7 +192,7 @@ impl Tsig {
     pub fn start_freshness(
         &mut self,
         nonce: [u8; 32],
-        config: &Configuration,
+        config: &Arc<Configuration>,
         channel: ResponseChannel<Response>,
     ) -> Vec<TsigOut> {
         let refuse = |channel, why: &str| {
@@ -175,11 +201,22 @@ impl Tsig {
                 response: Response::Refused(why.into()),
             }]
         };
-        let Some(public) = self.public.clone() else {
-            return refuse(
-                channel,
-                "this node does not know the MS group's public shares",
-            );
+        if self.sessions.len() + self.waiting.len() >= SESSIONS_MAX {
+            return refuse(channel, "too many signing sessions in progress; try again");
+        }
+        // Shares are checked against the public shares of the group that signs: until this
+        // node knows them for its epoch (it may have just adopted it), the request waits.
+        let public = match &self.public {
+            Some(p) if self.public_epoch == Some(config.epoch) => p.clone(),
+            _ => {
+                self.waiting.push(Waiting {
+                    nonce,
+                    config: config.clone(),
+                    channel,
+                    deadline: Instant::now() + self.deadline,
+                });
+                return Vec::new();
+            }
         };
         if self.sessions.len() >= SESSIONS_MAX {
             return refuse(channel, "too many signing sessions in progress; try again");
@@ -366,6 +403,19 @@ impl Tsig {
     /// Fires due round timers and ends sessions past their deadline.
     pub fn on_tick(&mut self, now: Instant, epoch: Epoch) -> Vec<TsigOut> {
         let mut out = Vec::new();
+        let (expired, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiting)
+            .into_iter()
+            .partition(|w| w.deadline <= now);
+        self.waiting = waiting;
+        for w in expired {
+            out.push(TsigOut::Respond {
+                channel: w.channel,
+                response: Response::Refused(format!(
+                    "this node has not learned the public shares of epoch {}'s MS group yet; try again",
+                    w.config.epoch
+                )),
+            });
+        }
         let (due, later): (Vec<_>, Vec<_>) = self.timers.drain(..).partition(|(t, _, _)| *t <= now);
         self.timers = later;
         for (_, session, attempt) in due {
@@ -404,11 +454,18 @@ impl Tsig {
     }
 }
 
-/// What a holder signs: freshness of the epoch it is in, and the statement of the handover
-/// its own MS replica has open.
-fn approves(message: &[u8], epoch: Epoch, approved: Option<&EpochStatement>) -> bool {
+/// What a holder signs: freshness of the epoch it is in, if its share is that epoch's (the
+/// node may have adopted an epoch before its replica handed its share over), and the
+/// statement of the handover its own MS replica has open, with the share being closed.
+fn approves(
+    message: &[u8],
+    epoch: Epoch,
+    share_epoch: Option<Epoch>,
+    approved: Option<&EpochStatement>,
+) -> bool {
     if let Some(s) = FreshnessStatement::from_signed_bytes(message) {
-        return s.epoch == epoch;
+        return s.epoch == epoch && share_epoch == Some(epoch);
     }
-    decode_domain::<EpochStatement>(message, 256).is_some_and(|s| Some(&s) == approved)
+    decode_domain::<EpochStatement>(message, 256)
+        .is_some_and(|s| Some(&s) == approved && share_epoch.map(Epoch::next) == Some(s.epoch))
 }

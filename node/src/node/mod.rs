@@ -40,7 +40,6 @@ use crate::net::peers::{keypair_of, peer_id_of};
 use crate::net::swarm::{Intervals, MsRuntime, NetTask, PbftLink, ProbeSettings, Roles};
 use crate::net::tsig::Tsig;
 use config::{AppKind, Settings};
-use overlay::threshold::session::Signer;
 use overlay::threshold::{KeyPackage, PublicKeyPackage};
 
 const BUNDLE_FILE: &str = "genesis.bundle";
@@ -133,7 +132,18 @@ pub fn start(settings: Settings) -> anyhow::Result<()> {
             .map(|s| (s.ms_public().to_vec(), s.config().epoch))
             .unwrap_or_else(|| (genesis.ms_public.clone(), genesis.config.epoch));
         let authority = genesis.authority;
-        let tsig = signing_service(&public, share, me, settings.request_timeout)?;
+        // The share on disk is for the group of the epoch the node's MS state starts
+        // (genesis, or the last instance it joined).
+        let share_epoch = ms_state
+            .as_ref()
+            .map(|s| s.config().epoch)
+            .unwrap_or(genesis.config.epoch);
+        let tsig = signing_service(
+            &public,
+            share.map(|k| (k, share_epoch)),
+            me,
+            settings.request_timeout,
+        )?;
         let mut submitter = Submitter::new(key.seed());
         if pbft_link.is_some() {
             submitter.set_instance(Some(instance));
@@ -291,7 +301,7 @@ fn restore(genesis: &Bundle, store: &EpochStore) -> anyhow::Result<EpochTracker>
 /// group's public shares.
 fn signing_service(
     public: &(Vec<u8>, overlay::id::Epoch),
-    share: Option<KeyPackage>,
+    share: Option<(KeyPackage, overlay::id::Epoch)>,
     me: NodeId,
     request_timeout: std::time::Duration,
 ) -> anyhow::Result<Tsig> {
@@ -309,7 +319,7 @@ fn signing_service(
     info!(holds_share = share.is_some(), "threshold signing ready");
     // The asker's request must still be open when the session gives up.
     let deadline = request_timeout.mul_f32(0.6);
-    Ok(Tsig::new(me, share.map(Signer::new), public, deadline))
+    Ok(Tsig::new(me, share, public, deadline))
 }
 
 /// Where the state an MS instance started from is kept.

@@ -59,7 +59,7 @@ pub enum DriverAction {
     },
 }
 
-/// The replica's side of the MS lifecycle.
+/// The replica's side of the MS lifecycle. Its share is zeroed when replaced or dropped.
 pub struct Driver {
     key: SecretKey,
     me: NodeId,
@@ -72,6 +72,12 @@ pub struct Driver {
     reveals_sent: BTreeSet<NodeId>,
     signing_since: Option<(Hash, u64)>,
     finished: Option<Epoch>,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.set_share(None);
+    }
 }
 
 /// What the driver sees of its replica on a tick.
@@ -110,6 +116,14 @@ impl Driver {
         open_handover(app)
             .filter(|h| h.cert.is_none())
             .map(|h| h.statement)
+    }
+
+    /// Replaces the share, zeroing the old one.
+    fn set_share(&mut self, share: Option<KeyPackage>) {
+        if let Some(old) = self.share.as_mut() {
+            zeroize::Zeroize::zeroize(old);
+        }
+        self.share = share;
     }
 
     /// This node's current share of the MS key, if it holds one.
@@ -266,7 +280,7 @@ impl Driver {
         self.finished = Some(epoch);
         match roles::new_share(h, &self.key) {
             Ok(Some(key)) => {
-                self.share = Some(key.clone());
+                self.set_share(Some(key.clone()));
                 vec![DriverAction::NewShare {
                     epoch,
                     key: Box::new(key),
@@ -299,7 +313,7 @@ impl Driver {
         if h.new_holders.contains(&self.key.public()) {
             match roles::new_share(h, &self.key) {
                 Ok(Some(key)) => {
-                    self.share = Some(key.clone());
+                    self.set_share(Some(key.clone()));
                     out.push(DriverAction::NewShare {
                         epoch,
                         key: Box::new(key),
@@ -307,10 +321,10 @@ impl Driver {
                 }
                 // A chosen dealer sealed a bad value to us after the dealers were fixed: the
                 // group signs without us until our share is repaired.
-                Ok(None) | Err(_) => self.share = None,
+                Ok(None) | Err(_) => self.set_share(None),
             }
         } else {
-            self.share = None;
+            self.set_share(None);
         }
         out.push(DriverAction::Adopt {
             config: Box::new(state.config().clone()),

@@ -425,6 +425,13 @@ pub struct Signer {
     order: VecDeque<(Hash, u32)>,
 }
 
+impl Drop for Signer {
+    /// A share leaves memory zeroed: a replaced or dropped signer erases it.
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.key);
+    }
+}
+
 impl Signer {
     /// A signer with `key`.
     pub fn new(key: KeyPackage) -> Signer {

@@ -73,7 +73,7 @@ impl NetTask {
                 if let Err(e) = self.shares.replace(&key) {
                     warn!(error = %e, %epoch, "cannot store the new MS key share");
                 }
-                self.tsig.set_share(Some(*key));
+                self.tsig.set_share(Some((*key, epoch)));
             }
             DriverAction::Adopt {
                 config,
@@ -81,7 +81,10 @@ impl NetTask {
                 ms_public,
             } => {
                 match PublicKeyPackage::deserialize(&ms_public) {
-                    Ok(p) => self.tsig.set_public(p, config.epoch),
+                    Ok(p) => {
+                        let outs = self.tsig.set_public(p, config.epoch);
+                        self.tsig_do(outs);
+                    }
                     Err(e) => warn!(error = %e, "the new MS public package does not decode"),
                 }
                 info!(epoch = %config.epoch, "the MS certified a new epoch");
@@ -185,7 +188,8 @@ impl NetTask {
             && let Some(p) = h.new_public.as_ref()
             && let Ok(p) = PublicKeyPackage::deserialize(p)
         {
-            self.tsig.set_public(p, h.statement.epoch);
+            let outs = self.tsig.set_public(p, h.statement.epoch);
+            self.tsig_do(outs);
         }
         if self.pbft.is_some() {
             return;
@@ -210,7 +214,7 @@ impl NetTask {
                     if let Err(e) = self.shares.replace(&key) {
                         warn!(error = %e, %epoch, "cannot store the new MS key share");
                     }
-                    self.tsig.set_share(Some(*key.clone()));
+                    self.tsig.set_share(Some((*key.clone(), epoch)));
                     self.joining = Some((epoch, *key, h.clone()));
                     info!(%epoch, "built our share of the MS key; fetching the handed-over state");
                 }
@@ -267,7 +271,8 @@ impl NetTask {
             Ok(link) => {
                 info!(%epoch, "joined the MS group: the next instance starts here");
                 if let Ok(p) = PublicKeyPackage::deserialize(state.ms_public()) {
-                    self.tsig.set_public(p, epoch);
+                    let outs = self.tsig.set_public(p, epoch);
+                    self.tsig_do(outs);
                 }
                 self.submitter
                     .set_instance(Some(overlay::pbft::Config::for_ms(&config)));
