@@ -44,6 +44,16 @@ struct Waiting {
     deadline: Instant,
 }
 
+/// What a new session needs.
+struct Signing {
+    session: Hash,
+    statement: Statement,
+    public: PublicKeyPackage,
+    holders: Vec<NodeId>,
+    threshold: usize,
+    asker: Option<ResponseChannel<Response>>,
+}
+
 struct Session {
     coord: Coordinator,
     statement: Statement,
@@ -228,32 +238,49 @@ impl Tsig {
         let mut salt = [0u8; 16];
         rand::rngs::OsRng.fill_bytes(&mut salt);
         let session = Hash::of(&[b"rampart/v1/tsig-session\0", &nonce, &salt]);
-        let peers = config
-            .ms_group
+        debug!(session = %session.short(), epoch = %config.epoch, "freshness signing started");
+        let signing = Signing {
+            session,
+            statement: Statement::Freshness(statement),
+            public,
+            holders: config.ms_group.clone(),
+            threshold: config.f_ms as usize + 1,
+            asker: Some(channel),
+        };
+        self.open(signing, config)
+    }
+
+    /// Starts a session and its first round.
+    fn open(&mut self, s: Signing, config: &Configuration) -> Vec<TsigOut> {
+        let peers = s
+            .holders
             .iter()
             .filter_map(|id| Some((*id, peer_id_of(&config.member(id)?.key))))
             .collect();
+        let message = match &s.statement {
+            Statement::Freshness(f) => f.signed_bytes(),
+            Statement::Epoch(e) => domain_bytes(e),
+        };
         let mut coord = Coordinator::new(
-            session,
-            statement.signed_bytes(),
-            public,
-            config.ms_group.clone(),
-            config.f_ms as usize + 1,
+            s.session,
+            message,
+            s.public,
+            s.holders,
+            s.threshold,
             ROUND_TIMEOUT_MS,
         );
         let actions = coord.start();
         self.sessions.insert(
-            session,
+            s.session,
             Session {
                 coord,
-                statement: Statement::Freshness(statement),
-                asker: Some(channel),
+                statement: s.statement,
+                asker: s.asker,
                 deadline: Instant::now() + self.deadline,
                 peers,
             },
         );
-        debug!(session = %session.short(), epoch = %config.epoch, "freshness signing started");
-        self.perform(session, actions, config.epoch)
+        self.perform(s.session, actions, config.epoch)
     }
 
     /// Starts a session getting `statement` signed by `threshold` of the old group's
@@ -273,31 +300,16 @@ impl Tsig {
         let mut salt = [0u8; 16];
         rand::rngs::OsRng.fill_bytes(&mut salt);
         let session = Hash::of(&[b"rampart/v1/tsig-epoch\0", &statement.config_hash.0, &salt]);
-        let peers = holders
-            .iter()
-            .filter_map(|id| Some((*id, peer_id_of(&config.member(id)?.key))))
-            .collect();
-        let mut coord = Coordinator::new(
+        info!(epoch = %statement.epoch, "signing the epoch certificate");
+        let signing = Signing {
             session,
-            domain_bytes(&statement),
+            statement: Statement::Epoch(statement),
             public,
             holders,
-            threshold as usize,
-            ROUND_TIMEOUT_MS,
-        );
-        let actions = coord.start();
-        self.sessions.insert(
-            session,
-            Session {
-                coord,
-                statement: Statement::Epoch(statement),
-                asker: None,
-                deadline: Instant::now() + self.deadline,
-                peers,
-            },
-        );
-        info!(epoch = %statement.epoch, "signing the epoch certificate");
-        self.perform(session, actions, config.epoch)
+            threshold: threshold as usize,
+            asker: None,
+        };
+        self.open(signing, config)
     }
 
     fn perform(&mut self, session: Hash, actions: Vec<CoordAction>, epoch: Epoch) -> Vec<TsigOut> {
