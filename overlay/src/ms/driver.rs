@@ -23,6 +23,9 @@ use crate::time::Timestamp;
 
 /// How long the primary waits for a signing session before starting another.
 pub const SIGNING_RETRY_MS: u64 = 10_000;
+/// Queued changes that close an epoch at once, without waiting for the epoch interval, so a
+/// burst of admissions does not wait a whole interval or grow the queue without bound.
+pub const CHANGES_MAX: usize = 256;
 
 /// What the host must do.
 #[derive(Debug)]
@@ -170,18 +173,20 @@ impl Driver {
             }
         };
         let p = state.pending();
-        let queued = !p.adds.is_empty()
-            || !p.removes.is_empty()
-            || !p.revokes.is_empty()
-            || !p.evictions.is_empty()
-            || !state.leaving().is_empty();
+        let changes = p.adds.len() + p.removes.len() + p.revokes.len() + p.evictions.len();
+        let queued = changes > 0 || !state.leaving().is_empty();
         // The primary proposes first; the others later, in case it does not.
         let stagger = if local.primary {
             0
         } else {
             self.epoch_interval_ms / 4 * (1 + u64::from(local.index))
         };
-        let due = now_ms >= seen + self.epoch_interval_ms + stagger;
+        let interval = if changes >= CHANGES_MAX {
+            0
+        } else {
+            self.epoch_interval_ms
+        };
+        let due = now_ms >= seen + interval + stagger;
         let recently = self
             .last_proposal_ms
             .is_some_and(|t| now_ms < t + self.epoch_interval_ms);

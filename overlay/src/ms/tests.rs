@@ -846,3 +846,45 @@ fn drivers_carry_epochs_through_handovers_without_help() {
     groups.dedup();
     assert!(groups.len() >= 3, "the MS group should rotate: {groups:?}");
 }
+
+#[test]
+fn many_queued_changes_close_the_epoch_without_waiting_for_the_interval() {
+    use super::driver::{CHANGES_MAX, Driver, DriverAction, Local};
+    use crate::pbft::Application;
+    let (s, secrets, shares) = system(7);
+    let primary = s.config().ms_group[0];
+    let mut d = Driver::new(
+        SecretKey::from_seed(&secrets[&primary].seed()),
+        shares.get(&primary).cloned(),
+        3_600_000,
+    );
+    let mut app = MsApp::new(s);
+    let proposes = |d: &mut Driver, app: &MsApp, now_ms: u64| {
+        let local = Local {
+            app,
+            primary: true,
+            index: 0,
+        };
+        let mut rng = ChaCha20Rng::seed_from_u64(1);
+        d.tick(now_ms, T0, &local, &mut rng)
+            .iter()
+            .any(|a| matches!(a, DriverAction::Submit(op) if matches!(**op, Op::NewEpoch { .. })))
+    };
+    let revoke = |i: u64| {
+        MsApp::encode_op(&Op::Revoke(cert(CertBody::Revoke {
+            client: ClientId::of(&key(10_000 + i).public()),
+        })))
+    };
+    app.execute(&authority().public(), &revoke(0));
+    assert!(
+        !proposes(&mut d, &app, 1_000),
+        "one change waits for the interval"
+    );
+    for i in 1..CHANGES_MAX as u64 {
+        app.execute(&authority().public(), &revoke(i));
+    }
+    assert!(
+        proposes(&mut d, &app, 2_000),
+        "a full queue closes the epoch at once"
+    );
+}
