@@ -45,21 +45,8 @@ impl Cluster {
         for i in 0..n {
             let dir = root.path().join(format!("node{i}"));
             let addr = format!("/ip4/127.0.0.1/tcp/{}", free_port());
-            let key = dir.join("node.key");
-            rampart_ok(&["keygen", "--out", key.to_str().expect("utf-8")]);
+            admit(&admin, &dir, &addr, &[]);
             let cert = dir.join("add.cert");
-            rampart_ok(&[
-                "admin",
-                "--admin-dir",
-                admin_s,
-                "add-node",
-                "--key",
-                dir.join("node.pub").to_str().expect("utf-8"),
-                "--addr",
-                &addr,
-                "--out",
-                cert.to_str().expect("utf-8"),
-            ]);
             cert_args.push("--cert".into());
             cert_args.push(cert.to_str().expect("utf-8").into());
             nodes.push(Node {
@@ -96,10 +83,17 @@ impl Cluster {
         self.root.path().join("admin")
     }
 
-    /// Starts node `i` with its key, bundle and the first node as bootstrap peer.
+    /// Starts node `i` with its key, its genesis bundle (or, for a node that joined, its
+    /// admission) and the first node as bootstrap peer.
     pub fn start(&mut self, i: usize) {
         let bootstrap = self.nodes[0].addr.clone();
         let node = &mut self.nodes[i];
+        let bundle = node.dir.join("node.bundle");
+        let (from, file) = if bundle.exists() {
+            ("--genesis", bundle)
+        } else {
+            ("--admission", node.dir.join("node.admission"))
+        };
         let config = node.dir.join("node.toml");
         std::fs::write(&config, &self.node_config).expect("write node.toml");
         let log = std::fs::File::create(node.dir.join("node.log")).expect("log file");
@@ -110,8 +104,8 @@ impl Cluster {
             .arg(node.dir.join("data"))
             .arg("--key")
             .arg(node.dir.join("node.key"))
-            .arg("--genesis")
-            .arg(node.dir.join("node.bundle"))
+            .arg(from)
+            .arg(file)
             .args(["--listen", &node.addr, "--bootstrap", &bootstrap])
             .env("RUST_LOG", "info,libp2p=warn")
             .stdin(Stdio::null())
@@ -169,48 +163,19 @@ impl Cluster {
         let i = self.nodes.len();
         let dir = self.root.path().join(format!("node{i}"));
         let addr = format!("/ip4/127.0.0.1/tcp/{}", free_port());
-        let key = dir.join("node.key");
-        rampart_ok(&["keygen", "--out", key.to_str().expect("utf-8")]);
-        let admin = self.admin_dir();
         let admission = dir.join("node.admission");
-        rampart_ok(&[
-            "admin",
-            "--admin-dir",
-            admin.to_str().expect("utf-8"),
-            "add-node",
-            "--key",
-            dir.join("node.pub").to_str().expect("utf-8"),
-            "--addr",
+        admit(
+            &self.admin_dir(),
+            &dir,
             &addr,
-            "--out",
-            dir.join("add.cert").to_str().expect("utf-8"),
-            "--admission",
-            admission.to_str().expect("utf-8"),
-        ]);
-        let config = dir.join("node.toml");
-        std::fs::write(&config, &self.node_config).expect("write node.toml");
-        let log = std::fs::File::create(dir.join("node.log")).expect("log file");
-        let child = Command::new(rampart_bin())
-            .args(["node", "start", "--config"])
-            .arg(&config)
-            .arg("--data-dir")
-            .arg(dir.join("data"))
-            .arg("--key")
-            .arg(&key)
-            .arg("--admission")
-            .arg(&admission)
-            .args(["--listen", &addr, "--bootstrap", &self.nodes[0].addr])
-            .env("RUST_LOG", "info,libp2p=warn")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("start rampart node");
+            &["--admission", admission.to_str().expect("utf-8")],
+        );
         self.nodes.push(Node {
             addr,
             dir,
-            proc: Some(child),
+            proc: None,
         });
+        self.start(i);
         i
     }
 
@@ -229,6 +194,29 @@ impl Drop for Cluster {
             self.kill(i);
         }
     }
+}
+
+/// A node key in `dir` and the admin's `add` certificate for it at `addr` (`dir/add.cert`),
+/// with `extra` arguments to `add-node`.
+fn admit(admin: &Path, dir: &Path, addr: &str, extra: &[&str]) {
+    rampart_ok(&[
+        "keygen",
+        "--out",
+        dir.join("node.key").to_str().expect("utf-8"),
+    ]);
+    let mut args = vec![
+        "admin",
+        "--admin-dir",
+        admin.to_str().expect("utf-8"),
+        "add-node",
+        "--key",
+    ];
+    let key = dir.join("node.pub");
+    let cert = dir.join("add.cert");
+    args.push(key.to_str().expect("utf-8"));
+    args.extend(["--addr", addr, "--out", cert.to_str().expect("utf-8")]);
+    args.extend(extra);
+    rampart_ok(&args);
 }
 
 /// `rampart status --peer addr --json`, parsed.

@@ -5,10 +5,10 @@
 //! clients' ordering requests until the replica's reply comes back. Its part in the
 //! membership service's own work is in `ms`.
 
+mod gossip;
 mod ms;
-mod probes;
 
-pub use probes::ProbeSettings;
+pub use gossip::ProbeSettings;
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -20,7 +20,9 @@ use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{ConnectionId, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm};
 use overlay::cert::Certificate;
+use overlay::config::Configuration;
 use overlay::crypto::{PublicKey, SecretKey};
+use overlay::epoch::EpochCert;
 use overlay::id::{Epoch, NodeId};
 use overlay::pbft::{Event, Signed, SignedReply, SignedRequest};
 use overlay::probe::Prober;
@@ -535,19 +537,21 @@ impl NetTask {
         }
     }
 
+    /// Hands a certified configuration to the `Epochs` actor, which checks and keeps it.
+    fn offer(&mut self, from: String, config: Configuration, cert: EpochCert) {
+        if self
+            .epochs
+            .try_send(OfferConfig { from, config, cert })
+            .is_err()
+        {
+            self.counters.offers_dropped += 1;
+            debug!("configuration offer dropped: the epochs mailbox is full");
+        }
+    }
+
     fn on_response(&mut self, peer: PeerId, response: Response) {
         match response {
-            Response::Config { config, cert } => {
-                let offer = OfferConfig {
-                    from: peer.to_string(),
-                    config: *config,
-                    cert,
-                };
-                if self.epochs.try_send(offer).is_err() {
-                    self.counters.offers_dropped += 1;
-                    debug!(%peer, "configuration offer dropped: the epochs mailbox is full");
-                }
-            }
+            Response::Config { config, cert } => self.offer(peer.to_string(), *config, cert),
             Response::NotNewer { .. } => {}
             Response::Handover(view) => self.on_handover_view(peer, view),
             Response::Relayed => debug!(%peer, "our admission was handed to the MS"),

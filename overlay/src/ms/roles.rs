@@ -43,16 +43,19 @@ pub fn reveals(h: &Handover, me: &NodeId, eph: &Ephemerals) -> Vec<Op> {
         .collect()
 }
 
-/// A new holder's checks of the ordered dealings: a complaint for each value it cannot open
-/// (not yet complained about), then how many it checked. Empty when there is nothing new.
+/// A new holder's checks of the dealings ordered since it last reported (`reported` of them
+/// checked already): a complaint for each value it cannot open (not yet complained about),
+/// then how many it has checked. Empty when there is nothing new, so that a driver ticking
+/// often opens each dealing once.
 pub fn check(h: &Handover, me: &SecretKey, reported: u32) -> Result<Vec<Op>, MsError> {
-    if h.chosen.is_some() {
+    let checked = u32::try_from(h.dealings.len()).unwrap_or(u32::MAX);
+    if h.chosen.is_some() || checked <= reported {
         return Ok(Vec::new());
     }
     let plan = h.plan()?;
     let id = NodeId::of(&me.public());
     let mut ops = Vec::new();
-    for d in &h.dealings {
+    for d in h.dealings.iter().skip(reported as usize) {
         if h.complaints.contains_key(&(d.dealer, id)) {
             continue;
         }
@@ -60,10 +63,7 @@ pub fn check(h: &Handover, me: &SecretKey, reported: u32) -> Result<Vec<Op>, MsE
             ops.push(Op::Complain { dealer: d.dealer });
         }
     }
-    let checked = u32::try_from(h.dealings.len()).unwrap_or(u32::MAX);
-    if checked > reported {
-        ops.push(Op::Ready { checked });
-    }
+    ops.push(Op::Ready { checked });
     Ok(ops)
 }
 

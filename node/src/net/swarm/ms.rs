@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use actors::epochs::OfferConfig;
 use actors::pbft::{Deliver, InstanceLink, start_instance};
 use libp2p::PeerId;
 use overlay::cert::Certificate;
@@ -92,14 +91,7 @@ impl NetTask {
                 if old.epoch.next() == config.epoch {
                     self.publish_epoch(&old, &config, cert);
                 }
-                let offer = OfferConfig {
-                    from: "this node's MS replica".into(),
-                    config: *config,
-                    cert,
-                };
-                if self.epochs.try_send(offer).is_err() {
-                    self.counters.offers_dropped += 1;
-                }
+                self.offer("this node's MS replica".into(), *config, cert);
             }
         }
     }
@@ -278,14 +270,7 @@ impl NetTask {
                     .set_instance(Some(overlay::pbft::Config::for_ms(&config)));
                 self.pbft = Some(PbftLink::of(link));
                 self.outsider.reset();
-                let offer = OfferConfig {
-                    from: "the MS handover".into(),
-                    config,
-                    cert,
-                };
-                if self.epochs.try_send(offer).is_err() {
-                    self.counters.offers_dropped += 1;
-                }
+                self.offer("the MS handover".into(), config, cert);
             }
             Err(e) => warn!(error = %e, "cannot start the MS instance"),
         }

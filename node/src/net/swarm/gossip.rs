@@ -12,7 +12,6 @@ use tracing::{debug, warn};
 
 use super::NetTask;
 use crate::net::behaviour::{EPOCH_TOPIC, PROBE_TOPIC};
-use actors::epochs::OfferConfig;
 use overlay::config::{Configuration, Delta};
 use overlay::epoch::EpochCert;
 use overlay::epoch::news::{self, EpochNews, NewsOutcome};
@@ -52,14 +51,18 @@ impl NetTask {
             cert,
             delta: Delta::between(old, new),
         };
-        let bytes = overlay::encoding::encode(&news);
+        // Not published (no peer subscribed yet): peers fetch the configuration anyway.
+        self.publish(EPOCH_TOPIC, overlay::encoding::encode(&news));
+    }
+
+    fn publish(&mut self, topic: &str, bytes: Vec<u8>) {
         if let Err(e) = self
             .swarm
             .behaviour_mut()
             .gossip
-            .publish(IdentTopic::new(EPOCH_TOPIC), bytes)
+            .publish(IdentTopic::new(topic), bytes)
         {
-            debug!(error = %e, "epoch news not published (peers fetch it anyway)");
+            debug!(error = %e, topic, "gossip message not published");
         }
     }
 
@@ -68,14 +71,7 @@ impl NetTask {
         match news::check(bytes, &config, &self.ms_key) {
             Ok((n, NewsOutcome::Next(next))) => {
                 debug!(epoch = %next.epoch, "epoch news applied");
-                let offer = OfferConfig {
-                    from: format!("gossip via {source}"),
-                    config: *next,
-                    cert: n.cert,
-                };
-                if self.epochs.try_send(offer).is_err() {
-                    self.counters.offers_dropped += 1;
-                }
+                self.offer(format!("gossip via {source}"), *next, n.cert);
             }
             Ok((_, NewsOutcome::Behind)) => self.ask_config(&source),
             Ok((_, NewsOutcome::Old)) => {}
@@ -83,17 +79,9 @@ impl NetTask {
         }
     }
 
+    /// Not published (no peer subscribed yet, a duplicate): the next round tries again.
     fn publish_probe(&mut self, msg: &ProbeMsg) {
-        let bytes = overlay::encoding::encode(msg);
-        if let Err(e) = self
-            .swarm
-            .behaviour_mut()
-            .gossip
-            .publish(IdentTopic::new(PROBE_TOPIC), bytes)
-        {
-            // No peer subscribed yet, or a duplicate: the next round tries again.
-            debug!(error = %e, "probe not published");
-        }
+        self.publish(PROBE_TOPIC, overlay::encoding::encode(msg));
     }
 
     /// An MS replica's round, when one is due.
