@@ -21,7 +21,8 @@ use crate::threshold::KeyPackage;
 use crate::threshold::reshare::Ephemerals;
 use crate::time::Timestamp;
 
-/// How long the primary waits for a signing session before starting another.
+/// How long a coordinator waits for a signing session before starting another; also the
+/// longest a replica waits for the primary to coordinate before taking its turn.
 pub const SIGNING_RETRY_MS: u64 = 10_000;
 /// Queued changes that close an epoch at once, without waiting for the epoch interval, so a
 /// burst of admissions does not wait a whole interval or grow the queue without bound.
@@ -74,6 +75,7 @@ pub struct Driver {
     reported: (Hash, u32),
     reveals_sent: BTreeSet<NodeId>,
     signing_since: Option<(Hash, u64)>,
+    handover_seen: Option<(Hash, u64)>,
     finished: Option<Epoch>,
 }
 
@@ -109,6 +111,7 @@ impl Driver {
             reported: (Hash::default(), 0),
             reveals_sent: BTreeSet::new(),
             signing_since: None,
+            handover_seen: None,
             finished: None,
         }
     }
@@ -238,7 +241,19 @@ impl Driver {
         let stale = self
             .signing_since
             .is_none_or(|(s, t)| s != statement_id || now_ms >= t + SIGNING_RETRY_MS);
-        if local.primary && h.cert.is_none() && stale {
+        // The primary coordinates at once; the others in turn later, in case it does not: a
+        // primary that follows PBFT may still be Byzantine in the MS, and PBFT would never
+        // replace it, since the requests it orders keep flowing.
+        let seen = match self.handover_seen {
+            Some((s, t)) if s == session => t,
+            _ => {
+                self.handover_seen = Some((session, now_ms));
+                now_ms
+            }
+        };
+        let fallback = SIGNING_RETRY_MS.min(self.epoch_interval_ms / 2);
+        let turn = local.primary || now_ms >= seen + fallback * (1 + u64::from(local.index));
+        if turn && h.cert.is_none() && stale {
             self.signing_since = Some((statement_id, now_ms));
             out.push(DriverAction::SignEpoch {
                 statement: h.statement,

@@ -252,6 +252,13 @@ impl Handover {
                 "the certificate is for another statement".into(),
             ));
         }
+        // Signing starts when the handover opens, and several replicas may coordinate: the
+        // first certificate ordered is the epoch's, since its hash seeds the next group draw.
+        if self.cert.is_some() {
+            return Err(MsError::Reshare(
+                "the statement is certified already".into(),
+            ));
+        }
         cert.verify(ms_key)
             .map_err(|e| MsError::Reshare(e.to_string()))?;
         self.cert = Some(cert);

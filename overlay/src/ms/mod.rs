@@ -10,7 +10,8 @@
 //! `NewEpoch` also opens the [`Handover`] of the MS key and state to the next group, which
 //! the old group orders to completion (dealings, complaints, reveals, the epoch certificate);
 //! [`driver::Driver`] decides what a correct replica submits along the way.
-//! Not here yet (issue 4): probes and dissemination.
+//! Probes (`crate::probe`) and epoch news (`crate::epoch::news`) live beside it: they are
+//! what nodes exchange over gossip, not what the MS orders.
 
 mod app;
 pub mod driver;

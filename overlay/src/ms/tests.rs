@@ -888,3 +888,43 @@ fn many_queued_changes_close_the_epoch_without_waiting_for_the_interval() {
         "a full queue closes the epoch at once"
     );
 }
+
+#[test]
+fn the_first_certificate_ordered_is_the_epochs() {
+    let rng = &mut ChaCha20Rng::seed_from_u64(5);
+    let g = genesis(5);
+    let dealt = crate::threshold::deal(&g.ms_group, 1, rng).unwrap();
+    let ms_key = crate::threshold::group_key(&dealt.public).unwrap();
+    let statement = crate::epoch::EpochStatement {
+        epoch: Epoch(1),
+        config_hash: Hash([1; 32]),
+        delta_hash: Hash([2; 32]),
+    };
+    let mut h = Handover::open(
+        statement,
+        dealt.public.serialize().unwrap(),
+        g.ms_group.clone(),
+        2,
+        g.members.iter().map(|m| m.key).collect(),
+        2,
+    );
+    let two: Vec<&KeyPackage> = dealt.shares.values().take(2).collect();
+    let mut sign = || EpochCert {
+        statement,
+        signature: crate::threshold::sign_locally(
+            &two,
+            &dealt.public,
+            &crate::encoding::domain_bytes(&statement),
+            rng,
+        )
+        .unwrap(),
+    };
+    let (first, second) = (sign(), sign());
+    assert_ne!(
+        first.signature, second.signature,
+        "FROST signatures are randomised"
+    );
+    h.certify(first, &ms_key).unwrap();
+    assert!(h.certify(second, &ms_key).is_err());
+    assert_eq!(h.cert, Some(first));
+}
