@@ -1,6 +1,8 @@
 //! `sim`: runs many seeds of a protocol simulation and prints a summary. For soaks longer
 //! than CI runs: `cargo run -p rampart-tests --bin sim -- --n 4 --seeds 10000` (PBFT), or
-//! `... --bin sim -- --ms --epochs 5 --seeds 2000` (the membership service).
+//! `... --bin sim -- --ms --epochs 5 --seeds 2000` (the membership service over ideal
+//! ordering), or `... --bin sim -- --ms-pbft --seeds 2000` (the membership service inside the
+//! PBFT simulator).
 
 use std::time::Instant;
 
@@ -18,9 +20,12 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!(
-            "sim [--n 4] [--f (n-1)/3] [--seeds 100] [--start 0]\n  runs PBFT simulation seeds start..start+seeds and prints failures and a summary\nsim --ms [--epochs 3] [--seeds 100] [--start 0]\n  runs membership-service simulation seeds"
+            "sim [--n 4] [--f (n-1)/3] [--seeds 100] [--start 0]\n  runs PBFT simulation seeds start..start+seeds and prints failures and a summary\nsim --ms [--epochs 3] [--seeds 100] [--start 0]\n  runs membership-service simulation seeds\nsim --ms-pbft [--seeds 100] [--start 0]\n  runs seeds of the membership service inside the PBFT simulator"
         );
         return;
+    }
+    if args.iter().any(|a| a == "--ms-pbft") {
+        return ms_pbft(&args);
     }
     if args.iter().any(|a| a == "--ms") {
         return ms(&args);
@@ -94,6 +99,43 @@ fn ms(args: &[String]) {
     if !failed.is_empty() {
         println!(
             "failed seeds: {failed:?}  (replay one: MS_SEED=<seed> MS_TRACE=1 cargo test -p rampart-tests --test ms_sim replay -- --nocapture)"
+        );
+        std::process::exit(1);
+    }
+}
+
+fn ms_pbft(args: &[String]) {
+    use rampart_tests::ms_pbft;
+    let seeds = arg(args, "--seeds", 100);
+    let start = arg(args, "--start", 0);
+    let t0 = Instant::now();
+    let (mut ok, mut failed) = (0u64, Vec::new());
+    let (mut epochs, mut executed, mut excluded, mut byzantine) = (0u64, 0u64, 0u64, 0u64);
+    for seed in start..start + seeds {
+        let p = ms_pbft::Params::draw(seed);
+        match ms_pbft::run(seed, p) {
+            Ok(o) => {
+                ok += 1;
+                epochs += o.epochs;
+                executed += o.executed;
+                excluded += o.excluded;
+                byzantine += u64::from(o.byzantine.is_some());
+            }
+            Err(e) => {
+                println!("seed {seed}: {e}");
+                failed.push(seed);
+            }
+        }
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    println!(
+        "ms-pbft: {ok} passed, {} failed in {secs:.1}s ({:.1} ms/seed); {epochs} epochs certified, {executed} operations executed by correct replicas, {byzantine} runs with a Byzantine node, {excluded} bad signature shares excluded",
+        failed.len(),
+        1000.0 * secs / seeds.max(1) as f64
+    );
+    if !failed.is_empty() {
+        println!(
+            "failed seeds: {failed:?}  (replay one: MS_PBFT_SEED=<seed> SIM_TRACE=1 cargo test -p rampart-tests --test ms_pbft -- --exact replay --nocapture)"
         );
         std::process::exit(1);
     }

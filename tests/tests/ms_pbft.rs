@@ -1,0 +1,93 @@
+//! The membership service inside the PBFT simulator (issue 4): 300 seeds in CI, each running
+//! the real MS replicas, drivers, PBFT clients and FROST sessions over a lossy, partitioned
+//! network with crash-restarts and a Byzantine node, for at least three epochs.
+//!
+//! A failing seed prints itself; replay it alone with
+//! `MS_PBFT_SEED=<seed> SIM_TRACE=1 cargo test -p rampart-tests --test ms_pbft -- --exact replay --nocapture`.
+
+use rampart_tests::ms_pbft::{self, Params};
+
+/// Seeds that found bugs, kept as regression cases.
+/// - 2, 13: a second coordinator's certificate replaced the first one ordered, so replicas
+///   that had seen the first drew the next MS group from another seed (fixed: the first
+///   certificate ordered is the epoch's; later ones are refused).
+/// - 15, 38: the PBFT primary was Byzantine in the MS only (silent as a coordinator), PBFT
+///   kept it, and no one else ever coordinated the epoch signature (fixed: the other replicas
+///   take their turn after a while).
+/// - 79: two correct replicas missed the last commits of their instance while the third had
+///   already retired it; with one liar left, they could get neither PBFT catch-up nor f+1
+///   matching reports (fixed in the simulated nodes: an instance keeps running one epoch
+///   after it hands over; real nodes do not do this yet, see docs/DESIGN-NOTES.md).
+const REGRESSIONS: &[u64] = &[2, 13, 15, 38, 79];
+
+fn run_seeds(seeds: impl Iterator<Item = u64>) {
+    let mut failures = Vec::new();
+    for seed in seeds {
+        if let Err(e) = ms_pbft::run(seed, Params::draw(seed)) {
+            failures.push(format!("seed {seed}: {e}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} seeds failed (replay: MS_PBFT_SEED=<seed> SIM_TRACE=1 cargo test -p rampart-tests --test ms_pbft -- --exact replay --nocapture):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn regressions() {
+    run_seeds(REGRESSIONS.iter().copied());
+}
+
+#[test]
+fn seeds_0_to_150() {
+    run_seeds(0..150);
+}
+
+#[test]
+fn seeds_150_to_300() {
+    run_seeds(150..300);
+}
+
+#[test]
+fn a_seed_replays_exactly() {
+    let a = ms_pbft::run(7, Params::draw(7));
+    let b = ms_pbft::run(7, Params::draw(7));
+    assert_eq!(a, b);
+    assert!(a.is_ok(), "{a:?}");
+}
+
+#[test]
+fn the_ci_seeds_cover_every_fault() {
+    let drawn: Vec<Params> = (0..300).map(Params::draw).collect();
+    for f in ms_pbft::FAULTS {
+        let n = drawn
+            .iter()
+            .filter(|p| p.byzantine.is_some_and(|(_, x)| x == f))
+            .count();
+        assert!(n >= 20, "{f:?} appears in only {n} seeds");
+    }
+    for b in rampart_tests::byzantine::pbft::ALL {
+        let n = drawn
+            .iter()
+            .filter(|p| p.byzantine.is_some_and(|(x, _)| x == b))
+            .count();
+        assert!(n >= 20, "{b:?} appears in only {n} seeds");
+    }
+    assert!(drawn.iter().filter(|p| p.equivocates).count() >= 30);
+    assert!(drawn.iter().filter(|p| p.crashes).count() >= 50);
+    assert!(drawn.iter().filter(|p| p.partitions).count() >= 50);
+    assert!(drawn.iter().filter(|p| p.dies).count() >= 15);
+    assert!(drawn.iter().filter(|p| p.net.drop_prob > 0.0).count() >= 50);
+}
+
+#[test]
+fn replay() {
+    if let Ok(seed) = std::env::var("MS_PBFT_SEED") {
+        let seed: u64 = seed.parse().expect("MS_PBFT_SEED is a number");
+        let p = Params::draw(seed);
+        println!("{p:?}");
+        println!("{:?}", ms_pbft::run(seed, p));
+    }
+}
