@@ -30,6 +30,7 @@ pub struct ReplicaActor<A: Application + Summary + Unpin + 'static> {
     hook: Box<dyn Hook<A>>,
     handover: Option<Arc<overlay::ms::Handover>>,
     handover_at: u64,
+    retired: bool,
 }
 
 impl<A: Application + Summary + Unpin + 'static> ReplicaActor<A> {
@@ -53,6 +54,7 @@ impl<A: Application + Summary + Unpin + 'static> ReplicaActor<A> {
             hook,
             handover: None,
             handover_at: u64::MAX,
+            retired: false,
         };
         actor.publish();
         (actor, rx)
@@ -136,20 +138,32 @@ impl<A: Application + Summary + Unpin + 'static> ReplicaActor<A> {
     }
 
     fn run_hook(&mut self, ctx: &mut Context<Self>) {
-        if self.failed {
+        if self.failed || self.retired {
             return;
         }
         let res = self.hook.tick(&self.replica);
         for o in res.out {
             self.push(o);
         }
-        if res.stop {
-            info!("this PBFT instance has handed over; its replica stops");
-            ctx.stop();
+        if let Some(after) = res.retire {
+            info!(
+                secs = after.as_secs(),
+                "this PBFT instance has handed over; its replica keeps serving lagging peers, then stops"
+            );
+            self.retired = true;
+            ctx.run_later(after, |_, ctx| ctx.stop());
         }
     }
 
     fn push(&mut self, o: Outbound) {
+        // Once retired, what the replica sends belongs to an instance the network task no
+        // longer follows as current.
+        let o = match o {
+            Outbound::To(..) | Outbound::All(_) | Outbound::Reply(_) if self.retired => {
+                Outbound::Retired(Box::new(o))
+            }
+            o => o,
+        };
         if self.out.try_send(o).is_err() {
             self.outbound_dropped += 1;
             debug!("pbft outbound queue full; message dropped");

@@ -10,8 +10,9 @@ use super::ingress::Outbound;
 pub struct HookResult {
     /// Hand these to the network task.
     pub out: Vec<Outbound>,
-    /// This instance is finished: stop the actor.
-    pub stop: bool,
+    /// This instance is finished: keep serving PBFT traffic for this long (replicas that
+    /// missed its last commits catch up from it), then stop the actor.
+    pub retire: Option<std::time::Duration>,
 }
 
 /// Runs on the replica's actor every [`super::actor::HOOK_TICK`].

@@ -36,6 +36,9 @@ pub enum Outbound {
         /// The next instance.
         next: Option<InstanceLink>,
     },
+    /// A message (`To`, `All` or `Reply`) of an instance that handed over and still serves
+    /// its lagging replicas for a while.
+    Retired(Box<Outbound>),
 }
 
 /// A running PBFT instance, for the network task.

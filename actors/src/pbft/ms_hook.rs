@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use actix::{Actor, Arbiter};
 use actix_rt::ArbiterHandle;
@@ -168,7 +168,7 @@ impl Hook<MsApp> for MsHook {
                         state: Arc::new(app.state.clone()),
                         next,
                     });
-                    res.stop = true;
+                    res.retire = Some(retire_after(self.successor.epoch_interval_ms));
                 }
                 other => res.out.push(Outbound::Ms(other)),
             }
@@ -176,6 +176,17 @@ impl Hook<MsApp> for MsHook {
         res
     }
 }
+
+/// How long an instance that handed over keeps serving PBFT traffic: an epoch interval, and
+/// at least [`RETIRE_MIN`]. Its replicas that missed the last commits can catch up only from
+/// it: with f of the others lying and the rest lagging, reports of the final state would not
+/// reach f+1.
+pub fn retire_after(epoch_interval_ms: u64) -> Duration {
+    Duration::from_millis(epoch_interval_ms).max(RETIRE_MIN)
+}
+
+/// The shortest time a retired instance keeps serving.
+pub const RETIRE_MIN: Duration = Duration::from_secs(30);
 
 /// Writes the state an instance starts from: to a temporary file, synced, then renamed.
 fn persist_state(path: &std::path::Path, state: &State) -> Result<(), String> {

@@ -123,6 +123,7 @@ impl PbftLink {
             peers: cfg.replicas.iter().map(peer_id_of).collect(),
             nodes: i.config.ms_group.clone(),
             view: i.view,
+            cfg,
         }
     }
 }
@@ -137,6 +138,8 @@ pub struct PbftLink {
     pub nodes: Vec<NodeId>,
     /// The replica's progress.
     pub view: watch::Receiver<PbftView>,
+    /// The instance's configuration (its id and replica keys).
+    pub cfg: overlay::pbft::Config,
 }
 
 /// The swarm's owner.
@@ -152,6 +155,8 @@ pub struct NetTask {
     bootstrap_dials: HashMap<ConnectionId, Multiaddr>,
     unreachable_reported: HashSet<String>,
     pbft: Option<PbftLink>,
+    /// The instance this node's replica just handed over, serving lagging peers a while.
+    retiring: Option<PbftLink>,
     pending_replies: HashMap<([u8; 32], u64), Vec<ResponseChannel<SignedReply>>>,
     tsig: Tsig,
     submitter: Submitter,
@@ -215,6 +220,7 @@ impl NetTask {
             ms_runtime,
             outsider,
             retired: None,
+            retiring: None,
             joining: None,
             current_config: None,
             prev_config: None,
@@ -574,12 +580,32 @@ impl NetTask {
                 ..
             } => {
                 let _ = self.swarm.behaviour_mut().pbft.send_response(channel, Ack);
-                let Some(link) = &self.pbft else { return };
-                if !link.peers.contains(&peer) {
+                if self
+                    .retiring
+                    .as_ref()
+                    .is_some_and(|l| !l.replica.connected())
+                {
+                    self.retiring = None;
+                }
+                let in_current = self.pbft.as_ref().is_some_and(|l| l.peers.contains(&peer));
+                let in_retiring = self
+                    .retiring
+                    .as_ref()
+                    .is_some_and(|l| l.peers.contains(&peer));
+                // A peer in both groups may be talking to either instance: its signature, which
+                // names the instance, tells which (one check, only while an instance retires).
+                let retiring = in_retiring
+                    && (!in_current
+                        || self
+                            .retiring
+                            .as_ref()
+                            .is_some_and(|l| request.verify(&l.cfg).is_ok()));
+                let link = if retiring { &self.retiring } else { &self.pbft };
+                let Some(link) = link.as_ref().filter(|_| retiring || in_current) else {
                     self.counters.pbft_dropped += 1;
                     debug!(%peer, "pbft message from a peer outside the MS group dropped");
                     return;
-                }
+                };
                 if link
                     .replica
                     .try_send(Deliver(Event::Message(request)))
@@ -653,9 +679,16 @@ impl NetTask {
                 let outs = self.submitter.on_reply(reply, Instant::now());
                 return self.submit_do(outs);
             }
+            Outbound::Retired(inner) => return self.send_pbft(*inner, true),
             other => other,
         };
-        let Some(link) = &self.pbft else { return };
+        self.send_pbft(o, false);
+    }
+
+    /// Sends a replica's message or reply: of the current instance, or of the retiring one.
+    fn send_pbft(&mut self, o: Outbound, retiring: bool) {
+        let link = if retiring { &self.retiring } else { &self.pbft };
+        let Some(link) = link else { return };
         match o {
             Outbound::To(to, msg) => {
                 if let Some(peer) = link.peers.get(to.0 as usize).copied() {
@@ -681,7 +714,10 @@ impl NetTask {
                         .send_response(ch, reply.clone());
                 }
             }
-            Outbound::Ms(_) | Outbound::Approve(_) | Outbound::Handover { .. } => {}
+            Outbound::Ms(_)
+            | Outbound::Approve(_)
+            | Outbound::Handover { .. }
+            | Outbound::Retired(_) => {}
         }
         // Channels of requests that will never be answered (the client went away, the request
         // was a duplicate) expire with the request timeout; forget the closed ones.

@@ -414,6 +414,7 @@ fn start_replica(
         peers: cfg.replicas.iter().map(peer_id_of).collect(),
         nodes: config.ms_group.clone(),
         view,
+        cfg,
     };
     Ok(Some(link))
 }

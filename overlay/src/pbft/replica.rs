@@ -93,6 +93,8 @@ pub struct Replica<A: Application> {
     pub(super) mode: Mode,
     /// Consecutive view changes without progress: the timeout is base × 2^this.
     pub(super) vc_attempts: u32,
+    /// The view-change target whose timer runs (it starts once 2f+1 asked for that view).
+    pub(super) vc_armed: Option<View>,
     /// Highest sequence number this replica assigned as primary.
     pub(super) seq_assigned: Seq,
     pub(super) last_exec: Seq,
@@ -135,6 +137,7 @@ impl<A: Application> Replica<A> {
             view: View(0),
             mode: Mode::Active,
             vc_attempts: 0,
+            vc_armed: None,
             seq_assigned: Seq(0),
             last_exec: Seq(0),
             stable: CheckpointProof::default(),
@@ -161,7 +164,10 @@ impl<A: Application> Replica<A> {
     pub fn start(&mut self) -> Vec<Action> {
         self.set_timer(Timer::Status, self.cfg.status_interval_ms);
         self.broadcast_status();
-        if self.waiting() || self.mode == Mode::Changing {
+        if self.mode == Mode::Changing {
+            self.vc_armed = None;
+            self.arm_if_quorum();
+        } else if self.waiting() {
             self.arm_view_change_timer();
         }
         std::mem::take(&mut self.out)

@@ -270,3 +270,62 @@ fn a_forged_view_change_or_new_view_is_a_bad_proof() {
     assert_eq!(r.view(), View(0));
     assert!(r.is_active());
 }
+
+fn view_change_to(
+    cfg: &Config,
+    ks: &[SecretKey],
+    i: u32,
+    view: u64,
+    stable: &CheckpointProof,
+) -> Signed {
+    let vc = ViewChange {
+        new_view: View(view),
+        stable: stable.clone(),
+        prepared: vec![],
+    };
+    from(cfg, ks, i, Payload::ViewChange(Box::new(vc)))
+}
+
+fn arms_view_change_timer(actions: &[Action]) -> bool {
+    actions.iter().any(|a| {
+        matches!(
+            a,
+            Action::SetTimer {
+                timer: Timer::ViewChange,
+                ..
+            }
+        )
+    })
+}
+
+#[test]
+fn a_view_change_timer_starts_only_once_2f_plus_1_asked_for_that_view_or_later() {
+    let (cfg, ks, mut r) = setup();
+    let client = SecretKey::generate(&mut ChaCha20Rng::seed_from_u64(9));
+    let mut c = Client::new(cfg.clone(), client, 1, 600);
+    let request = c
+        .submit(b"op".to_vec())
+        .unwrap_or_default()
+        .into_iter()
+        .find_map(|a| match a {
+            ClientAction::Send { request, .. } | ClientAction::Broadcast(request) => Some(request),
+            _ => None,
+        })
+        .expect("the client sends its request");
+    // A backup with a request pending waits for the primary, then asks for view 1, alone.
+    assert!(arms_view_change_timer(&r.on_event(Event::Request(request))));
+    let acts = r.on_event(Event::Timer(Timer::ViewChange));
+    assert_eq!(r.view(), View(1));
+    assert!(!r.is_active());
+    assert!(
+        !arms_view_change_timer(&acts),
+        "alone, it must not time out of view 1 and run ahead of the others"
+    );
+    let stable = r.stable.clone();
+    let acts = r.on_event(Event::Message(view_change_to(&cfg, &ks, 2, 1, &stable)));
+    assert!(!arms_view_change_timer(&acts), "two of 2f+1 = 3");
+    // A third replica already asks for view 2: it too has given up view 1.
+    let acts = r.on_event(Event::Message(view_change_to(&cfg, &ks, 3, 2, &stable)));
+    assert!(arms_view_change_timer(&acts));
+    assert_eq!(r.view(), View(1));
+}

@@ -2,8 +2,9 @@
 //! view change carrying its stable checkpoint and its prepared certificates; the new primary
 //! gathers 2f+1 of them and sends a new-view message whose pre-prepares re-propose, for every
 //! sequence number in between, the batch prepared in the highest view (or a null batch).
-//! Liveness measures (§4.5): timeouts double with each failed attempt, and a replica joins a
-//! view change once f+1 others have asked for a higher view.
+//! Liveness measures (§4.5): timeouts double with each failed attempt, a view change's timer
+//! starts only once 2f+1 replicas asked for its view, and a replica joins a view change once
+//! f+1 others have asked for a higher view.
 
 use crate::id::Hash;
 
@@ -49,8 +50,30 @@ impl<A: Application> Replica<A> {
         self.persist(Record::Sent(msg.clone()));
         self.view_changes.insert(self.me, msg.clone());
         self.broadcast(msg);
-        self.arm_view_change_timer();
+        // A timer left from the old view must not move us on before the others join.
+        self.out.push(Action::CancelTimer(Timer::ViewChange));
+        self.arm_if_quorum();
         self.try_new_view();
+    }
+
+    /// §4.5.2: the timer of a view change starts only once 2f+1 replicas asked for its view
+    /// or a later one. A replica that timed out alone, or came back from a crash with its
+    /// timeouts reset, then waits for the others instead of running ahead of them one view at
+    /// a time, where no view would ever gather 2f+1. Counting later views too lets replicas
+    /// that fell one view behind (the leader's request for their view lost) follow it.
+    pub(super) fn arm_if_quorum(&mut self) {
+        let asked = self
+            .view_changes
+            .values()
+            .filter(|m| matches!(&m.payload, Payload::ViewChange(vc) if vc.new_view >= self.view))
+            .count();
+        if self.mode == Mode::Changing
+            && self.vc_armed != Some(self.view)
+            && asked >= self.cfg.quorum()
+        {
+            self.vc_armed = Some(self.view);
+            self.arm_view_change_timer();
+        }
     }
 
     pub(super) fn on_view_change(&mut self, m: Signed) {
@@ -80,6 +103,7 @@ impl<A: Application> Replica<A> {
         }
         self.view_changes.insert(from, m);
         self.maybe_join();
+        self.arm_if_quorum();
         self.try_new_view();
     }
 

@@ -56,6 +56,7 @@ impl World {
             .iter()
             .map(Member::id)
             .filter(|id| !self.leaving(id) && self.correct(self.ix[id]))
+            .filter(|id| self.reporter != Some(self.ix[id]))
             .collect();
         if staying > 6 && self.rng.gen_bool(0.5) {
             let node = *candidates.choose(&mut self.rng).ok_or("no candidate")?;
@@ -126,7 +127,7 @@ impl World {
             .map(Member::id)
             .filter(|id| !config.in_ms_group(id) && !self.leaving(id) && !next_group.contains(id))
             .map(|id| self.ix[&id])
-            .filter(|i| self.correct(*i) && self.nodes[*i].alive)
+            .filter(|i| self.correct(*i) && self.nodes[*i].alive && self.reporter != Some(*i))
             .collect();
         if staying <= 6 || candidates.is_empty() {
             return;

@@ -214,8 +214,25 @@ impl World {
                 h.cert.is_some()
             ))
         });
+        let replicas: Vec<String> = self
+            .nodes
+            .iter()
+            .enumerate()
+            .flat_map(|(i, n)| {
+                n.insts.iter().filter_map(move |(e, inst)| {
+                    let r = inst.replica.as_ref()?;
+                    Some(format!(
+                        "node {i} instance {e}: view {} active {} executed n{} stable n{}",
+                        r.view().0,
+                        r.is_active(),
+                        r.last_executed().0,
+                        r.stable_seq().0
+                    ))
+                })
+            })
+            .collect();
         format!(
-            "{} at {} ms ({} ms after GST); byzantine {:?} at node {:?}; last epoch {l}; {handover:?}",
+            "{} at {} ms ({} ms after GST); byzantine {:?} at node {:?}; last epoch {l}; replicas {replicas:?}; {handover:?}",
             self.stuck_reason().unwrap_or_default(),
             self.sched.now(),
             self.sched.now().saturating_sub(self.p.net.gst_ms),
@@ -230,11 +247,26 @@ impl World {
         let l = self.latest();
         let last = &self.configs[&l];
         if l.0 > 0 {
+            // A holder whose `Ready` covered every chosen dealing had checked them (and
+            // complained first about any bad one), so it must have a share. One that said
+            // ready for fewer may have been lied to after the choice: that needs share repair.
             let ready: Vec<NodeId> = self
                 .nodes
                 .iter()
                 .find_map(|n| n.answer(Epoch(l.0 - 1)).and_then(|a| a.state.handover()))
-                .map(|h| h.ready.keys().copied().collect())
+                .map(|h| {
+                    let chosen = h.chosen.clone().unwrap_or_default();
+                    let covered = h
+                        .dealings
+                        .iter()
+                        .rposition(|d| chosen.contains(&d.dealer))
+                        .map_or(0, |i| i + 1) as u32;
+                    h.ready
+                        .iter()
+                        .filter(|(_, k)| **k >= covered)
+                        .map(|(id, _)| *id)
+                        .collect()
+                })
                 .unwrap_or_default();
             for id in ready {
                 let i = self.ix[&id];

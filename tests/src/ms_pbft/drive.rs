@@ -504,12 +504,16 @@ impl World {
             .members
             .iter()
             .filter_map(|m| self.ix.get(&m.id()).copied())
-            .filter(|i| self.correct(*i) && self.nodes[*i].alive)
+            .filter(|i| {
+                self.correct(*i) && self.nodes[*i].alive && !self.leaving(&self.nodes[*i].id)
+            })
             .collect();
         if reporters.is_empty() || latest.member(&self.nodes[b].id).is_none() {
             return Ok(());
         }
         let r = reporters[self.rng.gen_range(0..reporters.len())];
+        // It stays a member (and so may submit) until its evidence is ordered.
+        self.reporter = Some(r);
         self.evidenced.insert(self.nodes[b].id);
         let e = self.nodes[r].epoch();
         self.submit(r, e, MsApp::encode_op(&Op::Misbehaviour(evidence)))

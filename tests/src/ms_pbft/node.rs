@@ -152,9 +152,10 @@ impl Node {
         self.session = None;
         self.subs.clear();
         self.polls.clear();
+        // Timer generations survive, so that timers set before the crash never pass for ones
+        // set after it.
         for i in self.insts.values_mut() {
             i.replica = None;
-            i.timers.clear();
         }
     }
 }

@@ -148,6 +148,8 @@ pub(super) struct World {
     pub revoked: BTreeSet<ClientId>,
     pub dead: BTreeSet<NodeId>,
     pub evidenced: BTreeSet<NodeId>,
+    /// The node that reported the evidence.
+    pub reporter: Option<usize>,
     pub rounds_done: usize,
     pub next_key: u64,
     pub steps: u64,
@@ -220,6 +222,7 @@ pub fn run(seed: u64, p: Params) -> Result<Outcome, String> {
         revoked: BTreeSet::new(),
         dead: BTreeSet::new(),
         evidenced: BTreeSet::new(),
+        reporter: None,
         rounds_done: 0,
         next_key: 1_000,
         steps: 0,
@@ -395,8 +398,18 @@ impl World {
                 }
             }
             Ev::Churn => self.churn()?,
-            Ev::Crash { node } => self.nodes[node].crash(),
-            Ev::Restart { node } => self.restart(node)?,
+            Ev::Crash { node } => {
+                if self.trace {
+                    println!("{:>6} node {node} crashes", self.sched.now());
+                }
+                self.nodes[node].crash()
+            }
+            Ev::Restart { node } => {
+                if self.trace {
+                    println!("{:>6} node {node} restarts", self.sched.now());
+                }
+                self.restart(node)?
+            }
             Ev::Die => self.die(),
             Ev::Equivocate => self.equivocate()?,
             Ev::Isolate { node } => self.net.isolate(node, 0..NET_MAX),
@@ -548,6 +561,13 @@ impl World {
                     }
                 }
                 Action::Restored { .. } if self.correct(node) => executed = true,
+                Action::NewView(v) if self.trace => {
+                    println!(
+                        "{:>6} node {node} instance {e}: view {}",
+                        self.sched.now(),
+                        v.0
+                    )
+                }
                 Action::SetTimer { timer, after_ms } => {
                     let Some(inst) = self.nodes[node].insts.get_mut(&e) else {
                         continue;
@@ -571,6 +591,15 @@ impl World {
                     }
                 }
                 Action::Persist(rec) => {
+                    if self.trace
+                        && let overlay::pbft::Record::View { view, active } = &rec
+                    {
+                        println!(
+                            "{:>6} node {node} instance {e}: view {} active {active}",
+                            self.sched.now(),
+                            view.0
+                        );
+                    }
                     if let Some(inst) = self.nodes[node].insts.get_mut(&e) {
                         inst.records.push(rec);
                     }

@@ -99,6 +99,7 @@ impl NetTask {
     /// This node's MS instance handed over: follow the next one, or leave the MS group. The
     /// state it handed over is kept to serve next-group holders that were not replicas.
     pub(super) fn on_handover(&mut self, state: Arc<State>, next: Option<InstanceLink>) {
+        self.retiring = self.pbft.take();
         self.retired = Some(Retired {
             epoch: state.config().epoch,
             bytes: Arc::new(encode(&*state)),
@@ -112,7 +113,6 @@ impl NetTask {
             }
             None => {
                 self.submitter.set_instance(None);
-                self.pbft = None;
                 self.tsig.set_share(None);
                 self.shares.erase();
                 info!("left the MS group; its key share is erased");
