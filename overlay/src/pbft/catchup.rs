@@ -58,6 +58,18 @@ impl<A: Application> Replica<A> {
             let msg = self.sign(Payload::Stable(self.stable.clone()));
             self.send(from, msg);
         }
+        // Our own checkpoint votes above both stable points: lost before GST, they would never
+        // be sent again, and a checkpoint no one got 2f+1 votes for never becomes stable, so
+        // the window fills and ordering stops (simulation seed 533).
+        let floor = stable.max(self.stable.seq);
+        let mine: Vec<Signed> = self
+            .checkpoint_votes
+            .range(floor.next()..)
+            .filter_map(|(_, votes)| votes.get(&self.me).map(|(_, m)| m.clone()))
+            .collect();
+        for m in mine {
+            self.send(from, m);
+        }
         let behind_view = view < self.view || (view == self.view && !active);
         match self.mode {
             Mode::Active if behind_view => {

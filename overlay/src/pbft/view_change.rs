@@ -17,11 +17,14 @@ use super::types::{Batch, Seq, View};
 
 impl<A: Application> Replica<A> {
     pub(super) fn on_view_change_timer(&mut self) {
-        if self.mode == Mode::Changing {
-            self.vc_attempts = self.vc_attempts.saturating_add(1);
-        } else if !self.waiting() {
+        if self.mode != Mode::Changing && !self.waiting() {
             return;
         }
+        // A view change that did not get a new view installed, or a new view that executed
+        // nothing in time, is a failed attempt either way: the next one waits twice as long
+        // (execution resets it). Counting only the first kind let views that install quickly
+        // but commit slowly time out forever at the base timeout.
+        self.vc_attempts = self.vc_attempts.saturating_add(1);
         self.start_view_change(self.view.next());
     }
 
