@@ -335,3 +335,28 @@ fn a_node_survives_garbage_and_names_its_unreachable_bootstrap_peer() {
 fn node_port(addr: &str) -> u16 {
     addr.rsplit('/').next().unwrap().parse().unwrap()
 }
+
+#[test]
+fn a_bare_add_certificate_as_admission_says_how_to_get_an_admission() {
+    let root = tempfile::tempdir().unwrap();
+    let (_, cert) = admin_with_cert(root.path());
+    let err = rampart_fails(&[
+        "node",
+        "start",
+        "--data-dir",
+        s(&root.path().join("data")),
+        "--key",
+        s(&root.path().join("n.key")),
+        "--admission",
+        s(&cert),
+        "--bootstrap",
+        "/ip4/127.0.0.1/tcp/1",
+    ]);
+    assert!(
+        err.contains("n.cert")
+            && err.contains("a bare certificate")
+            && err.contains("add-node")
+            && err.contains("--admission <file>"),
+        "{err}"
+    );
+}

@@ -56,7 +56,7 @@ pub fn start(settings: Settings) -> anyhow::Result<()> {
     let me = NodeId::of(&key.public());
     let genesis = load_bundle(&settings, &me)?;
     let admission = match &settings.admission {
-        Some(p) => Some(admission::read(p, now())?.cert),
+        Some(p) => Some(read_admission(p)?.cert),
         None => None,
     };
     let store = EpochStore::new(&settings.data_dir);
@@ -227,10 +227,27 @@ fn load_bundle(settings: &Settings, me: &NodeId) -> anyhow::Result<Bundle> {
     Ok(b)
 }
 
+/// Reads an admission; given the bare add certificate instead, says how to get one.
+fn read_admission(path: &Path) -> anyhow::Result<admission::Admission> {
+    admission::read(path, now()).map_err(|e| {
+        if bootstrap::certfile::read(path).is_ok() {
+            anyhow::anyhow!(
+                "{}: a bare certificate; joining also needs the keys to trust (the authority's \
+                 and the MS's): have the admin write an admission, which holds this \
+                 certificate with both, with `rampart admin add-node --key <node.pub> --addr \
+                 <multiaddr> --admission <file>`, and start with --admission <file>",
+                path.display()
+            )
+        } else {
+            e.into()
+        }
+    })
+}
+
 /// A starting bundle for a node joining a running system: the current configuration from a
 /// bootstrap peer, accepted only if it verifies under the MS key of the admission.
 fn join_bundle(settings: &Settings, path: &Path, me: &NodeId) -> anyhow::Result<Bundle> {
-    let a = admission::read(path, now())?;
+    let a = read_admission(path)?;
     if a.node().map(|k| NodeId::of(&k)) != Some(*me) {
         bail!(
             "{}: this admission is for another node than the key in {}",

@@ -340,7 +340,7 @@ impl Driver {
                     });
                 }
                 // A chosen dealer sealed a bad value to us after the dealers were fixed: the
-                // group signs without us until our share is repaired.
+                // group signs without us this epoch (no share repair: docs/DESIGN-NOTES.md).
                 Ok(None) | Err(_) => self.set_share(None),
             }
         } else {
