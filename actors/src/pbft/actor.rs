@@ -160,7 +160,10 @@ impl<A: Application + Summary + Unpin + 'static> ReplicaActor<A> {
         // longer follows as current.
         let o = match o {
             Outbound::To(..) | Outbound::All(_) | Outbound::Reply(_) if self.retired => {
-                Outbound::Retired(Box::new(o))
+                Outbound::Retired {
+                    instance: self.replica.config().instance,
+                    out: Box::new(o),
+                }
             }
             o => o,
         };

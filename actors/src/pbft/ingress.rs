@@ -38,7 +38,12 @@ pub enum Outbound {
     },
     /// A message (`To`, `All` or `Reply`) of an instance that handed over and still serves
     /// its lagging replicas for a while.
-    Retired(Box<Outbound>),
+    Retired {
+        /// That instance's id.
+        instance: overlay::id::Hash,
+        /// The message.
+        out: Box<Outbound>,
+    },
 }
 
 /// A running PBFT instance, for the network task.

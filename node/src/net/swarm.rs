@@ -679,7 +679,18 @@ impl NetTask {
                 let outs = self.submitter.on_reply(reply, Instant::now());
                 return self.submit_do(outs);
             }
-            Outbound::Retired(inner) => return self.send_pbft(*inner, true),
+            // Only the instance retired last is still routed: an older one (epochs shorter
+            // than its retirement) has no link left, and what it sends is dropped here.
+            Outbound::Retired { instance, out } => {
+                if self
+                    .retiring
+                    .as_ref()
+                    .is_some_and(|l| l.cfg.instance == instance)
+                {
+                    self.send_pbft(*out, true);
+                }
+                return;
+            }
             other => other,
         };
         self.send_pbft(o, false);
@@ -717,7 +728,7 @@ impl NetTask {
             Outbound::Ms(_)
             | Outbound::Approve(_)
             | Outbound::Handover { .. }
-            | Outbound::Retired(_) => {}
+            | Outbound::Retired { .. } => {}
         }
         // Channels of requests that will never be answered (the client went away, the request
         // was a duplicate) expire with the request timeout; forget the closed ones.

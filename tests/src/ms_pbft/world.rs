@@ -630,7 +630,8 @@ impl World {
         }
     }
 
-    /// Sends `msg` from `from` to `to` over the network as event `mk(msg)`.
+    /// Schedules `ev()` once per delivery of a message from `from` to `to`: never if the
+    /// network loses it, twice if it duplicates it.
     pub fn deliver(&mut self, from: usize, to: usize, ev: impl Fn() -> Ev) {
         for d in self
             .net
