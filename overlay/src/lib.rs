@@ -14,6 +14,7 @@ pub mod cert;
 pub mod config;
 pub mod constants;
 pub mod crypto;
+pub mod dbqs;
 pub mod encoding;
 pub mod epoch;
 pub mod freshness;

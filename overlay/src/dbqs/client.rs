@@ -1,0 +1,363 @@
+//! The client's side of dBQS as state machines: a write or a read of one keyed object against
+//! one replica group (replicas `0..n`, tolerating f faults). Replies in, messages out; the host
+//! sends them, feeds replies back, and calls `on_timer` to resend to replicas that have not
+//! answered. Nothing a replica says is believed unless it verifies: a version counts only if
+//! the owner's signature checks, and each phase waits for 2f+1 distinct replicas, so every
+//! phase meets every earlier one in at least one correct replica.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::object::{Version, VersionKey};
+use super::replica::{Reply, Request};
+use crate::crypto::SecretKey;
+use crate::id::Hash;
+
+/// What the host must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Send `req` to replica `to`.
+    Send {
+        /// The replica's index in the group.
+        to: usize,
+        /// The request.
+        req: Request,
+    },
+    /// The operation finished.
+    Done(Outcome),
+}
+
+/// How an operation ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The write is stored at a quorum as this version.
+    Written(VersionKey),
+    /// The value read: the highest version at a quorum (a tombstone if deleted), or none if
+    /// the object was never written.
+    Read(Option<Box<Version>>),
+    /// f+1 replicas refused, so at least one correct one did: the reason it gave.
+    Refused(String),
+}
+
+/// A replica group: `n` replicas, `f` faults tolerated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Group {
+    /// Replicas.
+    pub n: usize,
+    /// Faults tolerated.
+    pub f: usize,
+}
+
+impl Group {
+    /// The group of `n` replicas tolerating the most faults, (n-1)/3.
+    pub fn of(n: usize) -> Group {
+        Group { n, f: (n - 1) / 3 }
+    }
+
+    /// Replies a phase waits for.
+    pub fn quorum(&self) -> usize {
+        2 * self.f + 1
+    }
+}
+
+/// Replies of one phase: one per replica, the first counts.
+#[derive(Default)]
+struct Phase {
+    /// What each replica held (NONE for no version or one that does not verify).
+    held: BTreeMap<usize, VersionKey>,
+    /// Replicas that refused, and why.
+    refused: BTreeMap<usize, String>,
+}
+
+impl Phase {
+    fn answered_by(&self, r: usize) -> bool {
+        self.held.contains_key(&r) || self.refused.contains_key(&r)
+    }
+}
+
+/// Learns the highest version of `id` from a quorum; shared by reads and writes.
+struct Query {
+    id: Hash,
+    phase: Phase,
+    best: Option<Box<Version>>,
+}
+
+impl Query {
+    fn new(id: Hash) -> Query {
+        Query {
+            id,
+            phase: Phase::default(),
+            best: None,
+        }
+    }
+
+    fn on_reply(&mut self, from: usize, reply: Reply) {
+        if self.phase.answered_by(from) {
+            return;
+        }
+        match reply {
+            Reply::Version(Some(v)) if v.verify_for(&self.id).is_ok() => {
+                self.phase.held.insert(from, v.key());
+                if self.best.as_ref().is_none_or(|b| v.key() > b.key()) {
+                    self.best = Some(v);
+                }
+            }
+            // Nothing held, or something that does not verify (a liar's forgery): counts as
+            // an answer holding nothing.
+            Reply::Version(_) => {
+                self.phase.held.insert(from, VersionKey::NONE);
+            }
+            Reply::Refused(r) => {
+                self.phase.refused.insert(from, r.to_string());
+            }
+            _ => {}
+        }
+    }
+
+    fn best_key(&self) -> VersionKey {
+        self.best.as_ref().map_or(VersionKey::NONE, |b| b.key())
+    }
+}
+
+/// Acknowledgements that a quorum holds at least `key`.
+struct Store {
+    key: VersionKey,
+    phase: Phase,
+}
+
+impl Store {
+    fn acks(&self) -> usize {
+        self.phase.held.values().filter(|k| **k >= self.key).count()
+    }
+
+    fn on_reply(&mut self, from: usize, reply: Reply) {
+        if self.phase.answered_by(from) {
+            return;
+        }
+        match reply {
+            Reply::Stored { held } => {
+                self.phase.held.insert(from, held);
+            }
+            Reply::Refused(r) => {
+                self.phase.refused.insert(from, r.to_string());
+            }
+            _ => {}
+        }
+    }
+}
+
+fn refused(phase: &Phase, g: Group) -> Option<Outcome> {
+    (phase.refused.len() > g.f)
+        .then(|| Outcome::Refused(phase.refused.values().next().cloned().unwrap_or_default()))
+}
+
+fn send_all(g: Group, req: &Request, skip: impl Fn(usize) -> bool) -> Vec<Action> {
+    (0..g.n)
+        .filter(|r| !skip(*r))
+        .map(|to| Action::Send {
+            to,
+            req: req.clone(),
+        })
+        .collect()
+}
+
+enum WriteStep {
+    Query(Query),
+    Store(Store, Request),
+    Done,
+}
+
+/// A write of a keyed object: learn the highest version from a quorum, sign the next one,
+/// store it at a quorum.
+pub struct Write {
+    g: Group,
+    owner: SecretKey,
+    name: Vec<u8>,
+    value: Option<Vec<u8>>,
+    step: WriteStep,
+}
+
+impl Write {
+    /// Writes `value` (or deletes, with `None`) to `name` under `owner`.
+    pub fn start(
+        g: Group,
+        owner: SecretKey,
+        name: Vec<u8>,
+        value: Option<Vec<u8>>,
+    ) -> (Write, Vec<Action>) {
+        let id = super::object::keyed_id(&owner.public(), &name);
+        let acts = send_all(g, &Request::Read { id }, |_| false);
+        let w = Write {
+            g,
+            owner,
+            name,
+            value,
+            step: WriteStep::Query(Query::new(id)),
+        };
+        (w, acts)
+    }
+
+    /// Whether the write finished.
+    pub fn is_done(&self) -> bool {
+        matches!(self.step, WriteStep::Done)
+    }
+
+    /// A replica's reply.
+    pub fn on_reply(&mut self, from: usize, reply: Reply) -> Vec<Action> {
+        if from >= self.g.n {
+            return Vec::new();
+        }
+        match &mut self.step {
+            WriteStep::Query(q) => {
+                q.on_reply(from, reply);
+                if let Some(o) = refused(&q.phase, self.g) {
+                    self.step = WriteStep::Done;
+                    return vec![Action::Done(o)];
+                }
+                if q.phase.held.len() < self.g.quorum() {
+                    return Vec::new();
+                }
+                let next = q.best_key().number.saturating_add(1);
+                let version = Box::new(Version::sign(
+                    &self.owner,
+                    &self.name,
+                    next,
+                    self.value.take(),
+                ));
+                let store = Store {
+                    key: version.key(),
+                    phase: Phase::default(),
+                };
+                let req = Request::Write { version };
+                let acts = send_all(self.g, &req, |_| false);
+                self.step = WriteStep::Store(store, req);
+                acts
+            }
+            WriteStep::Store(s, _) => {
+                s.on_reply(from, reply);
+                if let Some(o) = refused(&s.phase, self.g) {
+                    self.step = WriteStep::Done;
+                    return vec![Action::Done(o)];
+                }
+                if s.acks() < self.g.quorum() {
+                    return Vec::new();
+                }
+                let key = s.key;
+                self.step = WriteStep::Done;
+                vec![Action::Done(Outcome::Written(key))]
+            }
+            WriteStep::Done => Vec::new(),
+        }
+    }
+
+    /// Resends the current phase's request to the replicas that have not answered it.
+    pub fn on_timer(&mut self) -> Vec<Action> {
+        match &self.step {
+            WriteStep::Query(q) => send_all(self.g, &Request::Read { id: q.id }, |r| {
+                q.phase.answered_by(r)
+            }),
+            WriteStep::Store(s, req) => send_all(self.g, req, |r| s.phase.answered_by(r)),
+            WriteStep::Done => Vec::new(),
+        }
+    }
+}
+
+enum ReadStep {
+    Query(Query),
+    WriteBack(Store, Request, Box<Version>),
+    Done,
+}
+
+/// A read of a keyed object: the highest validly signed version from a quorum, written back
+/// to a quorum first if fewer than 2f+1 replicas hold it, so no later read returns less.
+pub struct Read {
+    g: Group,
+    step: ReadStep,
+}
+
+impl Read {
+    /// Reads object `id`.
+    pub fn start(g: Group, id: Hash) -> (Read, Vec<Action>) {
+        let acts = send_all(g, &Request::Read { id }, |_| false);
+        let r = Read {
+            g,
+            step: ReadStep::Query(Query::new(id)),
+        };
+        (r, acts)
+    }
+
+    /// Whether the read finished.
+    pub fn is_done(&self) -> bool {
+        matches!(self.step, ReadStep::Done)
+    }
+
+    /// A replica's reply.
+    pub fn on_reply(&mut self, from: usize, reply: Reply) -> Vec<Action> {
+        if from >= self.g.n {
+            return Vec::new();
+        }
+        match &mut self.step {
+            ReadStep::Query(q) => {
+                q.on_reply(from, reply);
+                if let Some(o) = refused(&q.phase, self.g) {
+                    self.step = ReadStep::Done;
+                    return vec![Action::Done(o)];
+                }
+                if q.phase.held.len() < self.g.quorum() {
+                    return Vec::new();
+                }
+                let Some(best) = q.best.clone() else {
+                    self.step = ReadStep::Done;
+                    return vec![Action::Done(Outcome::Read(None))];
+                };
+                let store = Store {
+                    key: best.key(),
+                    phase: Phase {
+                        held: q.phase.held.clone(),
+                        refused: BTreeMap::new(),
+                    },
+                };
+                if store.acks() >= self.g.quorum() {
+                    self.step = ReadStep::Done;
+                    return vec![Action::Done(Outcome::Read(Some(best)))];
+                }
+                // Write back to those that lag (and to those that did not answer).
+                let behind: BTreeSet<usize> = (0..self.g.n)
+                    .filter(|r| store.phase.held.get(r).is_none_or(|k| *k < best.key()))
+                    .collect();
+                let mut store = store;
+                store.phase.held.retain(|r, _| !behind.contains(r));
+                let req = Request::Write {
+                    version: best.clone(),
+                };
+                let acts = send_all(self.g, &req, |r| !behind.contains(&r));
+                self.step = ReadStep::WriteBack(store, req, best);
+                acts
+            }
+            ReadStep::WriteBack(s, _, best) => {
+                s.on_reply(from, reply);
+                if let Some(o) = refused(&s.phase, self.g) {
+                    self.step = ReadStep::Done;
+                    return vec![Action::Done(o)];
+                }
+                if s.acks() < self.g.quorum() {
+                    return Vec::new();
+                }
+                let best = best.clone();
+                self.step = ReadStep::Done;
+                vec![Action::Done(Outcome::Read(Some(best)))]
+            }
+            ReadStep::Done => Vec::new(),
+        }
+    }
+
+    /// Resends the current phase's request to the replicas that have not answered it.
+    pub fn on_timer(&mut self) -> Vec<Action> {
+        match &self.step {
+            ReadStep::Query(q) => send_all(self.g, &Request::Read { id: q.id }, |r| {
+                q.phase.answered_by(r)
+            }),
+            ReadStep::WriteBack(s, req, _) => send_all(self.g, req, |r| s.phase.answered_by(r)),
+            ReadStep::Done => Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! dBQS, the Byzantine quorum store (DESIGN.md §4): each key range is held by a replica group
+//! of n = 3f+1 nodes and every operation needs answers from a quorum of 2f+1.
+//!
+//! Two kinds of object:
+//! - content objects, named by the SHA-256 of their bytes: immutable and self-verifying;
+//! - keyed objects, named by SHA-256(owner key ‖ name), whose versions the owner signs. A write
+//!   learns the highest version from a quorum and stores the next one at a quorum; a read takes
+//!   the highest validly signed version from a quorum and writes it back where replicas lag
+//!   before returning, which makes the register atomic (linearizable).
+//!
+//! [`object`] holds the signed versions and their order, [`replica`] what a replica does with a
+//! request, [`client`] the client's read and write as state machines (replies in, messages
+//! out). Storage, the network and credentials are the host's.
+
+pub mod client;
+pub mod object;
+pub mod replica;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,134 @@
+//! What a dBQS replica does with one request: check it, consult or update its store, answer.
+//! A replica never stores a version that does not verify, never replaces a version with a
+//! lower one, and answers a bad request with the reason, its store unchanged.
+
+use serde::{Deserialize, Serialize};
+
+use super::object::{BadVersion, Version, VersionKey, content_id};
+use crate::id::Hash;
+
+/// The largest content object stored in one piece.
+pub const CONTENT_BYTES_MAX: usize = 4 * 1024 * 1024;
+
+/// A client's request to one replica.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Request {
+    /// The highest version held of keyed object `id`.
+    Read {
+        /// The object.
+        id: Hash,
+    },
+    /// Keep `version` if it is above what is held: a writer's new version, or a version a
+    /// reader saw elsewhere and writes back.
+    Write {
+        /// The version.
+        version: Box<Version>,
+    },
+    /// A content object.
+    GetContent {
+        /// Its id.
+        id: Hash,
+    },
+    /// Keep a content object.
+    PutContent {
+        /// Its bytes.
+        bytes: Vec<u8>,
+    },
+}
+
+/// A replica's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Reply {
+    /// The highest version held, if any.
+    Version(Option<Box<Version>>),
+    /// After a write: the version now held (the one written, or a higher one).
+    Stored {
+        /// Its key.
+        held: VersionKey,
+    },
+    /// A content object, if held.
+    Content(Option<Vec<u8>>),
+    /// A content object is held.
+    ContentStored {
+        /// Its id.
+        id: Hash,
+    },
+    /// The request was refused; nothing changed.
+    Refused(Refusal),
+}
+
+/// Why a replica refused a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum Refusal {
+    /// The version does not verify.
+    #[error("bad version: {0}")]
+    BadVersion(String),
+    /// Over a bound.
+    #[error("too large: {0}")]
+    TooLarge(String),
+    /// The replica's storage failed.
+    #[error("storage failed: {0}")]
+    Storage(String),
+}
+
+impl From<BadVersion> for Refusal {
+    fn from(e: BadVersion) -> Refusal {
+        Refusal::BadVersion(e.to_string())
+    }
+}
+
+/// A replica's storage, supplied by the host: rocksdb on nodes, a map in simulations.
+pub trait Store {
+    /// The version held of keyed object `id`.
+    fn version(&self, id: &Hash) -> Result<Option<Version>, String>;
+    /// Keeps `v` as the version of its object (the caller checked it is higher).
+    fn put_version(&mut self, v: Version) -> Result<(), String>;
+    /// The content object `id`.
+    fn content(&self, id: &Hash) -> Result<Option<Vec<u8>>, String>;
+    /// Keeps a content object under its id.
+    fn put_content(&mut self, id: Hash, bytes: Vec<u8>) -> Result<(), String>;
+}
+
+/// Handles one request against `store`.
+pub fn handle<S: Store>(store: &mut S, req: Request) -> Reply {
+    match serve(store, req) {
+        Ok(r) => r,
+        Err(e) => Reply::Refused(e),
+    }
+}
+
+fn serve<S: Store>(store: &mut S, req: Request) -> Result<Reply, Refusal> {
+    match req {
+        Request::Read { id } => Ok(Reply::Version(
+            store.version(&id).map_err(Refusal::Storage)?.map(Box::new),
+        )),
+        Request::Write { version } => {
+            version.verify()?;
+            let id = version.id();
+            let held = store.version(&id).map_err(Refusal::Storage)?;
+            let held_key = held.as_ref().map_or(VersionKey::NONE, Version::key);
+            if version.key() <= held_key {
+                return Ok(Reply::Stored { held: held_key });
+            }
+            let key = version.key();
+            store.put_version(*version).map_err(Refusal::Storage)?;
+            Ok(Reply::Stored { held: key })
+        }
+        Request::GetContent { id } => Ok(Reply::Content(
+            store.content(&id).map_err(Refusal::Storage)?,
+        )),
+        Request::PutContent { bytes } => {
+            if bytes.len() > CONTENT_BYTES_MAX {
+                return Err(Refusal::TooLarge(format!(
+                    "a content object of {} bytes, at most {CONTENT_BYTES_MAX}",
+                    bytes.len()
+                )));
+            }
+            let id = content_id(&bytes);
+            if store.content(&id).map_err(Refusal::Storage)?.is_none() {
+                store.put_content(id, bytes).map_err(Refusal::Storage)?;
+            }
+            Ok(Reply::ContentStored { id })
+        }
+    }
+}

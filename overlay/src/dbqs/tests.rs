@@ -1,0 +1,319 @@
+//! Reads and writes against four in-memory replicas, one of them lying in each way it can.
+
+use std::collections::BTreeMap;
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+use super::client::{Action, Group, Outcome, Read, Write};
+use super::object::{Version, VersionKey, content_id, keyed_id, value_digest};
+use super::replica::{self, Refusal, Reply, Request, Store};
+use crate::crypto::SecretKey;
+use crate::id::Hash;
+
+#[derive(Default, Clone)]
+struct Mem {
+    versions: BTreeMap<Hash, Version>,
+    content: BTreeMap<Hash, Vec<u8>>,
+}
+
+impl Store for Mem {
+    fn version(&self, id: &Hash) -> Result<Option<Version>, String> {
+        Ok(self.versions.get(id).cloned())
+    }
+    fn put_version(&mut self, v: Version) -> Result<(), String> {
+        self.versions.insert(v.id(), v);
+        Ok(())
+    }
+    fn content(&self, id: &Hash) -> Result<Option<Vec<u8>>, String> {
+        Ok(self.content.get(id).cloned())
+    }
+    fn put_content(&mut self, id: Hash, bytes: Vec<u8>) -> Result<(), String> {
+        self.content.insert(id, bytes);
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Liar {
+    /// Answers nothing.
+    Silent,
+    /// Answers reads with the first version it ever stored, acknowledges writes it drops.
+    Stale,
+    /// Answers reads with a higher version it made up (its signature does not verify).
+    Forge,
+    /// Refuses everything.
+    Refuse,
+}
+
+struct Group4 {
+    stores: Vec<Mem>,
+    liar: Option<(usize, Liar)>,
+    first: BTreeMap<Hash, Version>,
+}
+
+impl Group4 {
+    fn new(liar: Option<(usize, Liar)>) -> Group4 {
+        Group4 {
+            stores: vec![Mem::default(); 4],
+            liar,
+            first: BTreeMap::new(),
+        }
+    }
+
+    fn answer(&mut self, to: usize, req: Request) -> Option<Reply> {
+        let liar = self.liar.filter(|(l, _)| *l == to).map(|(_, b)| b);
+        match (liar, &req) {
+            (Some(Liar::Silent), _) => None,
+            (Some(Liar::Refuse), _) => Some(Reply::Refused(Refusal::Storage("no".into()))),
+            (Some(Liar::Stale), Request::Read { id }) => {
+                Some(Reply::Version(self.first.get(id).cloned().map(Box::new)))
+            }
+            (Some(Liar::Stale), Request::Write { version }) => {
+                self.first
+                    .entry(version.id())
+                    .or_insert((**version).clone());
+                Some(Reply::Stored {
+                    held: version.key(),
+                })
+            }
+            (Some(Liar::Forge), Request::Read { id }) => {
+                let mut v = self.stores[to].versions.get(id).cloned()?;
+                v.stamp.number += 10;
+                v.value = Some(b"forged".to_vec());
+                v.stamp.digest = value_digest(v.value.as_deref());
+                Some(Reply::Version(Some(Box::new(v))))
+            }
+            _ => Some(replica::handle(&mut self.stores[to], req)),
+        }
+    }
+
+    /// Runs an operation to completion, delivering in replica order; `None` if it stalls.
+    fn run(
+        &mut self,
+        acts: Vec<Action>,
+        on_reply: &mut dyn FnMut(usize, Reply) -> Vec<Action>,
+    ) -> Option<Outcome> {
+        let mut queue = acts;
+        while !queue.is_empty() {
+            let mut next = Vec::new();
+            for a in queue {
+                match a {
+                    Action::Done(o) => return Some(o),
+                    Action::Send { to, req } => {
+                        if let Some(r) = self.answer(to, req) {
+                            next.extend(on_reply(to, r));
+                        }
+                    }
+                }
+            }
+            queue = next;
+        }
+        None
+    }
+
+    fn write(&mut self, owner: &SecretKey, name: &[u8], value: Option<&[u8]>) -> Outcome {
+        let (mut w, acts) = Write::start(
+            Group::of(4),
+            SecretKey::from_seed(&owner.seed()),
+            name.to_vec(),
+            value.map(<[u8]>::to_vec),
+        );
+        self.run(acts, &mut |from, r| w.on_reply(from, r))
+            .expect("the write finishes")
+    }
+
+    fn read(&mut self, id: Hash) -> Outcome {
+        let (mut r, acts) = Read::start(Group::of(4), id);
+        self.run(acts, &mut |from, rep| r.on_reply(from, rep))
+            .expect("the read finishes")
+    }
+
+    fn holding(&self, id: &Hash, key: VersionKey) -> usize {
+        self.stores
+            .iter()
+            .filter(|s| s.versions.get(id).is_some_and(|v| v.key() >= key))
+            .count()
+    }
+}
+
+fn owner() -> SecretKey {
+    SecretKey::generate(&mut ChaCha20Rng::seed_from_u64(1))
+}
+
+fn value_of(o: &Outcome) -> Option<Vec<u8>> {
+    match o {
+        Outcome::Read(Some(v)) => v.value.clone(),
+        _ => None,
+    }
+}
+
+#[test]
+fn a_write_then_a_read_returns_it_whatever_one_replica_does() {
+    for liar in [
+        None,
+        Some((0, Liar::Silent)),
+        Some((1, Liar::Stale)),
+        Some((2, Liar::Forge)),
+        Some((3, Liar::Refuse)),
+    ] {
+        let mut g = Group4::new(liar);
+        let k = owner();
+        let id = keyed_id(&k.public(), b"greeting");
+        assert_eq!(g.read(id), Outcome::Read(None), "{liar:?}");
+        for (i, text) in [&b"hello"[..], b"bonjour", b"hallo"].iter().enumerate() {
+            let o = g.write(&k, b"greeting", Some(text));
+            let Outcome::Written(key) = o else {
+                panic!("{liar:?}: {o:?}")
+            };
+            assert_eq!(key.number, i as u64 + 1, "{liar:?}");
+            assert_eq!(value_of(&g.read(id)).as_deref(), Some(*text), "{liar:?}");
+        }
+        // A delete is a signed tombstone, the next version.
+        g.write(&k, b"greeting", None);
+        match g.read(id) {
+            Outcome::Read(Some(v)) => assert!(v.value.is_none() && v.stamp.number == 4),
+            o => panic!("{liar:?}: {o:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_read_writes_back_where_replicas_lag() {
+    let mut g = Group4::new(None);
+    let k = owner();
+    let id = keyed_id(&k.public(), b"x");
+    g.write(&k, b"x", Some(b"one"));
+    // Only replica 0 gets version 2 (its writer crashed mid-write).
+    let v2 = Version::sign(&k, b"x", 2, Some(b"two".to_vec()));
+    replica::handle(
+        &mut g.stores[0],
+        Request::Write {
+            version: Box::new(v2.clone()),
+        },
+    );
+    assert_eq!(g.holding(&id, v2.key()), 1);
+    assert_eq!(value_of(&g.read(id)).as_deref(), Some(&b"two"[..]));
+    assert!(
+        g.holding(&id, v2.key()) >= 3,
+        "the read returned version 2 only once a quorum held it"
+    );
+}
+
+#[test]
+fn two_writers_with_one_key_order_their_versions_alike_everywhere() {
+    let k = owner();
+    let a = Version::sign(&k, b"x", 1, Some(b"a".to_vec()));
+    let b = Version::sign(&k, b"x", 1, Some(b"b".to_vec()));
+    let mut s1 = Mem::default();
+    let mut s2 = Mem::default();
+    for (s, first, second) in [(&mut s1, &a, &b), (&mut s2, &b, &a)] {
+        replica::handle(
+            s,
+            Request::Write {
+                version: Box::new(first.clone()),
+            },
+        );
+        replica::handle(
+            s,
+            Request::Write {
+                version: Box::new(second.clone()),
+            },
+        );
+    }
+    let id = a.id();
+    assert_eq!(
+        s1.versions[&id], s2.versions[&id],
+        "arrival order must not matter"
+    );
+}
+
+#[test]
+fn a_replica_refuses_bad_versions_and_keeps_what_it_had() {
+    let k = owner();
+    let mut s = Mem::default();
+    let good = Version::sign(&k, b"x", 3, Some(b"v".to_vec()));
+    replica::handle(
+        &mut s,
+        Request::Write {
+            version: Box::new(good.clone()),
+        },
+    );
+    let mut forged = Version::sign(&k, b"x", 9, Some(b"w".to_vec()));
+    forged.value = Some(b"other".to_vec());
+    let mut resigned = forged.clone();
+    resigned.stamp.digest = value_digest(resigned.value.as_deref());
+    let stranger = SecretKey::generate(&mut ChaCha20Rng::seed_from_u64(2));
+    let mut stolen = Version::sign(&stranger, b"x", 9, Some(b"w".to_vec()));
+    stolen.stamp.owner = k.public();
+    let zero = Version::sign(&k, b"x", 0, Some(b"w".to_vec()));
+    for bad in [forged, resigned, stolen, zero] {
+        let r = replica::handle(
+            &mut s,
+            Request::Write {
+                version: Box::new(bad),
+            },
+        );
+        assert!(matches!(r, Reply::Refused(Refusal::BadVersion(_))), "{r:?}");
+    }
+    // An older version is not an error, but changes nothing.
+    let old = Version::sign(&k, b"x", 2, Some(b"old".to_vec()));
+    assert_eq!(
+        replica::handle(
+            &mut s,
+            Request::Write {
+                version: Box::new(old)
+            }
+        ),
+        Reply::Stored { held: good.key() }
+    );
+    assert_eq!(s.versions[&good.id()], good);
+}
+
+#[test]
+fn content_objects_are_named_by_their_hash_and_bounded() {
+    let mut s = Mem::default();
+    let r = replica::handle(
+        &mut s,
+        Request::PutContent {
+            bytes: b"blob".to_vec(),
+        },
+    );
+    assert_eq!(
+        r,
+        Reply::ContentStored {
+            id: content_id(b"blob")
+        }
+    );
+    let big = vec![0u8; replica::CONTENT_BYTES_MAX + 1];
+    let r = replica::handle(&mut s, Request::PutContent { bytes: big });
+    assert!(matches!(r, Reply::Refused(Refusal::TooLarge(_))), "{r:?}");
+    assert_eq!(s.content.len(), 1);
+}
+
+#[test]
+fn f_plus_one_refusals_end_the_operation_with_the_reason() {
+    let mut g = Group4::new(Some((3, Liar::Refuse)));
+    // A second replica refuses too: now a correct one must have.
+    g.liar = Some((3, Liar::Refuse));
+    let k = owner();
+    let id = keyed_id(&k.public(), b"x");
+    let (mut r, acts) = Read::start(Group::of(4), id);
+    let mut out = Vec::new();
+    for a in acts {
+        if let Action::Send { to, .. } = a {
+            let reply = if to >= 2 {
+                Reply::Refused(Refusal::Storage("disk full".into()))
+            } else {
+                Reply::Version(None)
+            };
+            out.extend(r.on_reply(to, reply));
+        }
+    }
+    assert_eq!(
+        out,
+        vec![Action::Done(Outcome::Refused(
+            "storage failed: disk full".into()
+        ))]
+    );
+}
