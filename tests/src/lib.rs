@@ -6,6 +6,7 @@
 
 pub mod byzantine;
 pub mod cluster;
+pub mod dbqs_sim;
 pub mod ms_pbft;
 pub mod ms_sim;
 pub mod pbft_sim;

@@ -360,7 +360,6 @@ impl<A: Application> Replica<A> {
             let result = self.app.execute(&client, &r.request.op);
             let entry = ClientEntry {
                 last_ts: r.request.timestamp,
-                last_view: self.view,
                 last_result: result,
             };
             self.clients.insert(client.to_bytes(), entry.clone());
@@ -389,8 +388,9 @@ impl<A: Application> Replica<A> {
         client: &crate::crypto::PublicKey,
         e: ClientEntry,
     ) -> SignedReply {
+        // The view is a hint of who leads now, for the client's next request.
         let reply = Reply {
-            view: e.last_view,
+            view: self.view,
             timestamp: e.last_ts,
             client: *client,
             replica: self.me,

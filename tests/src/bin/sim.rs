@@ -20,9 +20,12 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!(
-            "sim [--n 4] [--f (n-1)/3] [--seeds 100] [--start 0]\n  runs PBFT simulation seeds start..start+seeds and prints failures and a summary\nsim --ms [--epochs 3] [--seeds 100] [--start 0]\n  runs membership-service simulation seeds\nsim --ms-pbft [--seeds 100] [--start 0]\n  runs seeds of the membership service inside the PBFT simulator"
+            "sim [--n 4] [--f (n-1)/3] [--seeds 100] [--start 0]\n  runs PBFT simulation seeds start..start+seeds and prints failures and a summary\nsim --ms [--epochs 3] [--seeds 100] [--start 0]\n  runs membership-service simulation seeds\nsim --ms-pbft [--seeds 100] [--start 0]\n  runs seeds of the membership service inside the PBFT simulator\nsim --dbqs [--seeds 100] [--start 0]\n  runs dBQS seeds, each history checked for linearizability"
         );
         return;
+    }
+    if args.iter().any(|a| a == "--dbqs") {
+        return dbqs(&args);
     }
     if args.iter().any(|a| a == "--ms-pbft") {
         return ms_pbft(&args);
@@ -136,6 +139,39 @@ fn ms_pbft(args: &[String]) {
     if !failed.is_empty() {
         println!(
             "failed seeds: {failed:?}  (replay one: MS_PBFT_SEED=<seed> SIM_TRACE=1 cargo test -p rampart-tests --test ms_pbft -- --exact replay --nocapture)"
+        );
+        std::process::exit(1);
+    }
+}
+
+fn dbqs(args: &[String]) {
+    use rampart_tests::dbqs_sim;
+    let seeds = arg(args, "--seeds", 100);
+    let start = arg(args, "--start", 0);
+    let t0 = Instant::now();
+    let (mut ok, mut failed, mut ops, mut crashed) = (0u64, Vec::new(), 0usize, 0usize);
+    for seed in start..start + seeds {
+        match dbqs_sim::run(seed, dbqs_sim::Params::draw(seed)) {
+            Ok(o) => {
+                ok += 1;
+                ops += o.ops;
+                crashed += o.crashed_writers;
+            }
+            Err(e) => {
+                println!("seed {seed}: {e}");
+                failed.push(seed);
+            }
+        }
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    println!(
+        "dbqs: {ok} passed, {} failed in {secs:.1}s ({:.2} ms/seed); {ops} operations checked, {crashed} writers crashed mid-write",
+        failed.len(),
+        1000.0 * secs / seeds.max(1) as f64
+    );
+    if !failed.is_empty() {
+        println!(
+            "failed seeds: {failed:?}  (replay one: DBQS_SEED=<seed> cargo test -p rampart-tests --test dbqs_sim -- --exact replay --nocapture)"
         );
         std::process::exit(1);
     }

@@ -1,0 +1,468 @@
+//! dBQS under deterministic simulation (issue 5): four replicas (f = 1) with real replica
+//! logic, clients running the real read and write state machines over the simulated network
+//! (delays, loss, duplicates, partitions before GST), one replica lying in most runs. Every
+//! object's history of invocations and returns goes to stateright's `LinearizabilityTester`
+//! over a register; a history it rejects fails the run, and so does an operation left
+//! unfinished after GST.
+//!
+//! In "shared owner" runs every client writes with one owner key, so two clients race to
+//! write one object: the versions they sign can share a number and are ordered by digest.
+
+use std::collections::BTreeMap;
+
+use overlay::crypto::SecretKey;
+use overlay::dbqs::client::{Action, Group, Outcome, Read, Write};
+use overlay::dbqs::object::{Version, keyed_id, value_digest};
+use overlay::dbqs::replica::{self, Refusal, Reply, Request, Store};
+use overlay::id::Hash;
+use rand::Rng as _;
+use rand::seq::SliceRandom;
+use stateright::semantics::register::{Register, RegisterOp, RegisterRet};
+use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
+
+use crate::sim::{self, NetConfig, Network, Rng, Scheduler};
+
+/// How the lying replica behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Liar {
+    /// Answers nothing.
+    Silent,
+    /// Answers reads with the first version it stored, acknowledges writes it drops.
+    Stale,
+    /// Answers reads with a higher version it made up (the signature does not verify).
+    Forge,
+    /// Refuses every request.
+    Refuse,
+    /// Answers correctly, late.
+    Slow,
+}
+
+/// Every behaviour, for drawing one.
+pub const LIARS: [Liar; 5] = [
+    Liar::Silent,
+    Liar::Stale,
+    Liar::Forge,
+    Liar::Refuse,
+    Liar::Slow,
+];
+
+/// The shape of one run.
+#[derive(Debug, Clone)]
+pub struct Params {
+    /// Clients, each running one operation at a time.
+    pub clients: usize,
+    /// Operations per client.
+    pub ops: usize,
+    /// Objects.
+    pub objects: usize,
+    /// Every client writes with one owner key.
+    pub shared_owner: bool,
+    /// The lying replica, if any.
+    pub liar: Option<(usize, Liar)>,
+    /// The network.
+    pub net: NetConfig,
+    /// Isolate a replica for a while before GST.
+    pub partitions: bool,
+    /// Writers may crash with their version at one replica.
+    pub crashes: bool,
+}
+
+impl Params {
+    /// The parameters of run `seed`.
+    pub fn draw(seed: u64) -> Params {
+        let mut rng = sim::rng(seed ^ 0x0dbc_5eed);
+        let gst_ms = rng.gen_range(200..3_000);
+        Params {
+            clients: rng.gen_range(2..=4),
+            ops: rng.gen_range(4..=8),
+            objects: rng.gen_range(1..=2),
+            shared_owner: rng.gen_bool(0.5),
+            liar: rng.gen_bool(0.8).then(|| {
+                (
+                    rng.gen_range(0..4),
+                    *LIARS.choose(&mut rng).unwrap_or(&Liar::Silent),
+                )
+            }),
+            net: NetConfig {
+                delay_min_ms: 1,
+                delay_max_ms: rng.gen_range(5..40),
+                tail_prob: 0.05,
+                tail_max_ms: 400,
+                drop_prob: *[0.0, 0.05, 0.15].choose(&mut rng).unwrap_or(&0.0),
+                dup_prob: *[0.0, 0.05].choose(&mut rng).unwrap_or(&0.0),
+                gst_ms,
+            },
+            partitions: rng.gen_bool(0.3),
+            crashes: rng.gen_bool(0.6),
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOutcome {
+    /// Operations completed.
+    pub ops: usize,
+    /// Reads that returned a value.
+    pub reads_with_value: usize,
+    /// Writers that crashed mid-write.
+    pub crashed_writers: usize,
+    /// Simulated milliseconds.
+    pub sim_ms: u64,
+}
+
+#[derive(Default, Clone)]
+struct Mem {
+    versions: BTreeMap<Hash, Version>,
+    content: BTreeMap<Hash, Vec<u8>>,
+}
+
+impl Store for Mem {
+    fn version(&self, id: &Hash) -> Result<Option<Version>, String> {
+        Ok(self.versions.get(id).cloned())
+    }
+    fn put_version(&mut self, v: Version) -> Result<(), String> {
+        self.versions.insert(v.id(), v);
+        Ok(())
+    }
+    fn content(&self, id: &Hash) -> Result<Option<Vec<u8>>, String> {
+        Ok(self.content.get(id).cloned())
+    }
+    fn put_content(&mut self, id: Hash, bytes: Vec<u8>) -> Result<(), String> {
+        self.content.insert(id, bytes);
+        Ok(())
+    }
+}
+
+enum Ev {
+    ToReplica {
+        to: usize,
+        client: usize,
+        op: u64,
+        req: Request,
+    },
+    ToClient {
+        client: usize,
+        op: u64,
+        from: usize,
+        reply: Reply,
+    },
+    Timer {
+        client: usize,
+        op: u64,
+    },
+    Start {
+        client: usize,
+    },
+    Isolate {
+        replica: usize,
+    },
+    Heal,
+}
+
+enum Running {
+    Write(Box<Write>),
+    Read(Read),
+}
+
+struct Client {
+    left: usize,
+    op: u64,
+    running: Option<(usize, Running)>,
+    /// This write's client crashes once it sent its version to one replica.
+    crashes: bool,
+}
+
+const N: usize = 4;
+
+/// Runs seed `seed`; an `Err` says what broke.
+pub fn run(seed: u64, p: Params) -> Result<RunOutcome, String> {
+    let mut rng = sim::rng(seed);
+    let owners: Vec<SecretKey> = (0..p.clients)
+        .map(|_| SecretKey::generate(&mut rng))
+        .collect();
+    // Object o: its owner (a client index) and name.
+    let objects: Vec<(usize, Vec<u8>)> = (0..p.objects)
+        .map(|o| {
+            let owner = if p.shared_owner { 0 } else { o % p.clients };
+            (owner, format!("object-{o}").into_bytes())
+        })
+        .collect();
+    let ids: Vec<Hash> = objects
+        .iter()
+        .map(|(o, name)| keyed_id(&owners[*o].public(), name))
+        .collect();
+    let mut testers: Vec<LinearizabilityTester<usize, Register<Option<u64>>>> = (0..p.objects)
+        .map(|_| LinearizabilityTester::new(Register(None)))
+        .collect();
+    let mut stores = vec![Mem::default(); N];
+    let mut first: BTreeMap<Hash, Version> = BTreeMap::new();
+    let mut net = Network::new(p.net.clone());
+    let mut sched: Scheduler<Ev> = Scheduler::default();
+    let mut clients: Vec<Client> = (0..p.clients)
+        .map(|_| Client {
+            left: p.ops,
+            op: 0,
+            running: None,
+            crashes: false,
+        })
+        .collect();
+    for c in 0..p.clients {
+        sched.at(rng.gen_range(0..50), Ev::Start { client: c });
+    }
+    if p.partitions {
+        let r = rng.gen_range(0..N);
+        let at = rng.gen_range(0..p.net.gst_ms);
+        sched.at(at, Ev::Isolate { replica: r });
+        sched.at(rng.gen_range(at..=p.net.gst_ms), Ev::Heal);
+    }
+    let deadline = p.net.gst_ms + 30_000;
+    let (mut done, mut with_value, mut next_value, mut crashed) = (0usize, 0usize, 1u64, 0usize);
+    // Network nodes: replicas 0..N, clients N..
+    let send = |net: &Network,
+                rng: &mut Rng,
+                sched: &mut Scheduler<Ev>,
+                client: usize,
+                op: u64,
+                acts: Vec<Action>|
+     -> Option<overlay::dbqs::client::Outcome> {
+        let mut out = None;
+        for a in acts {
+            match a {
+                Action::Send { to, req } => {
+                    for d in net.deliveries(rng, sched.now(), N + client, to) {
+                        sched.at(
+                            d,
+                            Ev::ToReplica {
+                                to,
+                                client,
+                                op,
+                                req: req.clone(),
+                            },
+                        );
+                    }
+                }
+                Action::Done(o) => out = Some(o),
+            }
+        }
+        out
+    };
+    while let Some(ev) = sched.pop() {
+        let now = sched.now();
+        if now > deadline {
+            let left: Vec<usize> = clients.iter().map(|c| c.left).collect();
+            return Err(format!(
+                "liveness: operations left per client {left:?} {} ms after GST",
+                now - p.net.gst_ms
+            ));
+        }
+        let finished: Option<(usize, overlay::dbqs::client::Outcome)> = match ev {
+            Ev::Start { client } => {
+                let c = &mut clients[client];
+                if c.left == 0 {
+                    continue;
+                }
+                c.op += 1;
+                let op = c.op;
+                let o = rng.gen_range(0..p.objects);
+                let (owner, name) = &objects[o];
+                let may_write = p.shared_owner || *owner == client;
+                let (running, acts) = if may_write && rng.gen_bool(0.55) {
+                    let delete = rng.gen_bool(0.1);
+                    clients[client].crashes = p.crashes && rng.gen_bool(0.3);
+                    let value = next_value;
+                    next_value += 1;
+                    let (w, acts) = Write::start(
+                        Group::of(N),
+                        SecretKey::from_seed(&owners[*owner].seed()),
+                        name.clone(),
+                        (!delete).then(|| value.to_be_bytes().to_vec()),
+                    );
+                    testers[o]
+                        .on_invoke(client, RegisterOp::Write((!delete).then_some(value)))
+                        .map_err(|e| format!("tester: {e}"))?;
+                    (Running::Write(Box::new(w)), acts)
+                } else {
+                    let (r, acts) = Read::start(Group::of(N), ids[o]);
+                    testers[o]
+                        .on_invoke(client, RegisterOp::Read)
+                        .map_err(|e| format!("tester: {e}"))?;
+                    (Running::Read(r), acts)
+                };
+                clients[client].running = Some((o, running));
+                sched.at(300, Ev::Timer { client, op });
+                send(&net, &mut rng, &mut sched, client, op, acts).map(|x| (client, x))
+            }
+            Ev::ToReplica {
+                to,
+                client,
+                op,
+                req,
+            } => {
+                let liar = p.liar.filter(|(l, _)| *l == to).map(|(_, b)| b);
+                let reply = match (liar, &req) {
+                    (Some(Liar::Silent), _) => None,
+                    (Some(Liar::Refuse), _) => {
+                        Some(Reply::Refused(Refusal::Storage("refused by a liar".into())))
+                    }
+                    (Some(Liar::Stale), Request::Read { id }) => {
+                        Some(Reply::Version(first.get(id).cloned().map(Box::new)))
+                    }
+                    (Some(Liar::Stale), Request::Write { version }) => {
+                        first
+                            .entry(version.id())
+                            .or_insert_with(|| (**version).clone());
+                        Some(Reply::Stored {
+                            held: version.key(),
+                        })
+                    }
+                    (Some(Liar::Forge), Request::Read { id }) => {
+                        let mut v = stores[to].versions.get(id).cloned().unwrap_or_else(|| {
+                            Version::sign(&SecretKey::from_seed(&[7; 32]), b"x", 1, None)
+                        });
+                        v.stamp.number += 1_000;
+                        v.value = Some(u64::MAX.to_be_bytes().to_vec());
+                        v.stamp.digest = value_digest(v.value.as_deref());
+                        Some(Reply::Version(Some(Box::new(v))))
+                    }
+                    _ => Some(replica::handle(&mut stores[to], req)),
+                };
+                if let Some(reply) = reply {
+                    let slow = if liar == Some(Liar::Slow) {
+                        rng.gen_range(100..600)
+                    } else {
+                        0
+                    };
+                    for d in net.deliveries(&mut rng, sched.now(), to, N + client) {
+                        sched.at(
+                            d + slow,
+                            Ev::ToClient {
+                                client,
+                                op,
+                                from: to,
+                                reply: reply.clone(),
+                            },
+                        );
+                    }
+                }
+                None
+            }
+            Ev::ToClient {
+                client,
+                op,
+                from,
+                reply,
+            } => {
+                let c = &mut clients[client];
+                if c.op != op {
+                    continue;
+                }
+                let Some((_, running)) = c.running.as_mut() else {
+                    continue;
+                };
+                let mut acts = match running {
+                    Running::Write(w) => w.on_reply(from, reply),
+                    Running::Read(r) => r.on_reply(from, reply),
+                };
+                let storing = acts.iter().any(|a| {
+                    matches!(
+                        a,
+                        Action::Send {
+                            req: Request::Write { .. },
+                            ..
+                        }
+                    )
+                });
+                if c.crashes && storing && matches!(running, Running::Write(_)) {
+                    // The writer dies with its version at one replica: the write stays in
+                    // flight forever, and readers must not see it come and go.
+                    acts.truncate(1);
+                    c.running = None;
+                    c.left = 0;
+                    c.op += 1;
+                    crashed += 1;
+                }
+                send(&net, &mut rng, &mut sched, client, op, acts).map(|x| (client, x))
+            }
+            Ev::Timer { client, op } => {
+                let c = &mut clients[client];
+                if c.op != op {
+                    continue;
+                }
+                let Some((_, running)) = c.running.as_mut() else {
+                    continue;
+                };
+                let acts = match running {
+                    Running::Write(w) => w.on_timer(),
+                    Running::Read(r) => r.on_timer(),
+                };
+                sched.at(300, Ev::Timer { client, op });
+                send(&net, &mut rng, &mut sched, client, op, acts).map(|x| (client, x))
+            }
+            Ev::Isolate { replica } => {
+                net.isolate(replica, 0..N + p.clients);
+                None
+            }
+            Ev::Heal => {
+                net.heal();
+                None
+            }
+        };
+        let Some((client, outcome)) = finished else {
+            continue;
+        };
+        let Some((o, running)) = clients[client].running.take() else {
+            continue;
+        };
+        let ret = match (outcome, running) {
+            (Outcome::Written(_), Running::Write(_)) => RegisterRet::WriteOk,
+            (Outcome::Read(v), Running::Read(_)) => {
+                let value = match v.and_then(|v| v.value) {
+                    Some(bytes) => {
+                        with_value += 1;
+                        let arr: [u8; 8] = bytes
+                            .try_into()
+                            .map_err(|_| "a read returned a value no client wrote".to_string())?;
+                        Some(u64::from_be_bytes(arr))
+                    }
+                    None => None,
+                };
+                RegisterRet::ReadOk(value)
+            }
+            (other, _) => return Err(format!("client {client}: operation ended with {other:?}")),
+        };
+        testers[o]
+            .on_return(client, ret)
+            .map_err(|e| format!("tester: {e}"))?;
+        if !testers[o].is_consistent() {
+            return Err(format!(
+                "object {o}: the history is not linearizable: {:?}",
+                testers[o]
+            ));
+        }
+        done += 1;
+        let c = &mut clients[client];
+        c.left -= 1;
+        if c.left > 0 {
+            sched.at(rng.gen_range(0..30), Ev::Start { client });
+        }
+        if clients.iter().all(|c| c.left == 0) {
+            return Ok(RunOutcome {
+                ops: done,
+                reads_with_value: with_value,
+                crashed_writers: crashed,
+                sim_ms: sched.now(),
+            });
+        }
+    }
+    // The last clients crashed: nothing left to finish.
+    if clients.iter().all(|c| c.left == 0) {
+        return Ok(RunOutcome {
+            ops: done,
+            reads_with_value: with_value,
+            crashed_writers: crashed,
+            sim_ms: sched.now(),
+        });
+    }
+    Err("the event queue ran dry".into())
+}
