@@ -66,6 +66,8 @@ pub enum Drop {
     NotAdmitted,
     /// A proof (checkpoint, prepared, commit, view change, new view) that does not check.
     BadProof,
+    /// A client request for another PBFT instance.
+    WrongInstance,
 }
 
 /// An instruction to the host.

@@ -92,6 +92,7 @@ impl Client {
         let request = SignedRequest::sign(
             &self.key,
             Request {
+                instance: self.cfg.instance,
                 client: self.key.public(),
                 timestamp: self.timestamp,
                 op,

@@ -16,6 +16,9 @@ impl<A: Application> Replica<A> {
         if r.request.op.len() > OP_BYTES_MAX {
             return self.drop_input(via, Drop::Malformed);
         }
+        if r.request.instance != self.cfg.instance {
+            return self.drop_input(via, Drop::WrongInstance);
+        }
         if !self.app.admits(&r.request.client) {
             return self.drop_input(via, Drop::NotAdmitted);
         }
@@ -145,6 +148,7 @@ impl<A: Application> Replica<A> {
         }
         let bad_request = batch.0.iter().any(|r| {
             r.request.op.len() > OP_BYTES_MAX
+                || r.request.instance != self.cfg.instance
                 || !self.app.admits(&r.request.client)
                 || r.verify().is_err()
         });

@@ -104,11 +104,12 @@ fn a_pre_prepare_whose_digest_is_not_its_batch_is_malformed() {
 
 #[test]
 fn an_oversized_operation_is_malformed() {
-    let (_, _, mut r) = setup();
+    let (cfg, _, mut r) = setup();
     let client = SecretKey::from_seed(&[9; 32]);
     let req = SignedRequest::sign(
         &client,
         Request {
+            instance: cfg.instance,
             client: client.public(),
             timestamp: 1,
             op: vec![0; OP_BYTES_MAX + 1],
@@ -117,6 +118,20 @@ fn an_oversized_operation_is_malformed() {
     assert_eq!(
         dropped(&r.on_event(Event::Request(req))),
         vec![Drop::Malformed]
+    );
+    // A request for another instance never executes here.
+    let req = SignedRequest::sign(
+        &client,
+        Request {
+            instance: Hash::of(&[b"another instance"]),
+            client: client.public(),
+            timestamp: 1,
+            op: vec![0],
+        },
+    );
+    assert_eq!(
+        dropped(&r.on_event(Event::Request(req))),
+        vec![Drop::WrongInstance]
     );
     assert_eq!(r.pending_len(), 0);
 }
@@ -225,6 +240,7 @@ fn a_flood_from_one_sender_stays_inside_the_window() {
         let req = SignedRequest::sign(
             &client,
             Request {
+                instance: cfg.instance,
                 client: client.public(),
                 timestamp: ts,
                 op: vec![1],

@@ -41,6 +41,10 @@ impl Seq {
 /// An operation a client asks the replicated application to execute.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Request {
+    /// The PBFT instance it is for. A node may run a retiring instance beside the current one
+    /// (the MS keeps its last one serving after a handover), and a request must never execute
+    /// in an instance it was not meant for.
+    pub instance: crate::id::Hash,
     /// The client's key; replies go to it and it signs the request.
     pub client: PublicKey,
     /// Client-chosen, strictly increasing per client: a request executes at most once.
