@@ -333,10 +333,14 @@ impl<A: Application> Replica<A> {
         }
         if progressed {
             self.vc_attempts = 0;
-            if self.waiting() {
-                self.arm_view_change_timer();
-            } else {
-                self.out.push(Action::CancelTimer(Timer::ViewChange));
+            // While changing views the timer is the view change's own (catch-up can execute
+            // then): cancelling it would leave the replica waiting forever (seed 7960).
+            if self.mode == Mode::Active {
+                if self.waiting() {
+                    self.arm_view_change_timer();
+                } else {
+                    self.out.push(Action::CancelTimer(Timer::ViewChange));
+                }
             }
             self.try_propose();
         }
