@@ -12,8 +12,9 @@ use std::collections::BTreeMap;
 
 use overlay::crypto::SecretKey;
 use overlay::dbqs::client::{Action, Group, Outcome, Read, Write};
+use overlay::dbqs::mem::MemStore;
 use overlay::dbqs::object::{Version, keyed_id, value_digest};
-use overlay::dbqs::replica::{self, Refusal, Reply, Request, Store};
+use overlay::dbqs::replica::{self, Refusal, Reply, Request};
 use overlay::id::Hash;
 use rand::Rng as _;
 use rand::seq::SliceRandom;
@@ -111,29 +112,6 @@ pub struct RunOutcome {
     pub sim_ms: u64,
 }
 
-#[derive(Default, Clone)]
-struct Mem {
-    versions: BTreeMap<Hash, Version>,
-    content: BTreeMap<Hash, Vec<u8>>,
-}
-
-impl Store for Mem {
-    fn version(&self, id: &Hash) -> Result<Option<Version>, String> {
-        Ok(self.versions.get(id).cloned())
-    }
-    fn put_version(&mut self, v: Version) -> Result<(), String> {
-        self.versions.insert(v.id(), v);
-        Ok(())
-    }
-    fn content(&self, id: &Hash) -> Result<Option<Vec<u8>>, String> {
-        Ok(self.content.get(id).cloned())
-    }
-    fn put_content(&mut self, id: Hash, bytes: Vec<u8>) -> Result<(), String> {
-        self.content.insert(id, bytes);
-        Ok(())
-    }
-}
-
 enum Ev {
     ToReplica {
         to: usize,
@@ -195,7 +173,7 @@ pub fn run(seed: u64, p: Params) -> Result<RunOutcome, String> {
     let mut testers: Vec<LinearizabilityTester<usize, Register<Option<u64>>>> = (0..p.objects)
         .map(|_| LinearizabilityTester::new(Register(None)))
         .collect();
-    let mut stores = vec![Mem::default(); N];
+    let mut stores = vec![MemStore::default(); N];
     let mut first: BTreeMap<Hash, Version> = BTreeMap::new();
     let mut net = Network::new(p.net.clone());
     let mut sched: Scheduler<Ev> = Scheduler::default();
@@ -447,15 +425,10 @@ pub fn run(seed: u64, p: Params) -> Result<RunOutcome, String> {
             sched.at(rng.gen_range(0..30), Ev::Start { client });
         }
         if clients.iter().all(|c| c.left == 0) {
-            return Ok(RunOutcome {
-                ops: done,
-                reads_with_value: with_value,
-                crashed_writers: crashed,
-                sim_ms: sched.now(),
-            });
+            break;
         }
     }
-    // The last clients crashed: nothing left to finish.
+    // Every client finished (or crashed mid-write).
     if clients.iter().all(|c| c.left == 0) {
         return Ok(RunOutcome {
             ops: done,

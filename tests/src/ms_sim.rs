@@ -235,20 +235,8 @@ impl World {
         if s.ms_key().map_err(|e| e.to_string())? != self.ms_key {
             return Err("the MS public key changed".into());
         }
-        if let Some(h) = s.handover()
-            && let Some(chosen) = &h.chosen
-        {
-            for d in chosen {
-                let open = h
-                    .complaints
-                    .iter()
-                    .any(|((dealer, _), v)| dealer == d && v.is_none());
-                if h.disqualified.contains(d) || open {
-                    return Err(format!(
-                        "dealer {d} was chosen with a complaint standing against it"
-                    ));
-                }
-            }
+        if let Some(h) = s.handover() {
+            chosen_dealers_stand(h)?;
         }
         if let Some(h) = s.handover()
             && let Some(cert) = &h.cert
@@ -432,14 +420,7 @@ impl World {
                     match a {
                         DriverAction::Submit(op) => {
                             let mut op = *op;
-                            if fault == Some(Fault::LyingDealer)
-                                && let Op::Deal(d) = &mut op
-                            {
-                                let i = d.sealed.len() - 1;
-                                d.sealed[i].masked[0] ^= 1;
-                            }
-                            if fault == Some(Fault::LyingDealer) && matches!(op, Op::Reveal { .. })
-                            {
+                            if fault == Some(Fault::LyingDealer) && !lie_as_dealer(&mut op) {
                                 continue;
                             }
                             submitted.push((id, op));
@@ -575,6 +556,33 @@ impl World {
     fn primary_index(&self, group: &[NodeId]) -> usize {
         ((self.now_ms / 3000) as usize) % group.len()
     }
+}
+
+/// A lying dealer's rewrite of what its driver submits: its dealing seals a wrong value to the
+/// last new holder, and it never reveals. Returns whether to submit the (rewritten) operation.
+pub fn lie_as_dealer(op: &mut Op) -> bool {
+    if let Op::Deal(d) = op
+        && let Some(last) = d.sealed.last_mut()
+    {
+        last.masked[0] ^= 1;
+    }
+    !matches!(op, Op::Reveal { .. })
+}
+
+/// The invariant on fixed dealers: none was chosen with a complaint standing against it.
+pub fn chosen_dealers_stand(h: &overlay::ms::Handover) -> Result<(), String> {
+    for d in h.chosen.iter().flatten() {
+        let open = h
+            .complaints
+            .iter()
+            .any(|((dealer, _), v)| dealer == d && v.is_none());
+        if h.disqualified.contains(d) || open {
+            return Err(format!(
+                "dealer {d} was chosen with a complaint standing against it"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A random interleaving that keeps each node's operations in order.

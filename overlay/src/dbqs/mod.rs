@@ -10,9 +10,11 @@
 //!
 //! [`object`] holds the signed versions and their order, [`replica`] what a replica does with a
 //! request, [`client`] the client's read and write as state machines (replies in, messages
-//! out). Storage, the network and credentials are the host's.
+//! out), [`mem`] a store in memory for simulations. Storage, the network and credentials are the
+//! host's.
 
 pub mod client;
+pub mod mem;
 pub mod object;
 pub mod replica;
 

@@ -6,33 +6,11 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
 use super::client::{Action, Group, Outcome, Read, Write};
+use super::mem::MemStore;
 use super::object::{Version, VersionKey, content_id, keyed_id, value_digest};
-use super::replica::{self, Refusal, Reply, Request, Store};
+use super::replica::{self, Refusal, Reply, Request};
 use crate::crypto::SecretKey;
 use crate::id::Hash;
-
-#[derive(Default, Clone)]
-struct Mem {
-    versions: BTreeMap<Hash, Version>,
-    content: BTreeMap<Hash, Vec<u8>>,
-}
-
-impl Store for Mem {
-    fn version(&self, id: &Hash) -> Result<Option<Version>, String> {
-        Ok(self.versions.get(id).cloned())
-    }
-    fn put_version(&mut self, v: Version) -> Result<(), String> {
-        self.versions.insert(v.id(), v);
-        Ok(())
-    }
-    fn content(&self, id: &Hash) -> Result<Option<Vec<u8>>, String> {
-        Ok(self.content.get(id).cloned())
-    }
-    fn put_content(&mut self, id: Hash, bytes: Vec<u8>) -> Result<(), String> {
-        self.content.insert(id, bytes);
-        Ok(())
-    }
-}
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Liar {
@@ -47,7 +25,7 @@ enum Liar {
 }
 
 struct Group4 {
-    stores: Vec<Mem>,
+    stores: Vec<MemStore>,
     liar: Option<(usize, Liar)>,
     first: BTreeMap<Hash, Version>,
 }
@@ -55,7 +33,7 @@ struct Group4 {
 impl Group4 {
     fn new(liar: Option<(usize, Liar)>) -> Group4 {
         Group4 {
-            stores: vec![Mem::default(); 4],
+            stores: vec![MemStore::default(); 4],
             liar,
             first: BTreeMap::new(),
         }
@@ -205,8 +183,8 @@ fn two_writers_with_one_key_order_their_versions_alike_everywhere() {
     let k = owner();
     let a = Version::sign(&k, b"x", 1, Some(b"a".to_vec()));
     let b = Version::sign(&k, b"x", 1, Some(b"b".to_vec()));
-    let mut s1 = Mem::default();
-    let mut s2 = Mem::default();
+    let mut s1 = MemStore::default();
+    let mut s2 = MemStore::default();
     for (s, first, second) in [(&mut s1, &a, &b), (&mut s2, &b, &a)] {
         replica::handle(
             s,
@@ -231,7 +209,7 @@ fn two_writers_with_one_key_order_their_versions_alike_everywhere() {
 #[test]
 fn a_replica_refuses_bad_versions_and_keeps_what_it_had() {
     let k = owner();
-    let mut s = Mem::default();
+    let mut s = MemStore::default();
     let good = Version::sign(&k, b"x", 3, Some(b"v".to_vec()));
     replica::handle(
         &mut s,
@@ -272,7 +250,7 @@ fn a_replica_refuses_bad_versions_and_keeps_what_it_had() {
 
 #[test]
 fn content_objects_are_named_by_their_hash_and_bounded() {
-    let mut s = Mem::default();
+    let mut s = MemStore::default();
     let r = replica::handle(
         &mut s,
         Request::PutContent {

@@ -23,19 +23,7 @@ impl World {
         let Some(h) = s.handover() else {
             return Ok(());
         };
-        if let Some(chosen) = &h.chosen {
-            for d in chosen {
-                let open = h
-                    .complaints
-                    .iter()
-                    .any(|((dealer, _), v)| dealer == d && v.is_none());
-                if h.disqualified.contains(d) || open {
-                    return Err(format!(
-                        "dealer {d} was chosen with a complaint standing against it"
-                    ));
-                }
-            }
-        }
+        crate::ms_sim::chosen_dealers_stand(h)?;
         if let Some(cert) = h.cert
             && s.config().epoch == cert.statement.epoch
         {

@@ -209,14 +209,8 @@ impl World {
             match a {
                 DriverAction::Submit(op) => {
                     let mut op = *op;
-                    if fault == Some(Fault::LyingDealer) {
-                        if let Op::Deal(d) = &mut op {
-                            let i = d.sealed.len() - 1;
-                            d.sealed[i].masked[0] ^= 1;
-                        }
-                        if matches!(op, Op::Reveal { .. }) {
-                            continue;
-                        }
+                    if fault == Some(Fault::LyingDealer) && !crate::ms_sim::lie_as_dealer(&mut op) {
+                        continue;
                     }
                     self.submit(node, e, MsApp::encode_op(&op))?;
                 }
