@@ -8,8 +8,12 @@ use rocksdb::{ColumnFamilyDescriptor, DB, Options, WriteBatch, WriteOptions};
 
 /// Column family of PBFT records.
 pub const CF_PBFT: &str = "pbft";
+/// Column family of dBQS keyed objects' versions, by object id.
+pub const CF_VERSIONS: &str = "dbqs_versions";
+/// Column family of dBQS content objects, by content id.
+pub const CF_CONTENT: &str = "dbqs_content";
 /// Every column family the node uses.
-pub const COLUMN_FAMILIES: &[&str] = &[CF_PBFT];
+pub const COLUMN_FAMILIES: &[&str] = &[CF_PBFT, CF_VERSIONS, CF_CONTENT];
 
 /// A database error, with what was being done.
 #[derive(Debug, thiserror::Error)]

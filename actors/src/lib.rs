@@ -5,5 +5,6 @@
 //! arrive through bounded mailboxes and `try_send`, so a flood is dropped, not queued.
 
 pub mod db;
+pub mod dbqs;
 pub mod epochs;
 pub mod pbft;

@@ -234,3 +234,38 @@ fn node_id(pub_file: &Path) -> String {
     let key = overlay::crypto::public_key_from_hex(&hexkey).expect("public key");
     overlay::id::NodeId::of(&key).to_string()
 }
+
+impl Cluster {
+    /// Registers a client with `caps` (and `expires`, e.g. "30d") through `rampart admin
+    /// add-client` and writes a client file naming its credential, the MS key and every node
+    /// as bootstrap peer; returns the client file's path.
+    pub fn client(&self, name: &str, caps: &str, expires: &str) -> PathBuf {
+        let dir = self.root.path().join("clients");
+        std::fs::create_dir_all(&dir).expect("clients dir");
+        let cred = dir.join(format!("{name}.cred"));
+        rampart_ok(&[
+            "admin",
+            "--admin-dir",
+            self.admin_dir().to_str().expect("utf-8"),
+            "add-client",
+            "--name",
+            name,
+            "--caps",
+            caps,
+            "--expires",
+            expires,
+            "--out",
+            cred.to_str().expect("utf-8"),
+        ]);
+        let peers: Vec<String> = self.nodes.iter().map(|n| format!("{:?}", n.addr)).collect();
+        let file = dir.join(format!("{name}.toml"));
+        let text = format!(
+            "credential = {:?}\nms_key = {:?}\nbootstrap = [{}]\ntimeout = \"30s\"\n",
+            cred.display().to_string(),
+            self.admin_dir().join("ms.pub").display().to_string(),
+            peers.join(", ")
+        );
+        std::fs::write(&file, text).expect("write client file");
+        file
+    }
+}

@@ -5,6 +5,7 @@ mod freshness;
 mod inspect;
 mod keygen;
 mod load;
+mod objects;
 mod status;
 mod submit;
 
@@ -98,6 +99,8 @@ enum Cmd {
     },
     /// Start a local demo cluster (authority, 4 nodes, genesis) and show its status.
     Demo(crate::demo::Args),
+    #[command(flatten)]
+    Objects(objects::ObjectCmd),
 }
 
 #[derive(Subcommand)]
@@ -219,6 +222,10 @@ pub fn run() -> anyhow::Result<()> {
         Cmd::Demo(args) => {
             init_logging("warn");
             crate::demo::run(args)
+        }
+        Cmd::Objects(cmd) => {
+            init_logging("warn,libp2p=error");
+            objects::run(cmd)
         }
     }
 }

@@ -9,7 +9,9 @@ use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::{Swarm, gossipsub, identify, noise, ping, tcp, yamux};
 
-use super::codec::{CONTROL, ControlCodec, ORDER, OrderCodec, PBFT, PbftCodec, TSIG, TsigCodec};
+use super::codec::{
+    CONTROL, ControlCodec, ORDER, OrderCodec, PBFT, PbftCodec, STORE, StoreCodec, TSIG, TsigCodec,
+};
 
 /// Identify's protocol version string.
 pub const IDENTIFY_PROTOCOL: &str = "/rampart/id/1";
@@ -29,6 +31,8 @@ pub struct Behaviour {
     pub order: request_response::Behaviour<OrderCodec>,
     /// Threshold signing rounds.
     pub tsig: request_response::Behaviour<TsigCodec>,
+    /// dBQS operations.
+    pub store: request_response::Behaviour<StoreCodec>,
     /// Gossip: liveness probes.
     pub gossip: gossipsub::Behaviour,
 }
@@ -50,6 +54,9 @@ fn gossip(key: &libp2p::identity::Keypair) -> anyhow::Result<gossipsub::Behaviou
     gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Signed(key.clone()), config)
         .map_err(|e| anyhow::anyhow!("gossip: {e}"))
 }
+
+/// Concurrent store requests on one connection (each holds at most one maximal message).
+pub const STORE_STREAMS_MAX: usize = 64;
 
 /// Network timing knobs.
 #[derive(Debug, Clone, Copy)]
@@ -107,6 +114,7 @@ pub fn build(
                         timing.request_timeout.min(Duration::from_secs(5)),
                         256,
                     ),
+                    store: rr(STORE, timing.request_timeout, STORE_STREAMS_MAX),
                     gossip: gossip(key).map_err(|e| e.to_string())?,
                 })
             },

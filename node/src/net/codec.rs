@@ -7,6 +7,9 @@ use std::marker::PhantomData;
 
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::StreamProtocol;
+use overlay::dbqs::wire::{
+    STORE_REPLY_BYTES_MAX, STORE_REQUEST_BYTES_MAX, StoreReply, StoreRequest,
+};
 use overlay::encoding::{DecodeError, decode, encode};
 use overlay::pbft::{MESSAGE_BYTES_MAX, OP_BYTES_MAX, Signed, SignedReply, SignedRequest};
 use overlay::threshold::session::{HolderReply, PACKAGE_BYTES_MAX, SignMsg};
@@ -21,6 +24,8 @@ pub const PBFT: StreamProtocol = StreamProtocol::new("/rampart/pbft/1");
 pub const ORDER: StreamProtocol = StreamProtocol::new("/rampart/order/1");
 /// Threshold signing rounds between a coordinator and the MS key holders.
 pub const TSIG: StreamProtocol = StreamProtocol::new("/rampart/tsig/1");
+/// dBQS operations from clients to replicas.
+pub const STORE: StreamProtocol = StreamProtocol::new("/rampart/store/1");
 
 /// A message type with its size bound.
 pub trait Wire: Sized + Send + Serialize + DeserializeOwned {
@@ -54,6 +59,13 @@ impl Wire for SignMsg {
 }
 impl Wire for HolderReply {
     const MAX: usize = PACKAGE_BYTES_MAX + 1024;
+}
+
+impl Wire for StoreRequest {
+    const MAX: usize = STORE_REQUEST_BYTES_MAX;
+}
+impl Wire for StoreReply {
+    const MAX: usize = STORE_REPLY_BYTES_MAX;
 }
 
 /// The acknowledgement of a one-way message.
@@ -162,6 +174,8 @@ pub type PbftCodec = Codec<Signed, Ack>;
 pub type OrderCodec = Codec<SignedRequest, SignedReply>;
 /// Threshold signing: a round's request and the holder's answer.
 pub type TsigCodec = Codec<SignMsg, HolderReply>;
+/// dBQS requests and replies.
+pub type StoreCodec = Codec<StoreRequest, StoreReply>;
 
 #[cfg(test)]
 mod tests {
@@ -179,7 +193,7 @@ mod tests {
     fn garbage_is_an_error_not_a_panic() {
         let mut frame = 5u32.to_be_bytes().to_vec();
         frame.extend_from_slice(&[0xff, 0xfe, 0xfd, 0xfc, 0xfb]);
-        for codec in [0, 1, 2, 3, 4] {
+        for codec in [0, 1, 2, 3, 4, 5] {
             let mut input = Cursor::new(frame.clone());
             let bad = futures::executor::block_on(async {
                 match codec {
@@ -187,6 +201,7 @@ mod tests {
                     1 => read::<Signed, _>(&mut input).await.is_err(),
                     2 => read::<SignMsg, _>(&mut input).await.is_err(),
                     3 => read::<HolderReply, _>(&mut input).await.is_err(),
+                    4 => read::<StoreRequest, _>(&mut input).await.is_err(),
                     _ => read::<SignedRequest, _>(&mut input).await.is_err(),
                 }
             });

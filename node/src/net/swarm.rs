@@ -7,8 +7,10 @@
 
 mod gossip;
 mod ms;
+mod store;
 
 pub use gossip::ProbeSettings;
+pub use store::{StoreCounters, StoreLink};
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -97,6 +99,8 @@ pub struct Roles {
     pub probes: ProbeSettings,
     /// The MS public key, which never changes: epoch news must verify under it.
     pub ms_key: PublicKey,
+    /// Its dBQS replica.
+    pub store: Option<StoreLink>,
 }
 
 /// What it takes to start an MS replica from the network task.
@@ -175,6 +179,7 @@ pub struct NetTask {
     prober: Option<Prober>,
     last_probe: Option<Instant>,
     counters: Counters,
+    store: Option<StoreLink>,
 }
 
 impl NetTask {
@@ -200,6 +205,7 @@ impl NetTask {
             key_seed,
             probes,
             ms_key,
+            store,
         } = roles;
         let mut task = NetTask {
             swarm,
@@ -232,6 +238,7 @@ impl NetTask {
             prober: None,
             last_probe: None,
             counters: Counters::default(),
+            store,
         };
         task.subscribe_probes();
         task.refresh_members();
@@ -250,9 +257,16 @@ impl NetTask {
                     None => std::future::pending().await,
                 }
             };
+            let store_done = async {
+                match self.store.as_mut() {
+                    Some(l) => l.done_rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 ev = self.swarm.select_next_some() => self.on_swarm_event(ev),
                 Some(o) = next_out => self.on_outbound(o),
+                Some(d) = store_done => self.store_done(d),
                 _ = dial.tick() => self.dial_missing(),
                 _ = exchange.tick() => self.exchange_all(),
                 _ = tick.tick() => self.tsig_tick(),
@@ -387,6 +401,7 @@ impl NetTask {
             SwarmEvent::Behaviour(BehaviourEvent::Order(ev)) => self.on_order(ev),
             SwarmEvent::Behaviour(BehaviourEvent::Tsig(ev)) => self.on_tsig(ev),
             SwarmEvent::Behaviour(BehaviourEvent::Gossip(ev)) => self.on_gossip(ev),
+            SwarmEvent::Behaviour(BehaviourEvent::Store(ev)) => self.on_store(ev),
             _ => {}
         }
     }

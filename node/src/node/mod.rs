@@ -16,6 +16,7 @@ use crate::net::submitter::Submitter;
 use crate::timeutil::now;
 use actix::{Actor, Recipient};
 use actors::db::Db;
+use actors::dbqs::{RocksStore, StoreActor};
 use actors::epochs::{EpochStore, Epochs};
 use actors::pbft::{
     Deliver, Hook, Idle, MsHook, Outbound, PbftStore, PbftView, ReplicaActor, Successor, Summary,
@@ -37,7 +38,7 @@ use tokio::sync::{mpsc, watch};
 use crate::net::behaviour::{self, Timing};
 use crate::net::outsider::Outsider;
 use crate::net::peers::{keypair_of, peer_id_of};
-use crate::net::swarm::{Intervals, MsRuntime, NetTask, PbftLink, ProbeSettings, Roles};
+use crate::net::swarm::{Intervals, MsRuntime, NetTask, PbftLink, ProbeSettings, Roles, StoreLink};
 use crate::net::tsig::Tsig;
 use config::{AppKind, Settings};
 use overlay::threshold::{KeyPackage, PublicKeyPackage};
@@ -163,6 +164,7 @@ pub fn start(settings: Settings) -> anyhow::Result<()> {
                 misses: settings.probe_misses,
             },
             ms_key: genesis.ms_key,
+            store: Some(start_store(&db)),
         };
         let task = NetTask::new(swarm, me, epochs, view, bootstrap, intervals, roles);
         let net = tokio::spawn(task.run(Some(rx)));
@@ -172,6 +174,13 @@ pub fn start(settings: Settings) -> anyhow::Result<()> {
         actix::System::current().stop();
         Ok(())
     })
+}
+
+/// Starts the dBQS replica: one thread owns the store (see `actors::dbqs`).
+fn start_store(db: &Db) -> StoreLink {
+    let db = db.clone();
+    let actor = actix::SyncArbiter::start(1, move || StoreActor::new(RocksStore::new(db.clone())));
+    StoreLink::new(actor)
 }
 
 async fn wait_for_signal() {

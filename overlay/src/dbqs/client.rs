@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::object::{Version, VersionKey};
-use super::replica::{Reply, Request};
+use super::replica::{Refusal, Reply, Request};
 use crate::crypto::SecretKey;
 use crate::id::Hash;
 
@@ -34,8 +34,12 @@ pub enum Outcome {
     /// The value read: the highest version at a quorum (a tombstone if deleted), or none if
     /// the object was never written.
     Read(Option<Box<Version>>),
-    /// f+1 replicas refused, so at least one correct one did: the reason it gave.
-    Refused(String),
+    /// A content object is stored at a quorum under this id.
+    ContentStored(Hash),
+    /// A content object, verified against its id; none if no replica had it.
+    Content(Option<Vec<u8>>),
+    /// f+1 replicas refused, so at least one correct one did: the reason the first gave.
+    Refused(Refusal),
 }
 
 /// A replica group: `n` replicas, `f` faults tolerated.
@@ -65,7 +69,7 @@ struct Phase {
     /// What each replica held (NONE for no version or one that does not verify).
     held: BTreeMap<usize, VersionKey>,
     /// Replicas that refused, and why.
-    refused: BTreeMap<usize, String>,
+    refused: BTreeMap<usize, Refusal>,
 }
 
 impl Phase {
@@ -107,7 +111,7 @@ impl Query {
                 self.phase.held.insert(from, VersionKey::NONE);
             }
             Reply::Refused(r) => {
-                self.phase.refused.insert(from, r.to_string());
+                self.phase.refused.insert(from, r);
             }
             _ => {}
         }
@@ -138,7 +142,7 @@ impl Store {
                 self.phase.held.insert(from, held);
             }
             Reply::Refused(r) => {
-                self.phase.refused.insert(from, r.to_string());
+                self.phase.refused.insert(from, r);
             }
             _ => {}
         }
@@ -146,11 +150,13 @@ impl Store {
 }
 
 fn refused(phase: &Phase, g: Group) -> Option<Outcome> {
-    (phase.refused.len() > g.f)
-        .then(|| Outcome::Refused(phase.refused.values().next().cloned().unwrap_or_default()))
+    if phase.refused.len() <= g.f {
+        return None;
+    }
+    phase.refused.values().next().cloned().map(Outcome::Refused)
 }
 
-fn send_all(g: Group, req: &Request, skip: impl Fn(usize) -> bool) -> Vec<Action> {
+pub(super) fn send_all(g: Group, req: &Request, skip: impl Fn(usize) -> bool) -> Vec<Action> {
     (0..g.n)
         .filter(|r| !skip(*r))
         .map(|to| Action::Send {

@@ -9,14 +9,19 @@
 //!   before returning, which makes the register atomic (linearizable).
 //!
 //! [`object`] holds the signed versions and their order, [`replica`] what a replica does with a
-//! request, [`client`] the client's read and write as state machines (replies in, messages
-//! out), [`mem`] a store in memory for simulations. Storage, the network and credentials are the
-//! host's.
+//! request, [`access`] the checks before it (epoch, credential, range, value layout),
+//! [`client`] and [`content`] the client's operations as state machines (replies in, messages
+//! out), [`blob`] how large values become chunks under a manifest, [`wire`] the messages, and
+//! [`mem`] a store in memory for simulations. Storage and the network are the host's.
 
+pub mod access;
+pub mod blob;
 pub mod client;
+pub mod content;
 pub mod mem;
 pub mod object;
 pub mod replica;
+pub mod wire;
 
 #[cfg(test)]
 mod tests;

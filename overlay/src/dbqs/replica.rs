@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::object::{BadVersion, Version, VersionKey, content_id};
-use crate::id::Hash;
+use crate::id::{Epoch, Hash};
 
 /// The largest content object stored in one piece.
 pub const CONTENT_BYTES_MAX: usize = 4 * 1024 * 1024;
@@ -69,6 +69,42 @@ pub enum Refusal {
     /// The replica's storage failed.
     #[error("storage failed: {0}")]
     Storage(String),
+    /// The client is in an older epoch: it must fetch the current configuration and retry.
+    #[error("the client's epoch {client} is older than the replica's {current}")]
+    StaleEpoch {
+        /// The client's epoch.
+        client: Epoch,
+        /// The replica's.
+        current: Epoch,
+    },
+    /// The replica is in an older epoch than the client; it is catching up.
+    #[error("the replica is still in epoch {current}, behind the client's {client}")]
+    ReplicaBehind {
+        /// The client's epoch.
+        client: Epoch,
+        /// The replica's.
+        current: Epoch,
+    },
+    /// The object's range is not this replica's in this epoch.
+    #[error("this replica does not hold object {0} in this epoch")]
+    NotHeld(Hash),
+    /// The credential does not verify (wrong authority, forged, malformed, another key's).
+    #[error("bad credential: {0}")]
+    BadCredential(String),
+    /// The credential is good but does not allow this (expired, revoked, missing capability).
+    #[error("denied: {0}")]
+    Denied(String),
+}
+
+impl Refusal {
+    /// Whether the refusal is about epochs, so that the operation is worth retrying once the
+    /// lagging side caught up.
+    pub fn is_epoch(&self) -> bool {
+        matches!(
+            self,
+            Refusal::StaleEpoch { .. } | Refusal::ReplicaBehind { .. }
+        )
+    }
 }
 
 impl From<BadVersion> for Refusal {

@@ -6,6 +6,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
 use super::client::{Action, Group, Outcome, Read, Write};
+use super::content::{GetContent, PutContent};
 use super::mem::MemStore;
 use super::object::{Version, VersionKey, content_id, keyed_id, value_digest};
 use super::replica::{self, Refusal, Reply, Request};
@@ -290,8 +291,201 @@ fn f_plus_one_refusals_end_the_operation_with_the_reason() {
     }
     assert_eq!(
         out,
-        vec![Action::Done(Outcome::Refused(
-            "storage failed: disk full".into()
-        ))]
+        vec![Action::Done(Outcome::Refused(Refusal::Storage(
+            "disk full".into()
+        )))]
     );
+}
+
+#[test]
+fn content_is_read_from_the_first_replica_with_a_valid_copy() {
+    let bytes = b"immutable bytes".to_vec();
+    let id = content_id(&bytes);
+    for liar in [
+        None,
+        Some((0, Liar::Silent)),
+        Some((0, Liar::Refuse)),
+        Some((1, Liar::Stale)),
+    ] {
+        let mut g = Group4::new(liar);
+        let (mut p, acts) = PutContent::start(Group::of(4), bytes.clone());
+        let out = g.run(acts, &mut |from, r| p.on_reply(from, r));
+        assert_eq!(out, Some(Outcome::ContentStored(id)), "{liar:?}");
+        // A replica that serves wrong bytes is passed over.
+        g.stores[0].content.insert(id, b"wrong".to_vec());
+        let (mut c, acts) = GetContent::start(Group::of(4), id, 0);
+        let mut out = g.run(acts, &mut |from, r| c.on_reply(from, r));
+        if out.is_none() {
+            // The silent replica: the host's timer moves on to the next.
+            let acts = c.on_timer();
+            out = g.run(acts, &mut |from, r| c.on_reply(from, r));
+        }
+        assert_eq!(out, Some(Outcome::Content(Some(bytes.clone()))), "{liar:?}");
+    }
+}
+
+#[test]
+fn content_nobody_holds_is_reported_missing_after_every_replica_answered() {
+    let mut g = Group4::new(Some((3, Liar::Stale)));
+    let id = content_id(b"never stored");
+    let (mut c, acts) = GetContent::start(Group::of(4), id, 2);
+    let out = g.run(acts, &mut |from, r| c.on_reply(from, r));
+    assert_eq!(out, Some(Outcome::Content(None)));
+}
+
+mod access {
+    use std::collections::BTreeMap;
+
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
+    use crate::cert::{Capabilities, CertBody, CertContent, Certificate};
+    use crate::config::{Configuration, Member, choose_ms_group};
+    use crate::crypto::SecretKey;
+    use crate::dbqs::access::Gate;
+    use crate::dbqs::blob::{Blob, Manifest};
+    use crate::dbqs::object::Version;
+    use crate::dbqs::replica::{Refusal, Request};
+    use crate::dbqs::wire::StoreRequest;
+    use crate::id::{ClientId, Epoch, Hash, NodeId};
+    use crate::ring::Ring;
+    use crate::time::Timestamp;
+
+    type Check = Box<dyn Fn(&StoreRequest) -> Result<(), Refusal>>;
+
+    fn key(seed: u64) -> SecretKey {
+        SecretKey::generate(&mut ChaCha20Rng::seed_from_u64(seed))
+    }
+
+    fn config() -> Configuration {
+        let mut members: Vec<Member> = (0..4)
+            .map(|s| Member {
+                key: key(100 + s).public(),
+                addrs: vec![format!("/ip4/127.0.0.1/tcp/{}", 7000 + s)],
+            })
+            .collect();
+        members.sort_by_key(Member::id);
+        let ids: Vec<NodeId> = members.iter().map(Member::id).collect();
+        Configuration {
+            epoch: Epoch(3),
+            ms_group: choose_ms_group(&ids, 1, &Hash([0; 32])),
+            members,
+            f: 1,
+            f_ms: 1,
+            vnodes: 8,
+            revoked: BTreeMap::new(),
+        }
+    }
+
+    fn credential(authority: &SecretKey, client: &SecretKey, caps: &str) -> Certificate {
+        Certificate::issue(
+            authority,
+            CertContent {
+                body: CertBody::Client {
+                    key: client.public(),
+                    name: "app".into(),
+                    caps: Capabilities::parse(caps).unwrap(),
+                },
+                issued_at: Timestamp(100),
+                not_before: Timestamp(100),
+                not_after: Timestamp(200),
+            },
+        )
+    }
+
+    fn write(client: &SecretKey, value: Vec<u8>) -> Request {
+        Request::Write {
+            version: Box::new(Version::sign(client, b"k", 1, Some(value))),
+        }
+    }
+
+    #[test]
+    fn every_check_refuses_with_its_own_reason() {
+        let authority = key(1);
+        let client = key(2);
+        let mut config = config();
+        let ring = Ring::of(&config);
+        let me = config.members[0].id();
+        let gate = |config: &Configuration, now: u64| -> Check {
+            let config = config.clone();
+            let ring = ring.clone();
+            let authority = authority.public();
+            let client_key = client.public();
+            Box::new(move |m: &StoreRequest| {
+                Gate {
+                    me,
+                    config: &config,
+                    ring: &ring,
+                    authority: &authority,
+                    now: Timestamp(now),
+                }
+                .admit(m, Some(&client_key), false)
+                .map(|_| ())
+            })
+        };
+        let ok_value = Blob::Inline(b"v".to_vec()).to_bytes();
+        let msg = |cred: Certificate, epoch: u64, req: Request| StoreRequest {
+            epoch: Epoch(epoch),
+            credential: cred,
+            req,
+        };
+        let good = credential(&authority, &client, "put,get");
+        let check = gate(&config, 150);
+        assert_eq!(
+            check(&msg(good.clone(), 3, write(&client, ok_value.clone()))),
+            Ok(())
+        );
+        assert!(matches!(
+            check(&msg(good.clone(), 2, write(&client, ok_value.clone()))),
+            Err(Refusal::StaleEpoch { .. })
+        ));
+        assert!(matches!(
+            check(&msg(good.clone(), 4, write(&client, ok_value.clone()))),
+            Err(Refusal::ReplicaBehind { .. })
+        ));
+        let forged = credential(&key(9), &client, "put,get");
+        assert!(matches!(
+            check(&msg(forged, 3, write(&client, ok_value.clone()))),
+            Err(Refusal::BadCredential(_))
+        ));
+        let someone_elses = credential(&authority, &key(5), "put,get");
+        assert!(matches!(
+            check(&msg(someone_elses, 3, write(&client, ok_value.clone()))),
+            Err(Refusal::BadCredential(_))
+        ));
+        let reader = credential(&authority, &client, "get");
+        let r = check(&msg(reader.clone(), 3, write(&client, ok_value.clone())));
+        assert!(
+            matches!(&r, Err(Refusal::Denied(s)) if s.contains("put")),
+            "{r:?}"
+        );
+        // A reader writes back what another owner signed.
+        assert_eq!(
+            check(&msg(reader, 3, write(&key(6), ok_value.clone()))),
+            Ok(())
+        );
+        let expired = gate(&config, 201)(&msg(good.clone(), 3, write(&client, ok_value.clone())));
+        assert!(
+            matches!(&expired, Err(Refusal::Denied(s)) if s.contains("expired")),
+            "{expired:?}"
+        );
+        let bad_manifest = Blob::Chunked(Manifest {
+            size: 10,
+            chunk_bytes: 4,
+            chunks: vec![],
+            digest: Hash([0; 32]),
+        });
+        assert!(matches!(
+            check(&msg(good.clone(), 3, write(&client, bad_manifest.to_bytes()))),
+            Err(Refusal::BadVersion(s)) if s.contains("manifest")
+        ));
+        config
+            .revoked
+            .insert(ClientId::of(&client.public()), Timestamp(200));
+        let revoked = gate(&config, 150)(&msg(good, 3, write(&client, ok_value)));
+        assert!(
+            matches!(&revoked, Err(Refusal::Denied(s)) if s.contains("revoked")),
+            "{revoked:?}"
+        );
+    }
 }

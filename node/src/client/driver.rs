@@ -1,0 +1,482 @@
+//! The task behind a [`Client`](super::Client): it owns the libp2p swarm (identity: the
+//! client's credential key, so every connection proves the key), keeps the current
+//! configuration (only one whose epoch certificate verifies under the MS key), and drives each
+//! operation's state machine from `overlay::dbqs`: replies in, requests out, a timer that
+//! resends to silent replicas, and a restart in the new epoch when replicas say the epoch moved.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use libp2p::request_response::{self, Message, OutboundRequestId};
+use libp2p::swarm::SwarmEvent;
+use libp2p::{Multiaddr, PeerId, Swarm};
+use overlay::cert::Certificate;
+use overlay::config::Configuration;
+use overlay::crypto::{PublicKey, SecretKey};
+use overlay::dbqs::client::{Action, Group, Outcome, Read, Write};
+use overlay::dbqs::content::{GetContent, PutContent};
+use overlay::dbqs::object::keyed_id;
+use overlay::dbqs::replica::{Reply, Request};
+use overlay::dbqs::wire::{StoreReply, StoreRequest};
+use overlay::epoch::EpochCert;
+use overlay::id::{Epoch, Hash};
+use overlay::ring::Ring;
+use overlay::wire::{Request as ControlRequest, Response as ControlResponse};
+use tokio::sync::{mpsc, oneshot};
+use tracing::debug;
+
+use super::ClientError;
+use crate::net::behaviour::{Behaviour, BehaviourEvent};
+use crate::net::peers::{parse_addrs, peer_id_of};
+
+/// How often the driver looks at its operations' timers.
+const TICK: Duration = Duration::from_millis(200);
+/// How long a replica may stay silent before the operation asks again (or asks another).
+const RESEND_AFTER: Duration = Duration::from_millis(1500);
+/// Restarts in a new epoch before an operation gives up.
+const RESTARTS_MAX: u32 = 20;
+
+/// One operation, as asked.
+#[derive(Clone)]
+pub enum OpKind {
+    /// Write `value` (or delete) under `name`.
+    Write {
+        /// The object's name.
+        name: Vec<u8>,
+        /// The value; `None` deletes.
+        value: Option<Vec<u8>>,
+    },
+    /// Read keyed object `id`.
+    Read {
+        /// The object.
+        id: Hash,
+    },
+    /// Store a content object.
+    PutContent {
+        /// Its bytes.
+        bytes: Vec<u8>,
+    },
+    /// Read a content object.
+    GetContent {
+        /// Its id.
+        id: Hash,
+    },
+}
+
+impl OpKind {
+    fn object(&self, owner: &PublicKey) -> Hash {
+        match self {
+            OpKind::Write { name, .. } => keyed_id(owner, name),
+            OpKind::Read { id } | OpKind::GetContent { id } => *id,
+            OpKind::PutContent { bytes } => overlay::dbqs::object::content_id(bytes),
+        }
+    }
+}
+
+/// A command from the client handle.
+pub enum Command {
+    /// Run an operation.
+    Op(OpKind, oneshot::Sender<Result<Outcome, ClientError>>),
+    /// Report the current epoch.
+    Epoch(oneshot::Sender<Epoch>),
+}
+
+enum Machine {
+    Write(Box<Write>),
+    Read(Read),
+    Put(PutContent),
+    Get(GetContent),
+}
+
+impl Machine {
+    fn on_reply(&mut self, from: usize, reply: Reply) -> Vec<Action> {
+        match self {
+            Machine::Write(m) => m.on_reply(from, reply),
+            Machine::Read(m) => m.on_reply(from, reply),
+            Machine::Put(m) => m.on_reply(from, reply),
+            Machine::Get(m) => m.on_reply(from, reply),
+        }
+    }
+
+    fn on_timer(&mut self) -> Vec<Action> {
+        match self {
+            Machine::Write(m) => m.on_timer(),
+            Machine::Read(m) => m.on_timer(),
+            Machine::Put(m) => m.on_timer(),
+            Machine::Get(m) => m.on_timer(),
+        }
+    }
+}
+
+struct Running {
+    kind: OpKind,
+    machine: Machine,
+    epoch: Epoch,
+    peers: Vec<(PeerId, Vec<Multiaddr>)>,
+    reply: oneshot::Sender<Result<Outcome, ClientError>>,
+    deadline: Instant,
+    last_timer: Instant,
+    restarts: u32,
+    /// Set when the operation waits for a newer epoch before it starts again.
+    waiting_since: Option<Instant>,
+}
+
+/// The driver's state.
+pub struct Driver {
+    swarm: Swarm<Behaviour>,
+    key: SecretKey,
+    credential: Certificate,
+    ms_key: PublicKey,
+    bootstrap: Vec<Multiaddr>,
+    timeout: Duration,
+    config: Option<(Arc<Configuration>, Arc<Ring>)>,
+    ops: HashMap<u64, Running>,
+    next_op: u64,
+    /// Requests in flight: the operation, which start of it, the replica index.
+    requests: HashMap<OutboundRequestId, (u64, u32, usize)>,
+    /// Callers waiting for the first configuration.
+    waiting: Vec<Command>,
+    spread: usize,
+    refresh_asked: Option<Instant>,
+}
+
+impl Driver {
+    /// A driver for `swarm`, not yet connected.
+    pub fn new(
+        swarm: Swarm<Behaviour>,
+        key: SecretKey,
+        credential: Certificate,
+        ms_key: PublicKey,
+        bootstrap: Vec<Multiaddr>,
+        timeout: Duration,
+    ) -> Driver {
+        Driver {
+            swarm,
+            key,
+            credential,
+            ms_key,
+            bootstrap,
+            timeout,
+            config: None,
+            ops: HashMap::new(),
+            next_op: 0,
+            requests: HashMap::new(),
+            waiting: Vec::new(),
+            spread: 0,
+            refresh_asked: None,
+        }
+    }
+
+    /// Runs until every handle is dropped.
+    pub async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        for addr in self.bootstrap.clone() {
+            if let Err(e) = self.swarm.dial(addr.clone()) {
+                debug!(%addr, "cannot dial bootstrap peer: {e}");
+            }
+        }
+        let mut tick = tokio::time::interval(TICK);
+        loop {
+            tokio::select! {
+                ev = self.swarm.select_next_some() => self.on_swarm(ev),
+                cmd = commands.recv() => match cmd {
+                    Some(c) => self.on_command(c),
+                    None => return,
+                },
+                _ = tick.tick() => self.on_tick(),
+            }
+        }
+    }
+
+    fn on_command(&mut self, cmd: Command) {
+        if self.config.is_none() {
+            self.waiting.push(cmd);
+            return;
+        }
+        match cmd {
+            Command::Epoch(tx) => {
+                let _ = tx.send(self.epoch());
+            }
+            Command::Op(kind, reply) => {
+                let id = self.next_op;
+                self.next_op += 1;
+                let deadline = Instant::now() + self.timeout;
+                self.start(id, kind, reply, deadline, 0);
+            }
+        }
+    }
+
+    fn epoch(&self) -> Epoch {
+        self.config
+            .as_ref()
+            .map(|(c, _)| c.epoch)
+            .unwrap_or_default()
+    }
+
+    /// Starts (or restarts) operation `id` in the current epoch.
+    fn start(
+        &mut self,
+        id: u64,
+        kind: OpKind,
+        reply: oneshot::Sender<Result<Outcome, ClientError>>,
+        deadline: Instant,
+        restarts: u32,
+    ) {
+        let Some((config, ring)) = self.config.clone() else {
+            let _ = reply.send(Err(ClientError::Config("no configuration yet".into())));
+            return;
+        };
+        let object = kind.object(&self.key.public());
+        let group_ids = ring.replica_group(&object);
+        let peers: Vec<(PeerId, Vec<Multiaddr>)> = group_ids
+            .iter()
+            .filter_map(|n| config.member(n))
+            .map(|m| (peer_id_of(&m.key), parse_addrs(&m.addrs).0))
+            .collect();
+        let n = peers.len();
+        if n == 0 {
+            let _ = reply.send(Err(ClientError::Config("the ring is empty".into())));
+            return;
+        }
+        let g = Group {
+            n,
+            f: (config.f as usize).min((n - 1) / 3),
+        };
+        let (machine, acts) = match kind.clone() {
+            OpKind::Write { name, value } => {
+                let (m, a) = Write::start(g, SecretKey::from_seed(&self.key.seed()), name, value);
+                (Machine::Write(Box::new(m)), a)
+            }
+            OpKind::Read { id } => {
+                let (m, a) = Read::start(g, id);
+                (Machine::Read(m), a)
+            }
+            OpKind::PutContent { bytes } => {
+                let (m, a) = PutContent::start(g, bytes);
+                (Machine::Put(m), a)
+            }
+            OpKind::GetContent { id } => {
+                self.spread = self.spread.wrapping_add(1);
+                let (m, a) = GetContent::start(g, id, self.spread % n);
+                (Machine::Get(m), a)
+            }
+        };
+        self.ops.insert(
+            id,
+            Running {
+                kind,
+                machine,
+                epoch: config.epoch,
+                peers,
+                reply,
+                deadline,
+                last_timer: Instant::now(),
+                restarts,
+                waiting_since: None,
+            },
+        );
+        self.perform(id, acts);
+    }
+
+    fn perform(&mut self, id: u64, acts: Vec<Action>) {
+        for a in acts {
+            match a {
+                Action::Send { to, req } => self.send(id, to, req),
+                Action::Done(outcome) => self.finish(id, outcome),
+            }
+        }
+    }
+
+    fn send(&mut self, id: u64, to: usize, req: Request) {
+        let Some(op) = self.ops.get(&id) else { return };
+        let Some((peer, addrs)) = op.peers.get(to).cloned() else {
+            return;
+        };
+        let msg = StoreRequest {
+            epoch: op.epoch,
+            credential: self.credential.clone(),
+            req,
+        };
+        let start = op.restarts;
+        let rid = self
+            .swarm
+            .behaviour_mut()
+            .store
+            .send_request_with_addresses(&peer, msg, addrs);
+        self.requests.insert(rid, (id, start, to));
+    }
+
+    fn finish(&mut self, id: u64, outcome: Outcome) {
+        let Some(mut op) = self.ops.remove(&id) else {
+            return;
+        };
+        if let Outcome::Refused(r) = &outcome
+            && r.is_epoch()
+            && op.restarts < RESTARTS_MAX
+        {
+            // Replicas are in another epoch: learn the newest configuration, then start over.
+            self.refresh();
+            op.waiting_since = Some(Instant::now());
+            self.ops.insert(id, op);
+            return;
+        }
+        let result = match outcome {
+            Outcome::Refused(r) => Err(ClientError::Refused(r)),
+            other => Ok(other),
+        };
+        let _ = op.reply.send(result);
+    }
+
+    fn on_tick(&mut self) {
+        let now = Instant::now();
+        let epoch = self.epoch();
+        let mut restart = Vec::new();
+        let mut expired = Vec::new();
+        let mut resend = Vec::new();
+        for (id, op) in &mut self.ops {
+            if now >= op.deadline {
+                expired.push(*id);
+            } else if let Some(since) = op.waiting_since {
+                // Start again once a newer epoch arrived, or after a while in any case (the
+                // replica that was behind may have caught up).
+                if epoch > op.epoch || now.duration_since(since) > RESEND_AFTER {
+                    restart.push(*id);
+                }
+            } else if now.duration_since(op.last_timer) >= RESEND_AFTER {
+                op.last_timer = now;
+                resend.push(*id);
+            }
+        }
+        for id in expired {
+            if let Some(op) = self.ops.remove(&id) {
+                let _ = op.reply.send(Err(ClientError::Timeout(self.timeout)));
+            }
+        }
+        for id in restart {
+            if let Some(op) = self.ops.remove(&id) {
+                self.start(id, op.kind, op.reply, op.deadline, op.restarts + 1);
+            }
+        }
+        for id in resend {
+            let acts = match self.ops.get_mut(&id) {
+                Some(op) => op.machine.on_timer(),
+                None => continue,
+            };
+            self.perform(id, acts);
+        }
+        if self.config.is_none() && self.refresh_due() {
+            self.refresh();
+        }
+    }
+
+    fn refresh_due(&self) -> bool {
+        self.refresh_asked
+            .is_none_or(|t| t.elapsed() > Duration::from_secs(1))
+    }
+
+    /// Asks connected peers (members or bootstrap peers) for their configuration.
+    fn refresh(&mut self) {
+        if !self.refresh_due() {
+            return;
+        }
+        self.refresh_asked = Some(Instant::now());
+        let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+        if peers.is_empty() {
+            for addr in self.bootstrap.clone() {
+                let _ = self.swarm.dial(addr);
+            }
+        }
+        for p in peers {
+            self.swarm
+                .behaviour_mut()
+                .control
+                .send_request(&p, ControlRequest::Configuration);
+        }
+    }
+
+    fn on_swarm(&mut self, ev: SwarmEvent<BehaviourEvent>) {
+        match ev {
+            SwarmEvent::ConnectionEstablished { peer_id, .. } if self.config.is_none() => {
+                self.swarm
+                    .behaviour_mut()
+                    .control
+                    .send_request(&peer_id, ControlRequest::Configuration);
+            }
+            SwarmEvent::OutgoingConnectionError { error, .. } => {
+                debug!("connection failed: {error}");
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Control(request_response::Event::Message {
+                peer,
+                message: Message::Response { response, .. },
+                ..
+            })) => self.on_control(peer, response),
+            SwarmEvent::Behaviour(BehaviourEvent::Store(ev)) => self.on_store(ev),
+            _ => {}
+        }
+    }
+
+    fn on_control(&mut self, peer: PeerId, response: ControlResponse) {
+        let ControlResponse::Config { config, cert } = response else {
+            return;
+        };
+        if let Err(e) = self.adopt(*config, cert) {
+            debug!(%peer, "configuration not adopted: {e}");
+        }
+    }
+
+    /// Keeps `config` if its certificate verifies under the MS key and it is newer.
+    fn adopt(&mut self, config: Configuration, cert: EpochCert) -> Result<(), String> {
+        cert.verify(&self.ms_key).map_err(|e| e.to_string())?;
+        if cert.statement.config_hash != config.hash() || cert.statement.epoch != config.epoch {
+            return Err("the configuration is not the one the certificate signs".into());
+        }
+        config.validate().map_err(|e| e.to_string())?;
+        if self.config.is_some() && config.epoch <= self.epoch() {
+            return Ok(());
+        }
+        debug!(epoch = %config.epoch, "configuration adopted");
+        let ring = Arc::new(Ring::of(&config));
+        self.config = Some((Arc::new(config), ring));
+        for cmd in std::mem::take(&mut self.waiting) {
+            self.on_command(cmd);
+        }
+        Ok(())
+    }
+
+    fn on_store(&mut self, ev: request_response::Event<StoreRequest, StoreReply>) {
+        match ev {
+            request_response::Event::Message {
+                message:
+                    Message::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } => {
+                let Some((id, start, from)) = self.requests.remove(&request_id) else {
+                    return;
+                };
+                if response.epoch > self.epoch() {
+                    self.refresh();
+                }
+                let acts = match self.ops.get_mut(&id) {
+                    Some(op) if op.waiting_since.is_none() && op.restarts == start => {
+                        op.machine.on_reply(from, response.reply)
+                    }
+                    _ => return,
+                };
+                self.perform(id, acts);
+            }
+            request_response::Event::OutboundFailure {
+                request_id, error, ..
+            } => {
+                // Counted as silence: the operation's timer asks again or asks another.
+                if let Some((id, _, to)) = self.requests.remove(&request_id) {
+                    debug!(op = id, replica = to, "store request failed: {error}");
+                }
+            }
+            _ => {}
+        }
+    }
+}

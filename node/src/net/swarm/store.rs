@@ -1,0 +1,206 @@
+//! The network task's part in dBQS: check each client request at the gate (epoch, credential,
+//! range, value layout), hand what passes to the store actor, and send its reply back. A
+//! client in a newer epoch makes this node ask its members for the newer configuration.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use actix::Addr;
+use libp2p::PeerId;
+use libp2p::request_response::{self, Message, ResponseChannel};
+use overlay::cert::CertBody;
+use overlay::dbqs::access::Gate;
+use overlay::dbqs::replica::{Refusal, Reply};
+use overlay::dbqs::wire::{StoreReply, StoreRequest};
+use overlay::id::{Epoch, Hash};
+use overlay::ring::Ring;
+use serde::Serialize;
+use tokio::sync::mpsc;
+use tracing::{debug, warn};
+
+use actors::dbqs::{Serve, StoreActor};
+
+use super::NetTask;
+use crate::net::peers::peer_id_of;
+
+/// Requests handed to the store actor and not yet answered; more are refused as busy.
+pub const STORE_INFLIGHT_MAX: usize = 1024;
+/// Credentials whose signatures were checked, remembered so each costs one verification.
+pub const VERIFIED_CREDENTIALS_MAX: usize = 16_384;
+
+/// A reply from the store actor on its way back to the asker.
+pub type Done = (ResponseChannel<StoreReply>, Epoch, Reply);
+
+/// What a node needs to serve dBQS.
+pub struct StoreLink {
+    actor: Addr<StoreActor>,
+    done_tx: mpsc::Sender<Done>,
+    /// Replies from the actor, drained by the task's loop.
+    pub done_rx: mpsc::Receiver<Done>,
+    inflight: usize,
+    verified: HashSet<Hash>,
+    ring: Option<(Epoch, Arc<Ring>)>,
+    /// What was served and refused, for status.
+    pub counters: StoreCounters,
+}
+
+/// Requests served and refused, by reason.
+#[derive(Debug, Default, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct StoreCounters {
+    /// Requests the store answered.
+    pub served: u64,
+    /// Requests refused, by reason.
+    pub refused: BTreeMap<String, u64>,
+}
+
+impl StoreLink {
+    /// A link to the store actor.
+    pub fn new(actor: Addr<StoreActor>) -> StoreLink {
+        let (done_tx, done_rx) = mpsc::channel(STORE_INFLIGHT_MAX);
+        StoreLink {
+            actor,
+            done_tx,
+            done_rx,
+            inflight: 0,
+            verified: HashSet::new(),
+            ring: None,
+            counters: StoreCounters::default(),
+        }
+    }
+}
+
+fn reason(r: &Refusal) -> &'static str {
+    match r {
+        Refusal::BadVersion(_) => "bad_version",
+        Refusal::TooLarge(_) => "too_large",
+        Refusal::Storage(_) => "storage",
+        Refusal::StaleEpoch { .. } => "stale_epoch",
+        Refusal::ReplicaBehind { .. } => "replica_behind",
+        Refusal::NotHeld(_) => "not_held",
+        Refusal::BadCredential(_) => "bad_credential",
+        Refusal::Denied(_) => "denied",
+    }
+}
+
+impl NetTask {
+    pub(super) fn on_store(&mut self, ev: request_response::Event<StoreRequest, StoreReply>) {
+        match ev {
+            request_response::Event::Message {
+                peer,
+                message:
+                    Message::Request {
+                        request, channel, ..
+                    },
+                ..
+            } => self.store_request(peer, request, channel),
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                self.counters.request_failures += 1;
+                debug!(%peer, "bad or failed store request: {error}");
+            }
+            _ => {}
+        }
+    }
+
+    fn store_request(
+        &mut self,
+        peer: PeerId,
+        msg: StoreRequest,
+        channel: ResponseChannel<StoreReply>,
+    ) {
+        let config = self.view.borrow().config.clone();
+        let epoch = config.epoch;
+        let me = self.me;
+        let authority = self.authority;
+        let Some(link) = self.store.as_mut() else {
+            return;
+        };
+        let ring = match &link.ring {
+            Some((e, r)) if *e == epoch => r.clone(),
+            _ => {
+                let r = Arc::new(Ring::of(&config));
+                link.ring = Some((epoch, r.clone()));
+                r
+            }
+        };
+        let cert_id = msg.credential.id();
+        let peer_key = match &msg.credential.content.body {
+            CertBody::Client { key, .. } if peer_id_of(key) == peer => Some(*key),
+            _ => None,
+        };
+        let gate = Gate {
+            me,
+            config: &config,
+            ring: &ring,
+            authority: &authority,
+            now: crate::timeutil::now(),
+        };
+        let admitted = gate.admit(&msg, peer_key.as_ref(), link.verified.contains(&cert_id));
+        let refusal = match admitted {
+            Ok(_) if link.inflight >= STORE_INFLIGHT_MAX => Some(Refusal::Storage(
+                "replica busy: too many requests in flight".into(),
+            )),
+            Ok(_) => None,
+            Err(r) => Some(r),
+        };
+        if let Some(r) = refusal {
+            *link.counters.refused.entry(reason(&r).into()).or_default() += 1;
+            if matches!(r, Refusal::ReplicaBehind { .. }) {
+                // The client saw a newer epoch: catch up from the members.
+                self.exchange_all();
+            }
+            let reply = StoreReply {
+                epoch,
+                reply: Reply::Refused(r),
+            };
+            if self
+                .swarm
+                .behaviour_mut()
+                .store
+                .send_response(channel, reply)
+                .is_err()
+            {
+                debug!(%peer, "store refusal not sent: the client went away");
+            }
+            return;
+        }
+        if link.verified.len() >= VERIFIED_CREDENTIALS_MAX {
+            link.verified.clear();
+        }
+        link.verified.insert(cert_id);
+        link.inflight += 1;
+        let actor = link.actor.clone();
+        let tx = link.done_tx.clone();
+        tokio::spawn(async move {
+            let reply = match actor.send(Serve(msg.req)).await {
+                Ok(r) => r,
+                Err(e) => Reply::Refused(Refusal::Storage(format!("store unavailable: {e}"))),
+            };
+            let _ = tx.send((channel, epoch, reply)).await;
+        });
+    }
+
+    pub(super) fn store_done(&mut self, (channel, epoch, reply): Done) {
+        let Some(link) = self.store.as_mut() else {
+            return;
+        };
+        link.inflight = link.inflight.saturating_sub(1);
+        match &reply {
+            Reply::Refused(r) => {
+                *link.counters.refused.entry(reason(r).into()).or_default() += 1;
+                if let Refusal::Storage(why) = r {
+                    warn!("store failed: {why}");
+                }
+            }
+            _ => link.counters.served += 1,
+        }
+        if self
+            .swarm
+            .behaviour_mut()
+            .store
+            .send_response(channel, StoreReply { epoch, reply })
+            .is_err()
+        {
+            debug!("store reply not sent: the client went away");
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! The client's side of content objects: a put stores the bytes at a quorum (2f+1 replicas
+//! acknowledge the id), a get asks one replica at a time and keeps the first answer whose
+//! hash is the id, so a liar can only cost one round trip.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::client::{Action, Group, Outcome, send_all};
+use super::object::content_id;
+use super::replica::{Refusal, Reply, Request};
+use crate::id::Hash;
+
+/// Stores a content object at a quorum.
+pub struct PutContent {
+    g: Group,
+    id: Hash,
+    req: Request,
+    acked: BTreeSet<usize>,
+    refused: BTreeMap<usize, Refusal>,
+    /// Replicas that answered with something else than this object's acknowledgement.
+    bogus: BTreeSet<usize>,
+    done: bool,
+}
+
+impl PutContent {
+    /// Stores `bytes`.
+    pub fn start(g: Group, bytes: Vec<u8>) -> (PutContent, Vec<Action>) {
+        let id = content_id(&bytes);
+        let req = Request::PutContent { bytes };
+        let acts = send_all(g, &req, |_| false);
+        let p = PutContent {
+            g,
+            id,
+            req,
+            acked: BTreeSet::new(),
+            refused: BTreeMap::new(),
+            bogus: BTreeSet::new(),
+            done: false,
+        };
+        (p, acts)
+    }
+
+    /// The object's id.
+    pub fn id(&self) -> Hash {
+        self.id
+    }
+
+    /// Whether the put finished.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    fn answered(&self, r: usize) -> bool {
+        self.acked.contains(&r) || self.refused.contains_key(&r) || self.bogus.contains(&r)
+    }
+
+    /// A replica's reply.
+    pub fn on_reply(&mut self, from: usize, reply: Reply) -> Vec<Action> {
+        if self.done || from >= self.g.n || self.answered(from) {
+            return Vec::new();
+        }
+        match reply {
+            Reply::ContentStored { id } if id == self.id => {
+                self.acked.insert(from);
+            }
+            Reply::Refused(r) => {
+                self.refused.insert(from, r);
+            }
+            // An acknowledgement of another id, or an answer to another request: a liar's,
+            // not counted and not waited for again.
+            _ => {
+                self.bogus.insert(from);
+            }
+        }
+        if self.acked.len() >= self.g.quorum() {
+            self.done = true;
+            return vec![Action::Done(Outcome::ContentStored(self.id))];
+        }
+        // f+1 that will not store it leave too few for a quorum.
+        if self.refused.len() + self.bogus.len() > self.g.f {
+            self.done = true;
+            let why =
+                self.refused.values().next().cloned().unwrap_or_else(|| {
+                    Refusal::Storage("replicas acknowledged another object".into())
+                });
+            return vec![Action::Done(Outcome::Refused(why))];
+        }
+        Vec::new()
+    }
+
+    /// Resends to the replicas that have not answered.
+    pub fn on_timer(&mut self) -> Vec<Action> {
+        if self.done {
+            return Vec::new();
+        }
+        send_all(self.g, &self.req, |r| self.answered(r))
+    }
+}
+
+/// Reads a content object from one replica at a time.
+pub struct GetContent {
+    g: Group,
+    id: Hash,
+    /// The order replicas are asked in.
+    order: Vec<usize>,
+    asked: usize,
+    /// Replicas that answered without a valid copy.
+    missing: BTreeSet<usize>,
+    refused: BTreeMap<usize, Refusal>,
+    done: bool,
+}
+
+impl GetContent {
+    /// Reads object `id`, asking replica `first` first (hosts spread reads over replicas).
+    pub fn start(g: Group, id: Hash, first: usize) -> (GetContent, Vec<Action>) {
+        let order: Vec<usize> = (0..g.n).map(|i| (first + i) % g.n.max(1)).collect();
+        let mut c = GetContent {
+            g,
+            id,
+            order,
+            asked: 0,
+            missing: BTreeSet::new(),
+            refused: BTreeMap::new(),
+            done: false,
+        };
+        let acts = c.ask_next();
+        (c, acts)
+    }
+
+    /// Whether the read finished.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    fn ask_next(&mut self) -> Vec<Action> {
+        let Some(to) = self.order.get(self.asked).copied() else {
+            return Vec::new();
+        };
+        self.asked += 1;
+        vec![Action::Send {
+            to,
+            req: Request::GetContent { id: self.id },
+        }]
+    }
+
+    fn answered(&self, r: usize) -> bool {
+        self.missing.contains(&r) || self.refused.contains_key(&r)
+    }
+
+    /// A replica's reply.
+    pub fn on_reply(&mut self, from: usize, reply: Reply) -> Vec<Action> {
+        if self.done || from >= self.g.n || self.answered(from) {
+            return Vec::new();
+        }
+        match reply {
+            Reply::Content(Some(bytes)) if content_id(&bytes) == self.id => {
+                self.done = true;
+                return vec![Action::Done(Outcome::Content(Some(bytes)))];
+            }
+            Reply::Refused(r) => {
+                self.refused.insert(from, r);
+            }
+            _ => {
+                self.missing.insert(from);
+            }
+        }
+        if self.refused.len() > self.g.f {
+            self.done = true;
+            let why = self.refused.values().next().cloned();
+            return why
+                .map(|r| Action::Done(Outcome::Refused(r)))
+                .into_iter()
+                .collect();
+        }
+        // Written objects are at 2f+1 replicas, f+1 of them correct: once every replica
+        // answered without it, no correct replica holds it.
+        if self.missing.len() + self.refused.len() == self.g.n {
+            self.done = true;
+            return vec![Action::Done(Outcome::Content(None))];
+        }
+        self.ask_next()
+    }
+
+    /// The replica asked last is slow: ask the next one too; once all were asked, ask again
+    /// those that have not answered.
+    pub fn on_timer(&mut self) -> Vec<Action> {
+        if self.done {
+            return Vec::new();
+        }
+        if self.asked < self.order.len() {
+            return self.ask_next();
+        }
+        let req = Request::GetContent { id: self.id };
+        send_all(self.g, &req, |r| self.answered(r))
+    }
+}
