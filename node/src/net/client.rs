@@ -1,23 +1,82 @@
-//! A one-shot client for the CLI: dial a node, send one control request, wait for the answer
+//! One-shot clients for the CLI and tests: dial a node, send one request, wait for the answer
 //! with a deadline, and report unreachable peers and garbage answers as errors.
 
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use futures::StreamExt;
-use libp2p::Multiaddr;
 use libp2p::request_response::{self, Message};
 use libp2p::swarm::SwarmEvent;
+use libp2p::{Multiaddr, PeerId, Swarm};
+use overlay::dbqs::wire::{StoreReply, StoreRequest};
 use overlay::wire::{Request, Response};
 
-use super::behaviour::{self, BehaviourEvent, Timing};
+use super::behaviour::{self, Behaviour, BehaviourEvent, Timing};
 
 /// Sends `request` to the node at `peer` and returns its response.
 pub async fn request(peer: &str, request: Request, timeout: Duration) -> anyhow::Result<Response> {
+    let keypair = libp2p::identity::Keypair::generate_ed25519();
+    one_shot(
+        peer,
+        keypair,
+        timeout,
+        |swarm, p| {
+            swarm.behaviour_mut().control.send_request(&p, request);
+        },
+        |ev| match ev {
+            BehaviourEvent::Control(request_response::Event::Message {
+                message: Message::Response { response, .. },
+                ..
+            }) => Some(Ok(response)),
+            BehaviourEvent::Control(request_response::Event::OutboundFailure { error, .. }) => {
+                Some(Err(error.to_string()))
+            }
+            _ => None,
+        },
+    )
+    .await
+}
+
+/// Sends one store request to the replica at `peer`, over a connection authenticated as
+/// `key` (a client's credential key), and returns its reply. Apps use
+/// [`Client`](crate::client::Client); this is for tests and diagnosis.
+pub async fn store_request(
+    peer: &str,
+    key: &overlay::crypto::SecretKey,
+    msg: StoreRequest,
+    timeout: Duration,
+) -> anyhow::Result<StoreReply> {
+    one_shot(
+        peer,
+        super::peers::keypair_of(key),
+        timeout,
+        |swarm, p| {
+            swarm.behaviour_mut().store.send_request(&p, msg);
+        },
+        |ev| match ev {
+            BehaviourEvent::Store(request_response::Event::Message {
+                message: Message::Response { response, .. },
+                ..
+            }) => Some(Ok(response)),
+            BehaviourEvent::Store(request_response::Event::OutboundFailure { error, .. }) => {
+                Some(Err(error.to_string()))
+            }
+            _ => None,
+        },
+    )
+    .await
+}
+
+async fn one_shot<R>(
+    peer: &str,
+    keypair: libp2p::identity::Keypair,
+    timeout: Duration,
+    send: impl FnOnce(&mut Swarm<Behaviour>, PeerId),
+    mut take: impl FnMut(BehaviourEvent) -> Option<Result<R, String>>,
+) -> anyhow::Result<R> {
     let addr: Multiaddr = peer
         .parse()
         .with_context(|| format!("{peer:?} is not a multiaddr (e.g. /ip4/127.0.0.1/tcp/7700)"))?;
-    let keypair = libp2p::identity::Keypair::generate_ed25519();
     let timing = Timing {
         request_timeout: timeout,
         idle_timeout: timeout,
@@ -28,7 +87,7 @@ pub async fn request(peer: &str, request: Request, timeout: Duration) -> anyhow:
         .with_context(|| format!("cannot dial {peer}"))?;
     let deadline = tokio::time::sleep(timeout);
     tokio::pin!(deadline);
-    let mut pending = Some(request);
+    let mut send = Some(send);
     loop {
         let ev = tokio::select! {
             ev = swarm.select_next_some() => ev,
@@ -36,24 +95,17 @@ pub async fn request(peer: &str, request: Request, timeout: Duration) -> anyhow:
         };
         match ev {
             SwarmEvent::ConnectionEstablished { peer_id, .. } => {
-                if let Some(req) = pending.take() {
-                    swarm.behaviour_mut().control.send_request(&peer_id, req);
+                if let Some(s) = send.take() {
+                    s(&mut swarm, peer_id);
                 }
             }
             SwarmEvent::OutgoingConnectionError { error, .. } => {
                 bail!("cannot reach {peer}: {error}")
             }
-            SwarmEvent::Behaviour(BehaviourEvent::Control(ev)) => match ev {
-                request_response::Event::Message {
-                    message: Message::Response { response, .. },
-                    ..
-                } => {
-                    return Ok(response);
-                }
-                request_response::Event::OutboundFailure { error, .. } => {
-                    return Err(anyhow!("{peer} did not answer properly: {error}"));
-                }
-                _ => {}
+            SwarmEvent::Behaviour(ev) => match take(ev) {
+                Some(Ok(r)) => return Ok(r),
+                Some(Err(e)) => return Err(anyhow!("{peer} did not answer properly: {e}")),
+                None => {}
             },
             _ => {}
         }
