@@ -38,10 +38,12 @@ pub fn read_public(arg: &str) -> Result<PublicKey, FileError> {
         return public_key_from_hex(text).map_err(|e| FileError::new(path, e));
     }
     public_key_from_hex(arg).map_err(|e| {
-        FileError::new(
-            path,
-            format!("neither a file nor a public key in hex ({e})"),
-        )
+        let why = if arg.len() == 64 {
+            format!("not a public key ({e})")
+        } else {
+            "no such file, and not a public key in hex (64 digits)".to_string()
+        };
+        FileError::new(path, why)
     })
 }
 

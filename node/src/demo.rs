@@ -147,6 +147,8 @@ fn make_system(dir: &Path, nodes: usize, base: u16) -> anyhow::Result<Vec<PathBu
         hex::encode(g.ms_key.as_bytes()),
         g.config.ms_group.len()
     );
+    // Clients check configurations under it, as `rampart admin genesis` leaves it.
+    bootstrap::keyfile::write_public(&dir.join("admin/ms.pub"), &g.ms_key, Overwrite::Refuse)?;
     let mut configs = Vec::new();
     for (i, (_, cert)) in adds.iter().enumerate() {
         let CertBody::Add { node, .. } = &cert.content.body else {
@@ -211,6 +213,7 @@ async fn run_cluster(
             r.config_hash.short()
         );
     }
+    let client = storage_walkthrough(&exe, dir, base, configs.len())?;
     membership_walkthrough(&exe, dir, base)?;
     println!(
         "\n== the MS closes the epoch ({EPOCH_INTERVAL_MS} ms after it began, since a change is queued): the old"
@@ -228,6 +231,10 @@ async fn run_cluster(
         );
     }
     shown(&exe, &["status", "--peer", &addr(base, 2)])?;
+    println!(
+        "\n== the object written in epoch 0 reads back in epoch 1 (the client learns the new epoch)"
+    );
+    shown(&exe, &["get", "greeting", "--client", &client])?;
     if once {
         println!("\n== stopping the cluster (--once)");
         stop(children).await;
@@ -244,6 +251,58 @@ async fn run_cluster(
     }
     stop(children).await;
     Ok(())
+}
+
+/// The admin registers a storage client; it writes and reads a keyed object and a content
+/// object through the CLI. Returns the client file's path.
+fn storage_walkthrough(exe: &Path, dir: &Path, base: u16, nodes: usize) -> anyhow::Result<String> {
+    let admin = dir.join("admin").display().to_string();
+    let cred = dir.join("demo-store.cred");
+    println!(
+        "\n== the admin registers a storage client; it stores and reads objects (dBQS, quorums of 2f+1 = 3)"
+    );
+    shown(
+        exe,
+        &[
+            "admin",
+            "--admin-dir",
+            &admin,
+            "add-client",
+            "--name",
+            "demo-store",
+            "--caps",
+            "put,get",
+            "--expires",
+            "30d",
+            "--out",
+            &cred.display().to_string(),
+        ],
+    )?;
+    let peers: Vec<String> = (0..nodes).map(|i| format!("{:?}", addr(base, i))).collect();
+    let client = dir.join("client.toml");
+    std::fs::write(
+        &client,
+        format!(
+            "credential = \"demo-store.cred\"\nms_key = \"admin/ms.pub\"\nbootstrap = [{}]\n",
+            peers.join(", ")
+        ),
+    )?;
+    println!(
+        "   (client file {}: credential, MS key, bootstrap peers)",
+        client.display()
+    );
+    let client = client.display().to_string();
+    let file = dir.join("greeting.txt");
+    std::fs::write(&file, "hello from rampart\n")?;
+    let file = file.display().to_string();
+    shown(exe, &["put", "greeting", &file, "--client", &client])?;
+    shown(exe, &["get", "greeting", "--client", &client])?;
+    let out = shown(exe, &["put-content", &file, "--client", &client])?;
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if !id.is_empty() {
+        shown(exe, &["get-content", &id, "--client", &client])?;
+    }
+    Ok(client)
 }
 
 /// The admin registers a client and revokes it through the membership service: the

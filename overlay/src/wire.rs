@@ -100,6 +100,17 @@ pub struct StatusReport {
     pub members: Vec<MemberStatus>,
     /// The node's PBFT replica, if it is in the MS group.
     pub pbft: Option<PbftStatus>,
+    /// Its dBQS replica.
+    pub store: Option<StoreStatus>,
+}
+
+/// What a dBQS replica served and refused since the node started.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreStatus {
+    /// Requests the store answered.
+    pub served: u64,
+    /// Requests refused, by reason.
+    pub refused: std::collections::BTreeMap<String, u64>,
 }
 
 /// A PBFT replica's progress, in a status report.

@@ -44,7 +44,9 @@ fn hostile_requests_are_refused_with_reasons_and_change_nothing() {
     let owner_file = c.client("owner", "put,get", "30d");
     let auditor_file = c.client("auditor", "get", "30d");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let owner = rt.block_on(Client::connect(options(&owner_file))).expect("owner");
+    let owner = rt
+        .block_on(Client::connect(options(&owner_file)))
+        .expect("owner");
     let auditor = rt
         .block_on(Client::connect(options(&auditor_file)))
         .expect("auditor");
@@ -114,7 +116,10 @@ fn hostile_requests_are_refused_with_reasons_and_change_nothing() {
         },
     );
     let r = refusal(send(&cred.key, &expired, overwrite(good_value.clone())));
-    assert!(matches!(&r, Refusal::Denied(s) if s.contains("expired")), "{r}");
+    assert!(
+        matches!(&r, Refusal::Denied(s) if s.contains("expired")),
+        "{r}"
+    );
     unchanged();
 
     // A client without `put`, through the CLI and on the wire.
@@ -130,7 +135,12 @@ fn hostile_requests_are_refused_with_reasons_and_change_nothing() {
     assert!(err.contains("does not grant `put`"), "{err}");
     let acred = bootstrap::credential::read(&c.root.path().join("clients/auditor.cred")).unwrap();
     let own = Request::Write {
-        version: Box::new(Version::sign(&acred.key, b"doc", 1, Some(good_value.clone()))),
+        version: Box::new(Version::sign(
+            &acred.key,
+            b"doc",
+            1,
+            Some(good_value.clone()),
+        )),
     };
     let r = refusal(send(&acred.key, &acred.cert, own));
     assert!(matches!(&r, Refusal::Denied(s) if s.contains("put")), "{r}");
@@ -150,11 +160,19 @@ fn hostile_requests_are_refused_with_reasons_and_change_nothing() {
     );
     // Oversized: a value over the bound, a content object over the bound, a frame over the
     // wire's bound (the replica drops the stream; the node stays up).
-    let r = refusal(send(&cred.key, &cred.cert, overwrite(vec![0; VALUE_BYTES_MAX + 100])));
+    let r = refusal(send(
+        &cred.key,
+        &cred.cert,
+        overwrite(vec![0; VALUE_BYTES_MAX + 100]),
+    ));
     assert!(matches!(&r, Refusal::BadVersion(_)), "{r}");
     let big = vec![1u8; CONTENT_BYTES_MAX + 1];
     let big_id = overlay::dbqs::object::content_id(&big);
-    let r = refusal(send(&cred.key, &cred.cert, Request::PutContent { bytes: big }));
+    let r = refusal(send(
+        &cred.key,
+        &cred.cert,
+        Request::PutContent { bytes: big },
+    ));
     assert!(matches!(&r, Refusal::TooLarge(_)), "{r}");
     let frame = send(
         &cred.key,
@@ -185,20 +203,19 @@ fn hostile_requests_are_refused_with_reasons_and_change_nothing() {
     ]);
     assert!(out.contains("queued"), "{out}");
     // Asked with reads, which change nothing while the revocation is on its way.
-    let why = wait_for("the owner refused as revoked", Duration::from_secs(60), || {
-        let out = rampart(&[
-            "get",
-            "doc",
-            "--client",
-            owner_file.to_str().unwrap(),
-        ]);
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        if !out.status.success() && err.contains("revoked") {
-            Ok(err)
-        } else {
-            Err(format!("not yet: {err}"))
-        }
-    });
+    let why = wait_for(
+        "the owner refused as revoked",
+        Duration::from_secs(60),
+        || {
+            let out = rampart(&["get", "doc", "--client", owner_file.to_str().unwrap()]);
+            let err = String::from_utf8_lossy(&out.stderr).into_owned();
+            if !out.status.success() && err.contains("revoked") {
+                Ok(err)
+            } else {
+                Err(format!("not yet: {err}"))
+            }
+        },
+    );
     assert!(why.contains("denied"), "{why}");
     let err = rampart_fails(&[
         "put",

@@ -55,6 +55,9 @@ pub fn to_json(r: &StatusReport) -> serde_json::Value {
                 "revokes": q.revokes, "reported": q.reported, "evictions": q.evictions,
             })),
         })),
+        "store": r.store.as_ref().map(|s| serde_json::json!({
+            "served": s.served, "refused": s.refused,
+        })),
     })
 }
 
@@ -95,6 +98,15 @@ fn print_table(r: &StatusReport) {
                 q.epoch, q.adds, q.removes, q.revokes, q.reported, q.evictions
             );
         }
+    }
+    if let Some(s) = &r.store {
+        let refused: Vec<String> = s.refused.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let refused = if refused.is_empty() {
+            "none".to_string()
+        } else {
+            refused.join(", ")
+        };
+        println!("store     {} requests served; refused: {refused}", s.served);
     }
     for m in &r.members {
         let me = if m.node == r.node {

@@ -10,7 +10,7 @@ mod ms;
 mod store;
 
 pub use gossip::ProbeSettings;
-pub use store::{StoreCounters, StoreLink};
+pub use store::StoreLink;
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -797,6 +797,7 @@ impl NetTask {
             f_ms: config.f_ms,
             members,
             pbft,
+            store: self.store.as_ref().map(|l| l.counters.clone()),
         }
     }
 }

@@ -6,10 +6,10 @@
 //! (`RAMPART_BIN` may point at the rampart binary; `--quick` runs a smaller grid; `--no-sync`
 //! turns WAL fsync off.)
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use overlay::crypto::SecretKey;
 use rampart::ordering::{self, LoadSpec};
+use rampart_tests::benchutil::{crypto_rates, fsync_rate};
 use rampart_tests::cluster::Cluster;
 
 /// Signature operations per request and per batch that the protocol implies for n = 4 when
@@ -19,57 +19,6 @@ use rampart_tests::cluster::Cluster;
 /// 3 verifies; prepares 3 signs, 9 verifies; commits 4 signs, 12 verifies.
 const PER_REQUEST: (f64, f64) = (5.0, 11.0);
 const PER_BATCH: (f64, f64) = (8.0, 24.0);
-
-fn rate(mut op: impl FnMut(), min: Duration) -> f64 {
-    let t0 = Instant::now();
-    let mut n = 0u64;
-    while t0.elapsed() < min {
-        for _ in 0..64 {
-            op();
-        }
-        n += 64;
-    }
-    n as f64 / t0.elapsed().as_secs_f64()
-}
-
-fn crypto_rates() -> (f64, f64) {
-    let key = SecretKey::from_seed(&[7; 32]);
-    let msg = [0u8; 200];
-    let sig = key.sign_raw(&msg);
-    let public = key.public();
-    let sign = rate(
-        || {
-            std::hint::black_box(key.sign_raw(std::hint::black_box(&msg)));
-        },
-        Duration::from_secs(2),
-    );
-    let verify = rate(
-        || {
-            assert!(
-                public
-                    .verify_strict(std::hint::black_box(&msg), &sig)
-                    .is_ok()
-            )
-        },
-        Duration::from_secs(2),
-    );
-    (sign, verify)
-}
-
-/// fsyncs per second on this disk: 4 KiB writes, each followed by `sync_data`.
-fn fsync_rate() -> f64 {
-    use std::io::Write;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut f = std::fs::File::create(dir.path().join("f")).expect("temp file");
-    let block = [0u8; 4096];
-    rate(
-        || {
-            f.write_all(&block).expect("write");
-            f.sync_data().expect("fsync");
-        },
-        Duration::from_secs(2),
-    )
-}
 
 /// Sequential fsyncs per batch at each replica: the accepted pre-prepare with the prepare
 /// sent, then the prepared certificate with the commit sent.

@@ -2,7 +2,7 @@
 //! range, value layout), hand what passes to the store actor, and send its reply back. A
 //! client in a newer epoch makes this node ask its members for the newer configuration.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use actix::Addr;
@@ -14,7 +14,7 @@ use overlay::dbqs::replica::{Refusal, Reply};
 use overlay::dbqs::wire::{StoreReply, StoreRequest};
 use overlay::id::{Epoch, Hash};
 use overlay::ring::Ring;
-use serde::Serialize;
+use overlay::wire::StoreStatus;
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
@@ -41,16 +41,7 @@ pub struct StoreLink {
     verified: HashSet<Hash>,
     ring: Option<(Epoch, Arc<Ring>)>,
     /// What was served and refused, for status.
-    pub counters: StoreCounters,
-}
-
-/// Requests served and refused, by reason.
-#[derive(Debug, Default, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
-pub struct StoreCounters {
-    /// Requests the store answered.
-    pub served: u64,
-    /// Requests refused, by reason.
-    pub refused: BTreeMap<String, u64>,
+    pub counters: StoreStatus,
 }
 
 impl StoreLink {
@@ -64,7 +55,7 @@ impl StoreLink {
             inflight: 0,
             verified: HashSet::new(),
             ring: None,
-            counters: StoreCounters::default(),
+            counters: StoreStatus::default(),
         }
     }
 }
