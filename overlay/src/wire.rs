@@ -107,6 +107,10 @@ pub struct StatusReport {
 /// What a dBQS replica served and refused since the node started.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoreStatus {
+    /// Keyed objects held (rocksdb's estimate).
+    pub keyed: u64,
+    /// Content objects held, chunks included (rocksdb's estimate).
+    pub content: u64,
     /// Requests the store answered.
     pub served: u64,
     /// Requests refused, by reason.

@@ -12,10 +12,11 @@ use std::collections::BTreeMap;
 
 use overlay::crypto::SecretKey;
 use overlay::dbqs::client::{Action, Group, Outcome, Read, Write};
+use overlay::dbqs::content::{GetContent, PutContent};
 use overlay::dbqs::mem::MemStore;
-use overlay::dbqs::object::{Version, keyed_id, value_digest};
+use overlay::dbqs::object::{Version, content_id, keyed_id, value_digest};
 use overlay::dbqs::replica::{self, Refusal, Reply, Request};
-use overlay::id::Hash;
+use overlay::id::{Epoch, Hash};
 use rand::Rng as _;
 use rand::seq::SliceRandom;
 use stateright::semantics::register::{Register, RegisterOp, RegisterRet};
@@ -36,15 +37,21 @@ pub enum Liar {
     Refuse,
     /// Answers correctly, late.
     Slow,
+    /// Serves other bytes for content objects and acknowledges content it does not keep.
+    WrongContent,
+    /// Says every request is from the wrong epoch (alternately older and newer than its own).
+    WrongEpoch,
 }
 
 /// Every behaviour, for drawing one.
-pub const LIARS: [Liar; 5] = [
+pub const LIARS: [Liar; 7] = [
     Liar::Silent,
     Liar::Stale,
     Liar::Forge,
     Liar::Refuse,
     Liar::Slow,
+    Liar::WrongContent,
+    Liar::WrongEpoch,
 ];
 
 /// The shape of one run.
@@ -108,6 +115,8 @@ pub struct RunOutcome {
     pub reads_with_value: usize,
     /// Writers that crashed mid-write.
     pub crashed_writers: usize,
+    /// Content objects read back (each checked against the bytes stored under its id).
+    pub content_reads: usize,
     /// Simulated milliseconds.
     pub sim_ms: u64,
 }
@@ -141,7 +150,20 @@ enum Ev {
 enum Running {
     Write(Box<Write>),
     Read(Read),
+    /// A content put of content object `k`.
+    Put(PutContent, usize),
+    /// A content get of object `k`, and when it was invoked.
+    Get(GetContent, usize, u64),
 }
+
+/// The content objects runs store: a few distinct values of a few sizes.
+fn content_bytes(seed: u64, k: usize) -> Vec<u8> {
+    format!("content {seed} {k} ")
+        .repeat(1 + k * 7)
+        .into_bytes()
+}
+
+const CONTENT_OBJECTS: usize = 2;
 
 struct Client {
     left: usize,
@@ -194,6 +216,13 @@ pub fn run(seed: u64, p: Params) -> Result<RunOutcome, String> {
         sched.at(at, Ev::Isolate { replica: r });
         sched.at(rng.gen_range(at..=p.net.gst_ms), Ev::Heal);
     }
+    let contents: Vec<Vec<u8>> = (0..CONTENT_OBJECTS)
+        .map(|k| content_bytes(seed, k))
+        .collect();
+    // When each content object's first put completed: a get invoked later must find it.
+    let mut content_stored: BTreeMap<usize, u64> = BTreeMap::new();
+    let mut content_reads = 0usize;
+    let mut epoch_flip = false;
     let deadline = p.net.gst_ms + 30_000;
     let (mut done, mut with_value, mut next_value, mut crashed) = (0usize, 0usize, 1u64, 0usize);
     // Network nodes: replicas 0..N, clients N..
@@ -242,34 +271,50 @@ pub fn run(seed: u64, p: Params) -> Result<RunOutcome, String> {
                 }
                 c.op += 1;
                 let op = c.op;
-                let o = rng.gen_range(0..p.objects);
-                let (owner, name) = &objects[o];
-                let may_write = p.shared_owner || *owner == client;
-                let (running, acts) = if may_write && rng.gen_bool(0.55) {
-                    let delete = rng.gen_bool(0.1);
-                    clients[client].crashes = p.crashes && rng.gen_bool(0.3);
-                    let value = next_value;
-                    next_value += 1;
-                    let (w, acts) = Write::start(
-                        Group::of(N),
-                        SecretKey::from_seed(&owners[*owner].seed()),
-                        name.clone(),
-                        (!delete).then(|| value.to_be_bytes().to_vec()),
-                    );
-                    testers[o]
-                        .on_invoke(client, RegisterOp::Write((!delete).then_some(value)))
-                        .map_err(|e| format!("tester: {e}"))?;
-                    (Running::Write(Box::new(w)), acts)
+                if rng.gen_bool(0.35) {
+                    let k = rng.gen_range(0..CONTENT_OBJECTS);
+                    let (running, acts) = if rng.gen_bool(0.5) {
+                        let (m, acts) = PutContent::start(Group::of(N), contents[k].clone());
+                        (Running::Put(m, k), acts)
+                    } else {
+                        let first = rng.gen_range(0..N);
+                        let (m, acts) =
+                            GetContent::start(Group::of(N), content_id(&contents[k]), first);
+                        (Running::Get(m, k, sched.now()), acts)
+                    };
+                    clients[client].running = Some((usize::MAX, running));
+                    sched.at(300, Ev::Timer { client, op });
+                    send(&net, &mut rng, &mut sched, client, op, acts).map(|x| (client, x))
                 } else {
-                    let (r, acts) = Read::start(Group::of(N), ids[o]);
-                    testers[o]
-                        .on_invoke(client, RegisterOp::Read)
-                        .map_err(|e| format!("tester: {e}"))?;
-                    (Running::Read(r), acts)
-                };
-                clients[client].running = Some((o, running));
-                sched.at(300, Ev::Timer { client, op });
-                send(&net, &mut rng, &mut sched, client, op, acts).map(|x| (client, x))
+                    let o = rng.gen_range(0..p.objects);
+                    let (owner, name) = &objects[o];
+                    let may_write = p.shared_owner || *owner == client;
+                    let (running, acts) = if may_write && rng.gen_bool(0.55) {
+                        let delete = rng.gen_bool(0.1);
+                        clients[client].crashes = p.crashes && rng.gen_bool(0.3);
+                        let value = next_value;
+                        next_value += 1;
+                        let (w, acts) = Write::start(
+                            Group::of(N),
+                            SecretKey::from_seed(&owners[*owner].seed()),
+                            name.clone(),
+                            (!delete).then(|| value.to_be_bytes().to_vec()),
+                        );
+                        testers[o]
+                            .on_invoke(client, RegisterOp::Write((!delete).then_some(value)))
+                            .map_err(|e| format!("tester: {e}"))?;
+                        (Running::Write(Box::new(w)), acts)
+                    } else {
+                        let (r, acts) = Read::start(Group::of(N), ids[o]);
+                        testers[o]
+                            .on_invoke(client, RegisterOp::Read)
+                            .map_err(|e| format!("tester: {e}"))?;
+                        (Running::Read(r), acts)
+                    };
+                    clients[client].running = Some((o, running));
+                    sched.at(300, Ev::Timer { client, op });
+                    send(&net, &mut rng, &mut sched, client, op, acts).map(|x| (client, x))
+                }
             }
             Ev::ToReplica {
                 to,
@@ -282,6 +327,28 @@ pub fn run(seed: u64, p: Params) -> Result<RunOutcome, String> {
                     (Some(Liar::Silent), _) => None,
                     (Some(Liar::Refuse), _) => {
                         Some(Reply::Refused(Refusal::Storage("refused by a liar".into())))
+                    }
+                    (Some(Liar::WrongEpoch), _) => {
+                        epoch_flip = !epoch_flip;
+                        Some(Reply::Refused(if epoch_flip {
+                            Refusal::StaleEpoch {
+                                client: Epoch(0),
+                                current: Epoch(9),
+                            }
+                        } else {
+                            Refusal::ReplicaBehind {
+                                client: Epoch(0),
+                                current: Epoch(0),
+                            }
+                        }))
+                    }
+                    (Some(Liar::WrongContent), Request::GetContent { .. }) => {
+                        Some(Reply::Content(Some(b"not what was stored".to_vec())))
+                    }
+                    (Some(Liar::WrongContent), Request::PutContent { .. }) => {
+                        Some(Reply::ContentStored {
+                            id: content_id(b"something else"),
+                        })
                     }
                     (Some(Liar::Stale), Request::Read { id }) => {
                         Some(Reply::Version(first.get(id).cloned().map(Box::new)))
@@ -341,6 +408,8 @@ pub fn run(seed: u64, p: Params) -> Result<RunOutcome, String> {
                 let mut acts = match running {
                     Running::Write(w) => w.on_reply(from, reply),
                     Running::Read(r) => r.on_reply(from, reply),
+                    Running::Put(m, _) => m.on_reply(from, reply),
+                    Running::Get(m, _, _) => m.on_reply(from, reply),
                 };
                 let storing = acts.iter().any(|a| {
                     matches!(
@@ -373,6 +442,8 @@ pub fn run(seed: u64, p: Params) -> Result<RunOutcome, String> {
                 let acts = match running {
                     Running::Write(w) => w.on_timer(),
                     Running::Read(r) => r.on_timer(),
+                    Running::Put(m, _) => m.on_timer(),
+                    Running::Get(m, _, _) => m.on_timer(),
                 };
                 sched.at(300, Ev::Timer { client, op });
                 send(&net, &mut rng, &mut sched, client, op, acts).map(|x| (client, x))
@@ -392,31 +463,60 @@ pub fn run(seed: u64, p: Params) -> Result<RunOutcome, String> {
         let Some((o, running)) = clients[client].running.take() else {
             continue;
         };
-        let ret = match (outcome, running) {
-            (Outcome::Written(_), Running::Write(_)) => RegisterRet::WriteOk,
-            (Outcome::Read(v), Running::Read(_)) => {
-                let value = match v.and_then(|v| v.value) {
-                    Some(bytes) => {
-                        with_value += 1;
-                        let arr: [u8; 8] = bytes
-                            .try_into()
-                            .map_err(|_| "a read returned a value no client wrote".to_string())?;
-                        Some(u64::from_be_bytes(arr))
-                    }
-                    None => None,
-                };
-                RegisterRet::ReadOk(value)
+        let keyed = match (&outcome, &running) {
+            (Outcome::ContentStored(id), Running::Put(_, k)) => {
+                if *id != content_id(&contents[*k]) {
+                    return Err(format!("content put {k} acknowledged under another id"));
+                }
+                content_stored.entry(*k).or_insert(sched.now());
+                false
             }
-            (other, _) => return Err(format!("client {client}: operation ended with {other:?}")),
+            (Outcome::Content(got), Running::Get(_, k, invoked)) => {
+                match got {
+                    Some(bytes) if *bytes != contents[*k] => {
+                        return Err(format!("content get {k} returned other bytes"));
+                    }
+                    Some(_) => content_reads += 1,
+                    None if content_stored.get(k).is_some_and(|t| t < invoked) => {
+                        return Err(format!(
+                            "content get {k} found nothing though a put of it completed before"
+                        ));
+                    }
+                    None => {}
+                }
+                false
+            }
+            _ => true,
         };
-        testers[o]
-            .on_return(client, ret)
-            .map_err(|e| format!("tester: {e}"))?;
-        if !testers[o].is_consistent() {
-            return Err(format!(
-                "object {o}: the history is not linearizable: {:?}",
-                testers[o]
-            ));
+        if keyed {
+            let ret = match (outcome, running) {
+                (Outcome::Written(_), Running::Write(_)) => RegisterRet::WriteOk,
+                (Outcome::Read(v), Running::Read(_)) => {
+                    let value = match v.and_then(|v| v.value) {
+                        Some(bytes) => {
+                            with_value += 1;
+                            let arr: [u8; 8] = bytes.try_into().map_err(|_| {
+                                "a read returned a value no client wrote".to_string()
+                            })?;
+                            Some(u64::from_be_bytes(arr))
+                        }
+                        None => None,
+                    };
+                    RegisterRet::ReadOk(value)
+                }
+                (other, _) => {
+                    return Err(format!("client {client}: operation ended with {other:?}"));
+                }
+            };
+            testers[o]
+                .on_return(client, ret)
+                .map_err(|e| format!("tester: {e}"))?;
+            if !testers[o].is_consistent() {
+                return Err(format!(
+                    "object {o}: the history is not linearizable: {:?}",
+                    testers[o]
+                ));
+            }
         }
         done += 1;
         let c = &mut clients[client];
@@ -434,6 +534,7 @@ pub fn run(seed: u64, p: Params) -> Result<RunOutcome, String> {
             ops: done,
             reads_with_value: with_value,
             crashed_writers: crashed,
+            content_reads,
             sim_ms: sched.now(),
         });
     }

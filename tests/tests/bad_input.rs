@@ -360,3 +360,69 @@ fn a_bare_add_certificate_as_admission_says_how_to_get_an_admission() {
         "{err}"
     );
 }
+
+#[test]
+fn object_commands_say_what_is_missing_or_unreachable() {
+    let root = tempfile::tempdir().unwrap();
+    let admin = root.path().join("admin");
+    rampart_ok(&["admin", "--admin-dir", s(&admin), "init"]);
+    let cred = root.path().join("app.cred");
+    rampart_ok(&[
+        "admin",
+        "--admin-dir",
+        s(&admin),
+        "add-client",
+        "--name",
+        "app",
+        "--caps",
+        "put,get",
+        "--out",
+        s(&cred),
+    ]);
+    let err = rampart_fails(&["get", "k", "--peer", "/ip4/127.0.0.1/tcp/1"]);
+    assert!(err.contains("no credential"), "{err}");
+    let err = rampart_fails(&["get", "k", "--credential", s(&cred)]);
+    assert!(err.contains("no MS key"), "{err}");
+    let ms_key = s(&admin.join("authority.pub")).to_string();
+    let err = rampart_fails(&["get", "k", "--credential", s(&cred), "--ms-key", &ms_key]);
+    assert!(err.contains("no bootstrap peer"), "{err}");
+    let err = rampart_fails(&[
+        "get",
+        "k",
+        "--credential",
+        s(&cred),
+        "--ms-key",
+        s(&root.path().join("missing.pub")),
+        "--peer",
+        "/ip4/127.0.0.1/tcp/1",
+    ]);
+    assert!(err.contains("no such file"), "{err}");
+    // Nobody listens there: the client says so at once instead of waiting out its timeout.
+    let port = free_port().to_string();
+    let peer = format!("/ip4/127.0.0.1/tcp/{port}");
+    let err = rampart_fails(&[
+        "get",
+        "k",
+        "--credential",
+        s(&cred),
+        "--ms-key",
+        &ms_key,
+        "--peer",
+        &peer,
+    ]);
+    assert!(err.contains("cannot reach any bootstrap peer"), "{err}");
+    // A node key is not a credential.
+    let err = rampart_fails(&[
+        "get",
+        "k",
+        "--credential",
+        s(&admin.join("authority.key")),
+        "--ms-key",
+        &ms_key,
+        "--peer",
+        &peer,
+    ]);
+    assert!(err.contains("add-client"), "{err}");
+    let err = rampart_fails(&["get-content", "nothex", "--client", s(&cred)]);
+    assert!(err.contains("not an object id"), "{err}");
+}

@@ -1,8 +1,8 @@
 //! The dBQS replica on a node: the protocol's rules (`overlay::dbqs::replica`) over rocksdb,
-//! hosted by a synchronous actor. Access checks happen before, in the network task.
+//! hosted by a few synchronous actor threads. Access checks happen before, in the network task.
 
 mod actor;
 mod store;
 
-pub use actor::{Counts, Serve, StoreActor};
+pub use actor::{STORE_THREADS, Serve, StoreActor};
 pub use store::RocksStore;

@@ -56,7 +56,7 @@ pub fn to_json(r: &StatusReport) -> serde_json::Value {
             })),
         })),
         "store": r.store.as_ref().map(|s| serde_json::json!({
-            "served": s.served, "refused": s.refused,
+            "keyed": s.keyed, "content": s.content, "served": s.served, "refused": s.refused,
         })),
     })
 }
@@ -106,7 +106,10 @@ fn print_table(r: &StatusReport) {
         } else {
             refused.join(", ")
         };
-        println!("store     {} requests served; refused: {refused}", s.served);
+        println!(
+            "store     ~{} keyed and ~{} content objects; {} requests served; refused: {refused}",
+            s.keyed, s.content, s.served
+        );
     }
     for m in &r.members {
         let me = if m.node == r.node {

@@ -79,8 +79,8 @@ impl OpKind {
 pub enum Command {
     /// Run an operation.
     Op(OpKind, oneshot::Sender<Result<Outcome, ClientError>>),
-    /// Report the current epoch.
-    Epoch(oneshot::Sender<Epoch>),
+    /// Report the current epoch (an error if no bootstrap peer can be reached).
+    Epoch(oneshot::Sender<Result<Epoch, ClientError>>),
 }
 
 enum Machine {
@@ -140,6 +140,8 @@ pub struct Driver {
     waiting: Vec<Command>,
     spread: usize,
     refresh_asked: Option<Instant>,
+    /// Bootstrap dials that failed before any configuration arrived.
+    bootstrap_failures: usize,
 }
 
 impl Driver {
@@ -166,6 +168,7 @@ impl Driver {
             waiting: Vec::new(),
             spread: 0,
             refresh_asked: None,
+            bootstrap_failures: 0,
         }
     }
 
@@ -196,7 +199,7 @@ impl Driver {
         }
         match cmd {
             Command::Epoch(tx) => {
-                let _ = tx.send(self.epoch());
+                let _ = tx.send(Ok(self.epoch()));
             }
             Command::Op(kind, reply) => {
                 let id = self.next_op;
@@ -405,6 +408,12 @@ impl Driver {
             }
             SwarmEvent::OutgoingConnectionError { error, .. } => {
                 debug!("connection failed: {error}");
+                if self.config.is_none() {
+                    self.bootstrap_failures += 1;
+                    if self.bootstrap_failures >= self.bootstrap.len() {
+                        self.fail_waiting(format!("cannot reach any bootstrap peer: {error}"));
+                    }
+                }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Control(request_response::Event::Message {
                 peer,
@@ -413,6 +422,20 @@ impl Driver {
             })) => self.on_control(peer, response),
             SwarmEvent::Behaviour(BehaviourEvent::Store(ev)) => self.on_store(ev),
             _ => {}
+        }
+    }
+
+    /// Answers callers waiting for the first configuration with an error.
+    fn fail_waiting(&mut self, why: String) {
+        for cmd in std::mem::take(&mut self.waiting) {
+            match cmd {
+                Command::Epoch(tx) => {
+                    let _ = tx.send(Err(ClientError::Config(why.clone())));
+                }
+                Command::Op(_, tx) => {
+                    let _ = tx.send(Err(ClientError::Config(why.clone())));
+                }
+            }
         }
     }
 

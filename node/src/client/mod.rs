@@ -106,7 +106,8 @@ impl Client {
             .await
             .map_err(|_| ClientError::Closed)?;
         match tokio::time::timeout(opts.timeout, erx).await {
-            Ok(Ok(_)) => Ok(client),
+            Ok(Ok(Ok(_))) => Ok(client),
+            Ok(Ok(Err(e))) => Err(e),
             Ok(Err(_)) => Err(ClientError::Closed),
             Err(_) => Err(ClientError::Config(format!(
                 "no bootstrap peer gave a configuration certified by the MS key within {}s",
@@ -127,7 +128,7 @@ impl Client {
             .send(Command::Epoch(tx))
             .await
             .map_err(|_| ClientError::Closed)?;
-        rx.await.map_err(|_| ClientError::Closed)
+        rx.await.map_err(|_| ClientError::Closed)?
     }
 
     async fn op(&self, kind: OpKind) -> Result<Outcome, ClientError> {

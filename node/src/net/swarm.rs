@@ -797,7 +797,7 @@ impl NetTask {
             f_ms: config.f_ms,
             members,
             pbft,
-            store: self.store.as_ref().map(|l| l.counters.clone()),
+            store: self.store.as_ref().map(StoreLink::status),
         }
     }
 }

@@ -176,11 +176,9 @@ pub fn start(settings: Settings) -> anyhow::Result<()> {
     })
 }
 
-/// Starts the dBQS replica: one thread owns the store (see `actors::dbqs`).
+/// Starts the dBQS replica (see `actors::dbqs`).
 fn start_store(db: &Db) -> StoreLink {
-    let db = db.clone();
-    let actor = actix::SyncArbiter::start(1, move || StoreActor::new(RocksStore::new(db.clone())));
-    StoreLink::new(actor)
+    StoreLink::new(StoreActor::start(db.clone()), RocksStore::new(db.clone()))
 }
 
 async fn wait_for_signal() {

@@ -171,9 +171,13 @@ impl GetContent {
                 .into_iter()
                 .collect();
         }
-        // Written objects are at 2f+1 replicas, f+1 of them correct: once every replica
-        // answered without it, no correct replica holds it.
-        if self.missing.len() + self.refused.len() == self.g.n {
+        // A put that completed stored the object at 2f+1 replicas; any 2f+1 replicas share
+        // at least one correct one with them, which would have sent it. So once 2f+1 said
+        // they lack it (refusals do not count: a correct holder may refuse), no put of it
+        // completed before this get began. Waiting for all n would hang on a silent one.
+        if self.missing.len() >= self.g.quorum()
+            || self.missing.len() + self.refused.len() == self.g.n
+        {
             self.done = true;
             return vec![Action::Done(Outcome::Content(None))];
         }

@@ -489,3 +489,23 @@ mod access {
         );
     }
 }
+
+#[test]
+fn a_content_get_does_not_give_up_while_a_correct_holder_is_unasked() {
+    let bytes = b"kept by three".to_vec();
+    let id = content_id(&bytes);
+    let mut g = Group4::new(None);
+    let (mut p, acts) = PutContent::start(Group::of(4), bytes.clone());
+    assert_eq!(
+        g.run(acts, &mut |from, r| p.on_reply(from, r)),
+        Some(Outcome::ContentStored(id))
+    );
+    // Replica 3 missed the put; replica 0 lies. Two "missing" answers are f+1, not 2f+1.
+    g.stores[3].content.remove(&id);
+    g.stores[0].content.insert(id, b"forged".to_vec());
+    let (mut c, acts) = GetContent::start(Group::of(4), id, 3);
+    assert_eq!(
+        g.run(acts, &mut |from, r| c.on_reply(from, r)),
+        Some(Outcome::Content(Some(bytes)))
+    );
+}

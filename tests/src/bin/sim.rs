@@ -150,12 +150,14 @@ fn dbqs(args: &[String]) {
     let start = arg(args, "--start", 0);
     let t0 = Instant::now();
     let (mut ok, mut failed, mut ops, mut crashed) = (0u64, Vec::new(), 0usize, 0usize);
+    let mut content_reads = 0usize;
     for seed in start..start + seeds {
         match dbqs_sim::run(seed, dbqs_sim::Params::draw(seed)) {
             Ok(o) => {
                 ok += 1;
                 ops += o.ops;
                 crashed += o.crashed_writers;
+                content_reads += o.content_reads;
             }
             Err(e) => {
                 println!("seed {seed}: {e}");
@@ -165,7 +167,7 @@ fn dbqs(args: &[String]) {
     }
     let secs = t0.elapsed().as_secs_f64();
     println!(
-        "dbqs: {ok} passed, {} failed in {secs:.1}s ({:.2} ms/seed); {ops} operations checked, {crashed} writers crashed mid-write",
+        "dbqs: {ok} passed, {} failed in {secs:.1}s ({:.2} ms/seed); {ops} operations checked ({content_reads} content reads), {crashed} writers crashed mid-write",
         failed.len(),
         1000.0 * secs / seeds.max(1) as f64
     );

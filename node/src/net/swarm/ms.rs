@@ -186,6 +186,18 @@ impl NetTask {
         if self.pbft.is_some() {
             return;
         }
+        // Only a handover into an epoch this node has not passed: the next one, or the
+        // current one when its news outran the handover and names this node. A late answer
+        // about an older handover (this node may have been a holder then) must not make it
+        // rebuild an old share and start an old instance (seen on 7 processes: a node that had
+        // just left the group started epoch 2's instance again while in epoch 3).
+        let current = self.view.borrow().config.clone();
+        let into = h.statement.epoch;
+        let fresh =
+            into > current.epoch || (into == current.epoch && current.in_ms_group(&self.me));
+        if !fresh {
+            return;
+        }
         let me = self.me;
         if !h
             .new_holders
@@ -238,6 +250,10 @@ impl NetTask {
         let Some((epoch, key, h)) = self.joining.take() else {
             return;
         };
+        if epoch < self.current_epoch() {
+            warn!(%epoch, current = %self.current_epoch(), "not joining an MS group of a past epoch");
+            return;
+        }
         let state: State = match decode(&bytes, overlay::constants::WIRE_BYTES_MAX) {
             Ok(s) => s,
             Err(e) => {

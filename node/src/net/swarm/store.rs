@@ -18,7 +18,7 @@ use overlay::wire::StoreStatus;
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
-use actors::dbqs::{Serve, StoreActor};
+use actors::dbqs::{RocksStore, Serve, StoreActor};
 
 use super::NetTask;
 use crate::net::peers::peer_id_of;
@@ -34,6 +34,8 @@ pub type Done = (ResponseChannel<StoreReply>, Epoch, Reply);
 /// What a node needs to serve dBQS.
 pub struct StoreLink {
     actor: Addr<StoreActor>,
+    /// Read only for counts in status.
+    store: RocksStore,
     done_tx: mpsc::Sender<Done>,
     /// Replies from the actor, drained by the task's loop.
     pub done_rx: mpsc::Receiver<Done>,
@@ -46,16 +48,29 @@ pub struct StoreLink {
 
 impl StoreLink {
     /// A link to the store actor.
-    pub fn new(actor: Addr<StoreActor>) -> StoreLink {
+    pub fn new(actor: Addr<StoreActor>, store: RocksStore) -> StoreLink {
         let (done_tx, done_rx) = mpsc::channel(STORE_INFLIGHT_MAX);
         StoreLink {
             actor,
+            store,
             done_tx,
             done_rx,
             inflight: 0,
             verified: HashSet::new(),
             ring: None,
             counters: StoreStatus::default(),
+        }
+    }
+}
+
+impl StoreLink {
+    /// What the replica holds and did, for status.
+    pub fn status(&self) -> StoreStatus {
+        let (keyed, content) = self.store.counts();
+        StoreStatus {
+            keyed,
+            content,
+            ..self.counters.clone()
         }
     }
 }
