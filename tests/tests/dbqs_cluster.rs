@@ -70,6 +70,16 @@ fn objects_survive_a_killed_replica_and_a_wiped_one_catches_up_by_write_back() {
     c.start(3);
     c.kill(2);
     rt.block_on(read_all(&client));
+    let st = c.status(3).expect("node3 answers");
+    let keyed = st["store"]["keyed"].as_u64().expect("store status");
+    println!(
+        "node3 holds ~{keyed} keyed objects after the reads: {}",
+        st["store"]
+    );
+    assert!(
+        keyed as usize >= OBJECTS * 9 / 10,
+        "the wiped replica holds ~{keyed} objects after every object was read"
+    );
 
     // A delete is a tombstone: the object reads as absent.
     rt.block_on(client.delete(b"k7")).expect("delete");

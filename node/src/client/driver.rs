@@ -315,11 +315,14 @@ impl Driver {
             return;
         };
         if let Outcome::Refused(r) = &outcome
-            && r.is_epoch()
+            && r.is_transient()
             && op.restarts < RESTARTS_MAX
         {
-            // Replicas are in another epoch: learn the newest configuration, then start over.
-            self.refresh();
+            // Replicas are in another epoch or busy: learn the newest configuration, then
+            // start over a little later.
+            if r.is_epoch() {
+                self.refresh();
+            }
             op.waiting_since = Some(Instant::now());
             self.ops.insert(id, op);
             return;

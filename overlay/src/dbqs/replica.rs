@@ -94,6 +94,9 @@ pub enum Refusal {
     /// The credential is good but does not allow this (expired, revoked, missing capability).
     #[error("denied: {0}")]
     Denied(String),
+    /// The replica has too much in flight; try again shortly.
+    #[error("replica busy: too many requests in flight")]
+    Busy,
 }
 
 impl Refusal {
@@ -104,6 +107,12 @@ impl Refusal {
             self,
             Refusal::StaleEpoch { .. } | Refusal::ReplicaBehind { .. }
         )
+    }
+
+    /// Whether the same request may well succeed if sent again a little later (the epochs
+    /// caught up, the replica is less busy).
+    pub fn is_transient(&self) -> bool {
+        self.is_epoch() || matches!(self, Refusal::Busy)
     }
 }
 

@@ -10,7 +10,7 @@ use libp2p::PeerId;
 use libp2p::request_response::{self, Message, ResponseChannel};
 use overlay::cert::CertBody;
 use overlay::dbqs::access::Gate;
-use overlay::dbqs::replica::{Refusal, Reply};
+use overlay::dbqs::replica::{Refusal, Reply, Request};
 use overlay::dbqs::wire::{StoreReply, StoreRequest};
 use overlay::id::{Epoch, Hash};
 use overlay::ring::Ring;
@@ -25,11 +25,14 @@ use crate::net::peers::peer_id_of;
 
 /// Requests handed to the store actor and not yet answered; more are refused as busy.
 pub const STORE_INFLIGHT_MAX: usize = 1024;
+/// Bytes of values in requests handed to the store actor and not yet answered: what many
+/// clients sending maximal values at once can make a node hold.
+pub const STORE_INFLIGHT_BYTES_MAX: usize = 256 * 1024 * 1024;
 /// Credentials whose signatures were checked, remembered so each costs one verification.
 pub const VERIFIED_CREDENTIALS_MAX: usize = 16_384;
 
-/// A reply from the store actor on its way back to the asker.
-pub type Done = (ResponseChannel<StoreReply>, Epoch, Reply);
+/// A reply from the store actor on its way back to the asker, with the request's size.
+pub type Done = (ResponseChannel<StoreReply>, Epoch, Reply, usize);
 
 /// What a node needs to serve dBQS.
 pub struct StoreLink {
@@ -40,6 +43,7 @@ pub struct StoreLink {
     /// Replies from the actor, drained by the task's loop.
     pub done_rx: mpsc::Receiver<Done>,
     inflight: usize,
+    inflight_bytes: usize,
     verified: HashSet<Hash>,
     ring: Option<(Epoch, Arc<Ring>)>,
     /// What was served and refused, for status.
@@ -56,6 +60,7 @@ impl StoreLink {
             done_tx,
             done_rx,
             inflight: 0,
+            inflight_bytes: 0,
             verified: HashSet::new(),
             ring: None,
             counters: StoreStatus::default(),
@@ -75,6 +80,15 @@ impl StoreLink {
     }
 }
 
+/// The bytes of value a request carries.
+fn value_bytes(req: &Request) -> usize {
+    match req {
+        Request::PutContent { bytes } => bytes.len(),
+        Request::Write { version } => version.value.as_ref().map_or(0, Vec::len),
+        Request::Read { .. } | Request::GetContent { .. } => 0,
+    }
+}
+
 fn reason(r: &Refusal) -> &'static str {
     match r {
         Refusal::BadVersion(_) => "bad_version",
@@ -85,6 +99,7 @@ fn reason(r: &Refusal) -> &'static str {
         Refusal::NotHeld(_) => "not_held",
         Refusal::BadCredential(_) => "bad_credential",
         Refusal::Denied(_) => "denied",
+        Refusal::Busy => "busy",
     }
 }
 
@@ -141,10 +156,11 @@ impl NetTask {
             now: crate::timeutil::now(),
         };
         let admitted = gate.admit(&msg, peer_key.as_ref(), link.verified.contains(&cert_id));
+        let size = value_bytes(&msg.req);
+        let busy = link.inflight >= STORE_INFLIGHT_MAX
+            || link.inflight_bytes + size > STORE_INFLIGHT_BYTES_MAX;
         let refusal = match admitted {
-            Ok(_) if link.inflight >= STORE_INFLIGHT_MAX => Some(Refusal::Storage(
-                "replica busy: too many requests in flight".into(),
-            )),
+            Ok(_) if busy => Some(Refusal::Busy),
             Ok(_) => None,
             Err(r) => Some(r),
         };
@@ -174,6 +190,7 @@ impl NetTask {
         }
         link.verified.insert(cert_id);
         link.inflight += 1;
+        link.inflight_bytes += size;
         let actor = link.actor.clone();
         let tx = link.done_tx.clone();
         tokio::spawn(async move {
@@ -181,15 +198,16 @@ impl NetTask {
                 Ok(r) => r,
                 Err(e) => Reply::Refused(Refusal::Storage(format!("store unavailable: {e}"))),
             };
-            let _ = tx.send((channel, epoch, reply)).await;
+            let _ = tx.send((channel, epoch, reply, size)).await;
         });
     }
 
-    pub(super) fn store_done(&mut self, (channel, epoch, reply): Done) {
+    pub(super) fn store_done(&mut self, (channel, epoch, reply, size): Done) {
         let Some(link) = self.store.as_mut() else {
             return;
         };
         link.inflight = link.inflight.saturating_sub(1);
+        link.inflight_bytes = link.inflight_bytes.saturating_sub(size);
         match &reply {
             Reply::Refused(r) => {
                 *link.counters.refused.entry(reason(r).into()).or_default() += 1;
