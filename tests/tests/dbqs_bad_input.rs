@@ -78,7 +78,9 @@ fn hostile_requests_are_refused_with_reasons_and_change_nothing() {
         rt.block_on(store_request(&addr, key, msg, Duration::from_secs(10)))
     };
     let overwrite = |value: Vec<u8>| Request::Write {
-        version: Box::new(Version::sign(&cred.key, b"doc", 2, Some(value))),
+        version: Box::new(
+            Version::sign(&cred.key, b"doc", 2, Some(value)).with_credential(cred.cert.clone()),
+        ),
     };
     let good_value = Blob::Inline(b"evil".to_vec()).to_bytes();
 
@@ -144,6 +146,35 @@ fn hostile_requests_are_refused_with_reasons_and_change_nothing() {
     };
     let r = refusal(send(&acred.key, &acred.cert, own));
     assert!(matches!(&r, Refusal::Denied(s) if s.contains("put")), "{r}");
+    // Nor can it store under a fresh key dressed as a write-back: the version must carry
+    // its owner's credential granting `put`.
+    let stranger = SecretKey::from_seed(&[5; 32]);
+    let smuggled = Version::sign(&stranger, b"junk", 1, Some(good_value.clone()));
+    let junk_id = smuggled.id();
+    let r = refusal(send(
+        &acred.key,
+        &acred.cert,
+        Request::Write {
+            version: Box::new(smuggled.clone()),
+        },
+    ));
+    assert!(
+        matches!(&r, Refusal::BadCredential(s) if s.contains("no credential")),
+        "{r}"
+    );
+    let r = refusal(send(
+        &acred.key,
+        &acred.cert,
+        Request::Write {
+            version: Box::new(smuggled.with_credential(acred.cert.clone())),
+        },
+    ));
+    assert!(
+        matches!(&r, Refusal::BadCredential(s) if s.contains("not its owner")),
+        "{r}"
+    );
+    let held = send(&acred.key, &acred.cert, Request::Read { id: junk_id }).unwrap();
+    assert_eq!(held.reply, Reply::Version(None));
     unchanged();
 
     // A manifest whose chunk list does not fit its size.

@@ -152,6 +152,16 @@ fn the_cli_stores_and_reads_keyed_and_content_objects_including_100_mib() {
     );
 
     rampart_ok(&["rm", "greeting", "--client", client]);
-    let err = rampart_fails(&["get", "greeting", "--client", client]);
+    let gone = dir.join("greeting.out");
+    let err = rampart_fails(&[
+        "get",
+        "greeting",
+        "-o",
+        gone.to_str().unwrap(),
+        "--client",
+        client,
+    ]);
     assert!(err.contains("no such object"), "{err}");
+    assert!(!gone.exists(), "a failed get leaves no output file");
+    assert!(!dir.join("greeting.out.partial").exists());
 }

@@ -3,6 +3,7 @@
 //! off). What is read back is decoded with its bound; a record that does not decode is
 //! reported as corrupt storage, never served.
 
+use overlay::constants::CERT_BYTES_MAX;
 use overlay::dbqs::object::{VALUE_BYTES_MAX, Version};
 use overlay::dbqs::replica::{CONTENT_BYTES_MAX, Store};
 use overlay::encoding::{decode, encode};
@@ -11,8 +12,8 @@ use rocksdb::WriteBatch;
 
 use crate::db::{CF_CONTENT, CF_VERSIONS, Db};
 
-/// Room for a version's stamp and signature besides its value.
-const VERSION_OVERHEAD_BYTES: usize = 4096;
+/// Room for a version's stamp, signature and owner credential besides its value.
+const VERSION_OVERHEAD_BYTES: usize = CERT_BYTES_MAX + 4096;
 
 /// The replica's objects.
 pub struct RocksStore {

@@ -132,13 +132,41 @@ fn open_input(file: &Path) -> anyhow::Result<(Box<dyn std::io::Read>, Option<u64
     Ok((Box::new(std::io::BufReader::new(f)), len))
 }
 
-fn open_output(output: Option<&Path>) -> anyhow::Result<Box<dyn std::io::Write>> {
-    Ok(match output {
-        Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
-        )),
-        None => Box::new(std::io::stdout().lock()),
-    })
+/// Where a read goes: stdout, or a file written beside its final name and renamed into place
+/// only once the whole value arrived and checked out, so a failed read leaves no partial file.
+struct Output {
+    target: Option<(PathBuf, PathBuf)>,
+}
+
+impl Output {
+    fn open(path: Option<&Path>) -> anyhow::Result<(Output, Box<dyn std::io::Write>)> {
+        let Some(p) = path else {
+            return Ok((Output { target: None }, Box::new(std::io::stdout().lock())));
+        };
+        let mut partial = p.as_os_str().to_owned();
+        partial.push(".partial");
+        let partial = PathBuf::from(partial);
+        let f = std::fs::File::create(&partial)
+            .with_context(|| format!("cannot create {}", partial.display()))?;
+        let out = Output {
+            target: Some((partial, p.to_path_buf())),
+        };
+        Ok((out, Box::new(std::io::BufWriter::new(f))))
+    }
+
+    /// Keeps the file if the read returned a value, removes it otherwise.
+    fn finish(self, ok: bool) -> anyhow::Result<()> {
+        let Some((partial, path)) = self.target else {
+            return Ok(());
+        };
+        if ok {
+            std::fs::rename(&partial, &path)
+                .with_context(|| format!("cannot move the value into {}", path.display()))
+        } else {
+            let _ = std::fs::remove_file(&partial);
+            Ok(())
+        }
+    }
 }
 
 /// Runs an object command.
@@ -170,7 +198,7 @@ async fn run_async(cmd: ObjectCmd) -> anyhow::Result<()> {
             connect,
         } => {
             let client = Client::connect(options(&connect)?).await?;
-            let out = open_output(output.as_deref())?;
+            let (target, out) = Output::open(output.as_deref())?;
             let pb = bar(None);
             let got = client
                 .get_to(key.as_bytes(), out, &|n, total| {
@@ -179,10 +207,8 @@ async fn run_async(cmd: ObjectCmd) -> anyhow::Result<()> {
                 })
                 .await;
             pb.finish_and_clear();
+            target.finish(matches!(got, Ok(Some(_))))?;
             if got?.is_none() {
-                if let Some(p) = &output {
-                    let _ = std::fs::remove_file(p);
-                }
                 bail!("{key}: no such object (never written, or deleted)");
             }
         }
@@ -210,7 +236,7 @@ async fn run_async(cmd: ObjectCmd) -> anyhow::Result<()> {
                 .ok()
                 .with_context(|| format!("{id:?} is not an object id (64 hex digits)"))?;
             let client = Client::connect(options(&connect)?).await?;
-            let out = open_output(output.as_deref())?;
+            let (target, out) = Output::open(output.as_deref())?;
             let pb = bar(None);
             let got = client
                 .get_content_to(hash, out, &|n, total| {
@@ -219,10 +245,8 @@ async fn run_async(cmd: ObjectCmd) -> anyhow::Result<()> {
                 })
                 .await;
             pb.finish_and_clear();
+            target.finish(matches!(got, Ok(Some(_))))?;
             if got?.is_none() {
-                if let Some(p) = &output {
-                    let _ = std::fs::remove_file(p);
-                }
                 bail!("{id}: no replica holds this content object");
             }
         }

@@ -4,7 +4,7 @@
 //! operation's state machine from `overlay::dbqs`: replies in, requests out, a timer that
 //! resends to silent replicas, and a restart in the new epoch when replicas say the epoch moved.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -136,6 +136,10 @@ pub struct Driver {
     next_op: u64,
     /// Requests in flight: the operation, which start of it, the replica index.
     requests: HashMap<OutboundRequestId, (u64, u32, usize)>,
+    /// The same, by (operation, start, replica): a replica still working on a request is
+    /// not sent another copy (values are up to 4 MiB); silence ends with the request's
+    /// timeout or the connection's failure.
+    outstanding: HashSet<(u64, u32, usize)>,
     /// Callers waiting for the first configuration.
     waiting: Vec<Command>,
     spread: usize,
@@ -165,6 +169,7 @@ impl Driver {
             ops: HashMap::new(),
             next_op: 0,
             requests: HashMap::new(),
+            outstanding: HashSet::new(),
             waiting: Vec::new(),
             spread: 0,
             refresh_asked: None,
@@ -248,7 +253,13 @@ impl Driver {
         };
         let (machine, acts) = match kind.clone() {
             OpKind::Write { name, value } => {
-                let (m, a) = Write::start(g, SecretKey::from_seed(&self.key.seed()), name, value);
+                let (m, a) = Write::start_with(
+                    g,
+                    SecretKey::from_seed(&self.key.seed()),
+                    name,
+                    value,
+                    Some(self.credential.clone()),
+                );
                 (Machine::Write(Box::new(m)), a)
             }
             OpKind::Read { id } => {
@@ -302,6 +313,9 @@ impl Driver {
             req,
         };
         let start = op.restarts;
+        if !self.outstanding.insert((id, start, to)) {
+            return;
+        }
         let rid = self
             .swarm
             .behaviour_mut()
@@ -483,6 +497,7 @@ impl Driver {
                 let Some((id, start, from)) = self.requests.remove(&request_id) else {
                     return;
                 };
+                self.outstanding.remove(&(id, start, from));
                 if response.epoch > self.epoch() {
                     self.refresh();
                 }
@@ -498,7 +513,8 @@ impl Driver {
                 request_id, error, ..
             } => {
                 // Counted as silence: the operation's timer asks again or asks another.
-                if let Some((id, _, to)) = self.requests.remove(&request_id) {
+                if let Some((id, start, to)) = self.requests.remove(&request_id) {
+                    self.outstanding.remove(&(id, start, to));
                     debug!(op = id, replica = to, "store request failed: {error}");
                 }
             }

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 /// One capability a client credential can grant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Capability {
-    /// Store and delete objects.
+    /// Store and delete objects. Writing a keyed object also needs `Get`: a write first
+    /// reads the object's current version from a quorum.
     Put,
     /// Read objects.
     Get,

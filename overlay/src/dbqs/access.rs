@@ -5,12 +5,12 @@
 //! A request that fails any check changes nothing.
 
 use super::blob::Blob;
-use super::object::content_id;
+use super::object::{Version, content_id};
 use super::replica::{Refusal, Request};
 use super::wire::StoreRequest;
 use crate::cert::{Capability, CertBody, CertError};
 use crate::config::Configuration;
-use crate::crypto::PublicKey;
+use crate::crypto::{self, PublicKey};
 use crate::id::{ClientId, Hash, NodeId};
 use crate::ring::Ring;
 use crate::time::Timestamp;
@@ -39,15 +39,16 @@ pub fn object_of(req: &Request) -> Hash {
 }
 
 impl Gate<'_> {
-    /// Checks `msg`, sent over a connection authenticated as `peer_key`. `sig_known_good` says
-    /// the credential's signature was verified before (the host caches that; expiry and
-    /// revocation are checked every time). Returns the client's key.
+    /// Checks `msg`, sent over a connection authenticated as `peer_key`. `known` says whether
+    /// a certificate (by id) had its authority signature verified before (the host caches
+    /// that; expiry and revocation are checked every time). Returns the client's key.
     pub fn admit(
         &self,
         msg: &StoreRequest,
         peer_key: Option<&PublicKey>,
-        sig_known_good: bool,
+        known: &dyn Fn(&Hash) -> bool,
     ) -> Result<PublicKey, Refusal> {
+        let sig_known_good = known(&msg.credential.id());
         let current = self.config.epoch;
         if msg.epoch < current {
             return Err(Refusal::StaleEpoch {
@@ -83,6 +84,7 @@ impl Gate<'_> {
             )));
         }
         if let Request::Write { version } = &msg.req {
+            self.owner_may_store(version, known)?;
             let owner = ClientId::of(&version.stamp.owner);
             if self.config.revoked.contains_key(&owner) {
                 return Err(Refusal::Denied(format!(
@@ -131,6 +133,48 @@ impl Gate<'_> {
             ));
         }
         Ok((*key, *caps))
+    }
+}
+
+impl Gate<'_> {
+    /// A version must carry its owner's credential granting `put`, so that a reader writing
+    /// it back cannot store for a key that is no client's. Its expiry is not checked: a
+    /// version written while the owner's credential was valid stays readable (and so must
+    /// stay writable back) after it expires; revocation is checked by the caller.
+    fn owner_may_store(
+        &self,
+        version: &Version,
+        known: &dyn Fn(&Hash) -> bool,
+    ) -> Result<(), Refusal> {
+        let Some(cert) = version.credential.as_deref() else {
+            return Err(Refusal::BadCredential(
+                "the version carries no credential of its owner".into(),
+            ));
+        };
+        if cert.authority != *self.authority {
+            return Err(Refusal::BadCredential(
+                "the version's credential is not signed by this system's authority".into(),
+            ));
+        }
+        if !known(&cert.id()) {
+            crypto::verify(self.authority, &cert.content, &cert.signature).map_err(|_| {
+                Refusal::BadCredential("the version's credential has a bad signature".into())
+            })?;
+        }
+        match &cert.content.body {
+            CertBody::Client { key, caps, .. } if *key == version.stamp.owner => {
+                if caps.allows(Capability::Put) {
+                    Ok(())
+                } else {
+                    Err(Refusal::Denied(
+                        "the version's owner may not store (no `put`)".into(),
+                    ))
+                }
+            }
+            _ => Err(Refusal::BadCredential(
+                "the version's credential is not its owner's".into(),
+            )),
+        }
     }
 }
 

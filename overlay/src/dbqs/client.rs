@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::object::{Version, VersionKey};
 use super::replica::{Refusal, Reply, Request};
+use crate::cert::Certificate;
 use crate::crypto::SecretKey;
 use crate::id::Hash;
 
@@ -38,7 +39,8 @@ pub enum Outcome {
     ContentStored(Hash),
     /// A content object, verified against its id; none if no replica had it.
     Content(Option<Vec<u8>>),
-    /// f+1 replicas refused, so at least one correct one did: the reason the first gave.
+    /// f+1 replicas refused for lasting reasons (so a correct one did), or f+1 for passing
+    /// ones (another epoch, busy: the host retries): the first such reason.
     Refused(Refusal),
 }
 
@@ -150,10 +152,28 @@ impl Store {
 }
 
 fn refused(phase: &Phase, g: Group) -> Option<Outcome> {
-    if phase.refused.len() <= g.f {
-        return None;
+    verdict(phase.refused.values(), g.f)
+}
+
+/// Whether refusals end an attempt. f+1 giving a lasting reason means a correct replica did,
+/// so the operation fails with it; f+1 giving a passing one (another epoch, busy) means the
+/// host should retry. Fewer decide nothing: they may be liars, and the timer asks again
+/// those whose refusal was passing.
+pub(super) fn verdict<'a>(
+    refusals: impl Iterator<Item = &'a Refusal>,
+    f: usize,
+) -> Option<Outcome> {
+    let (passing, lasting): (Vec<&Refusal>, Vec<&Refusal>) =
+        refusals.partition(|r| r.is_transient());
+    if lasting.len() > f {
+        return Some(Outcome::Refused(lasting[0].clone()));
     }
-    phase.refused.values().next().cloned().map(Outcome::Refused)
+    (passing.len() > f).then(|| Outcome::Refused(passing[0].clone()))
+}
+
+/// Forgets passing refusals so that the next resend asks those replicas again.
+pub(super) fn forget_passing(refused: &mut BTreeMap<usize, Refusal>) {
+    refused.retain(|_, r| !r.is_transient());
 }
 
 pub(super) fn send_all(g: Group, req: &Request, skip: impl Fn(usize) -> bool) -> Vec<Action> {
@@ -179,6 +199,7 @@ pub struct Write {
     owner: SecretKey,
     name: Vec<u8>,
     value: Option<Vec<u8>>,
+    credential: Option<Certificate>,
     step: WriteStep,
 }
 
@@ -190,6 +211,18 @@ impl Write {
         name: Vec<u8>,
         value: Option<Vec<u8>>,
     ) -> (Write, Vec<Action>) {
+        Write::start_with(g, owner, name, value, None)
+    }
+
+    /// As [`Write::start`], attaching the owner's certificate to the version (replicas on
+    /// nodes require it).
+    pub fn start_with(
+        g: Group,
+        owner: SecretKey,
+        name: Vec<u8>,
+        value: Option<Vec<u8>>,
+        credential: Option<Certificate>,
+    ) -> (Write, Vec<Action>) {
         let id = super::object::keyed_id(&owner.public(), &name);
         let acts = send_all(g, &Request::Read { id }, |_| false);
         let w = Write {
@@ -197,6 +230,7 @@ impl Write {
             owner,
             name,
             value,
+            credential,
             step: WriteStep::Query(Query::new(id)),
         };
         (w, acts)
@@ -223,12 +257,9 @@ impl Write {
                     return Vec::new();
                 }
                 let next = q.best_key().number.saturating_add(1);
-                let version = Box::new(Version::sign(
-                    &self.owner,
-                    &self.name,
-                    next,
-                    self.value.take(),
-                ));
+                let mut version = Version::sign(&self.owner, &self.name, next, self.value.take());
+                version.credential = self.credential.take().map(Box::new);
+                let version = Box::new(version);
                 let store = Store {
                     key: version.key(),
                     phase: Phase::default(),
@@ -255,13 +286,20 @@ impl Write {
         }
     }
 
-    /// Resends the current phase's request to the replicas that have not answered it.
+    /// Resends the current phase's request to the replicas that have not answered it (or
+    /// refused for a passing reason).
     pub fn on_timer(&mut self) -> Vec<Action> {
-        match &self.step {
-            WriteStep::Query(q) => send_all(self.g, &Request::Read { id: q.id }, |r| {
-                q.phase.answered_by(r)
-            }),
-            WriteStep::Store(s, req) => send_all(self.g, req, |r| s.phase.answered_by(r)),
+        match &mut self.step {
+            WriteStep::Query(q) => {
+                forget_passing(&mut q.phase.refused);
+                send_all(self.g, &Request::Read { id: q.id }, |r| {
+                    q.phase.answered_by(r)
+                })
+            }
+            WriteStep::Store(s, req) => {
+                forget_passing(&mut s.phase.refused);
+                send_all(self.g, req, |r| s.phase.answered_by(r))
+            }
             WriteStep::Done => Vec::new(),
         }
     }
@@ -356,13 +394,20 @@ impl Read {
         }
     }
 
-    /// Resends the current phase's request to the replicas that have not answered it.
+    /// Resends the current phase's request to the replicas that have not answered it (or
+    /// refused for a passing reason).
     pub fn on_timer(&mut self) -> Vec<Action> {
-        match &self.step {
-            ReadStep::Query(q) => send_all(self.g, &Request::Read { id: q.id }, |r| {
-                q.phase.answered_by(r)
-            }),
-            ReadStep::WriteBack(s, req, _) => send_all(self.g, req, |r| s.phase.answered_by(r)),
+        match &mut self.step {
+            ReadStep::Query(q) => {
+                forget_passing(&mut q.phase.refused);
+                send_all(self.g, &Request::Read { id: q.id }, |r| {
+                    q.phase.answered_by(r)
+                })
+            }
+            ReadStep::WriteBack(s, req, _) => {
+                forget_passing(&mut s.phase.refused);
+                send_all(self.g, req, |r| s.phase.answered_by(r))
+            }
             ReadStep::Done => Vec::new(),
         }
     }

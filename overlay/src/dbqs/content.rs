@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::client::{Action, Group, Outcome, send_all};
+use super::client::{Action, Group, Outcome, forget_passing, send_all, verdict};
 use super::object::content_id;
 use super::replica::{Refusal, Reply, Request};
 use crate::id::Hash;
@@ -75,23 +75,25 @@ impl PutContent {
             self.done = true;
             return vec![Action::Done(Outcome::ContentStored(self.id))];
         }
-        // f+1 that will not store it leave too few for a quorum.
-        if self.refused.len() + self.bogus.len() > self.g.f {
+        // f+1 that will not store it (lasting refusals, or acknowledgements of something
+        // else, which only liars send) leave too few for a quorum.
+        let bogus = Refusal::Storage("replicas acknowledged another object".into());
+        let lasting = self.refused.values().filter(|r| !r.is_transient());
+        let outcome = verdict(lasting.chain(self.bogus.iter().map(|_| &bogus)), self.g.f)
+            .or_else(|| verdict(self.refused.values(), self.g.f));
+        if let Some(o) = outcome {
             self.done = true;
-            let why =
-                self.refused.values().next().cloned().unwrap_or_else(|| {
-                    Refusal::Storage("replicas acknowledged another object".into())
-                });
-            return vec![Action::Done(Outcome::Refused(why))];
+            return vec![Action::Done(o)];
         }
         Vec::new()
     }
 
-    /// Resends to the replicas that have not answered.
+    /// Resends to the replicas that have not answered (or refused for a passing reason).
     pub fn on_timer(&mut self) -> Vec<Action> {
         if self.done {
             return Vec::new();
         }
+        forget_passing(&mut self.refused);
         send_all(self.g, &self.req, |r| self.answered(r))
     }
 }
@@ -193,6 +195,7 @@ impl GetContent {
         if self.asked < self.order.len() {
             return self.ask_next();
         }
+        forget_passing(&mut self.refused);
         let req = Request::GetContent { id: self.id };
         send_all(self.g, &req, |r| self.answered(r))
     }

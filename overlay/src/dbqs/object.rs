@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::cert::Certificate;
 use crate::crypto::{self, PublicKey, SecretKey, Signature};
 use crate::encoding::Domain;
 use crate::id::Hash;
@@ -75,6 +76,11 @@ pub struct Version {
     pub sig: Signature,
     /// The value; `None` deletes the object.
     pub value: Option<Vec<u8>>,
+    /// The owner's client certificate, which replicas check grants `put`: it travels with
+    /// the version so that a reader writing the version back proves the owner may store,
+    /// and a key that is no client's cannot store through a reader. Not covered by the
+    /// owner's signature (the authority signs it).
+    pub credential: Option<Box<Certificate>>,
 }
 
 /// Why a version is not acceptable.
@@ -107,7 +113,14 @@ impl Version {
             sig: owner.sign(&stamp),
             stamp,
             value,
+            credential: None,
         }
+    }
+
+    /// The version with the owner's certificate attached.
+    pub fn with_credential(mut self, cert: Certificate) -> Version {
+        self.credential = Some(Box::new(cert));
+        self
     }
 
     /// The object this is a version of.

@@ -393,9 +393,11 @@ mod access {
         )
     }
 
+    /// A write of a version signed by `owner` carrying the owner's `put,get` credential.
     fn write(client: &SecretKey, value: Vec<u8>) -> Request {
+        let cred = credential(&key(1), client, "put,get");
         Request::Write {
-            version: Box::new(Version::sign(client, b"k", 1, Some(value))),
+            version: Box::new(Version::sign(client, b"k", 1, Some(value)).with_credential(cred)),
         }
     }
 
@@ -419,7 +421,7 @@ mod access {
                     authority: &authority,
                     now: Timestamp(now),
                 }
-                .admit(m, Some(&client_key), false)
+                .admit(m, Some(&client_key), &|_| false)
                 .map(|_| ())
             })
         };
@@ -459,10 +461,42 @@ mod access {
             matches!(&r, Err(Refusal::Denied(s)) if s.contains("put")),
             "{r:?}"
         );
-        // A reader writes back what another owner signed.
+        // A reader writes back what another owner signed, with that owner's credential...
         assert_eq!(
-            check(&msg(reader, 3, write(&key(6), ok_value.clone()))),
+            check(&msg(reader.clone(), 3, write(&key(6), ok_value.clone()))),
             Ok(())
+        );
+        // ...but cannot store for a key that is no client's, or one without `put`.
+        let stranger = key(8);
+        let bare = Request::Write {
+            version: Box::new(Version::sign(&stranger, b"k", 1, Some(ok_value.clone()))),
+        };
+        let r = check(&msg(reader.clone(), 3, bare));
+        assert!(
+            matches!(&r, Err(Refusal::BadCredential(s)) if s.contains("no credential")),
+            "{r:?}"
+        );
+        let get_only = credential(&authority, &stranger, "get");
+        let weak = Request::Write {
+            version: Box::new(
+                Version::sign(&stranger, b"k", 1, Some(ok_value.clone())).with_credential(get_only),
+            ),
+        };
+        let r = check(&msg(reader.clone(), 3, weak));
+        assert!(
+            matches!(&r, Err(Refusal::Denied(s)) if s.contains("may not store")),
+            "{r:?}"
+        );
+        let borrowed = Request::Write {
+            version: Box::new(
+                Version::sign(&stranger, b"k", 1, Some(ok_value.clone()))
+                    .with_credential(credential(&authority, &key(6), "put")),
+            ),
+        };
+        let r = check(&msg(reader, 3, borrowed));
+        assert!(
+            matches!(&r, Err(Refusal::BadCredential(s)) if s.contains("not its owner")),
+            "{r:?}"
         );
         let expired = gate(&config, 201)(&msg(good.clone(), 3, write(&client, ok_value.clone())));
         assert!(
@@ -507,5 +541,71 @@ fn a_content_get_does_not_give_up_while_a_correct_holder_is_unasked() {
     assert_eq!(
         g.run(acts, &mut |from, r| c.on_reply(from, r)),
         Some(Outcome::Content(Some(bytes)))
+    );
+}
+
+#[test]
+fn a_busy_replica_is_asked_again_and_one_liar_cannot_make_the_refusal_final() {
+    let (mut w, _) = Write::start(Group::of(4), owner(), b"k".to_vec(), Some(b"v".to_vec()));
+    let mut out = Vec::new();
+    out.extend(w.on_reply(0, Reply::Refused(Refusal::Denied("a liar".into()))));
+    out.extend(w.on_reply(1, Reply::Refused(Refusal::Busy)));
+    out.extend(w.on_reply(2, Reply::Version(None)));
+    out.extend(w.on_reply(3, Reply::Version(None)));
+    assert!(
+        out.is_empty(),
+        "one lasting and one passing refusal decide nothing: {out:?}"
+    );
+    let again: Vec<usize> = w
+        .on_timer()
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Send { to, .. } => Some(to),
+            Action::Done(_) => None,
+        })
+        .collect();
+    assert_eq!(again, vec![1], "only the busy replica is asked again");
+    let acts = w.on_reply(1, Reply::Version(None));
+    assert!(
+        acts.iter().any(|a| matches!(
+            a,
+            Action::Send {
+                req: Request::Write { .. },
+                ..
+            }
+        )),
+        "the write goes on to store: {acts:?}"
+    );
+}
+
+#[test]
+fn f_plus_one_lasting_refusals_end_an_operation_and_passing_ones_ask_for_a_retry() {
+    let bytes = b"c".to_vec();
+    let (mut p, _) = PutContent::start(Group::of(4), bytes.clone());
+    assert!(p.on_reply(0, Reply::Refused(Refusal::Busy)).is_empty());
+    let done = p.on_reply(
+        1,
+        Reply::Refused(Refusal::StaleEpoch {
+            client: crate::id::Epoch(1),
+            current: crate::id::Epoch(2),
+        }),
+    );
+    assert!(
+        matches!(&done[..], [Action::Done(Outcome::Refused(r))] if r.is_transient()),
+        "{done:?}"
+    );
+    let (mut p, _) = PutContent::start(Group::of(4), bytes);
+    assert!(p.on_reply(0, Reply::Refused(Refusal::Busy)).is_empty());
+    assert!(
+        p.on_reply(1, Reply::Refused(Refusal::TooLarge("x".into())))
+            .is_empty()
+    );
+    let done = p.on_reply(2, Reply::Refused(Refusal::TooLarge("x".into())));
+    assert!(
+        matches!(
+            &done[..],
+            [Action::Done(Outcome::Refused(Refusal::TooLarge(_)))]
+        ),
+        "{done:?}"
     );
 }

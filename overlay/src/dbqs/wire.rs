@@ -9,8 +9,9 @@ use crate::cert::Certificate;
 use crate::constants::CERT_BYTES_MAX;
 use crate::id::Epoch;
 
-/// Room for everything in a message besides the value: keys, signatures, a name, framing.
-const OVERHEAD_BYTES: usize = CERT_BYTES_MAX + NAME_BYTES_MAX + 1024;
+/// Room for everything in a message besides the value: the client's and the version owner's
+/// certificates, keys, signatures, a name, framing.
+const OVERHEAD_BYTES: usize = 2 * CERT_BYTES_MAX + NAME_BYTES_MAX + 1024;
 /// The largest store request accepted.
 pub const STORE_REQUEST_BYTES_MAX: usize = max(VALUE_BYTES_MAX, CONTENT_BYTES_MAX) + OVERHEAD_BYTES;
 /// The largest store reply accepted.

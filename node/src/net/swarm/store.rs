@@ -46,6 +46,8 @@ pub struct StoreLink {
     inflight_bytes: usize,
     verified: HashSet<Hash>,
     ring: Option<(Epoch, Arc<Ring>)>,
+    /// When a client's newer epoch last made this node ask its members for it.
+    last_catch_up: Option<std::time::Instant>,
     /// What was served and refused, for status.
     pub counters: StoreStatus,
 }
@@ -63,6 +65,7 @@ impl StoreLink {
             inflight_bytes: 0,
             verified: HashSet::new(),
             ring: None,
+            last_catch_up: None,
             counters: StoreStatus::default(),
         }
     }
@@ -155,7 +158,8 @@ impl NetTask {
             authority: &authority,
             now: crate::timeutil::now(),
         };
-        let admitted = gate.admit(&msg, peer_key.as_ref(), link.verified.contains(&cert_id));
+        let verified = &link.verified;
+        let admitted = gate.admit(&msg, peer_key.as_ref(), &|id| verified.contains(id));
         let size = value_bytes(&msg.req);
         let busy = link.inflight >= STORE_INFLIGHT_MAX
             || link.inflight_bytes + size > STORE_INFLIGHT_BYTES_MAX;
@@ -166,8 +170,13 @@ impl NetTask {
         };
         if let Some(r) = refusal {
             *link.counters.refused.entry(reason(&r).into()).or_default() += 1;
-            if matches!(r, Refusal::ReplicaBehind { .. }) {
-                // The client saw a newer epoch: catch up from the members.
+            // The client claims a newer epoch: catch up from the members, at most once a
+            // second (the claim is unchecked, and anyone can make it).
+            let due = link
+                .last_catch_up
+                .is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(1));
+            if matches!(r, Refusal::ReplicaBehind { .. }) && due {
+                link.last_catch_up = Some(std::time::Instant::now());
                 self.exchange_all();
             }
             let reply = StoreReply {
@@ -189,6 +198,11 @@ impl NetTask {
             link.verified.clear();
         }
         link.verified.insert(cert_id);
+        if let Request::Write { version } = &msg.req
+            && let Some(c) = &version.credential
+        {
+            link.verified.insert(c.id());
+        }
         link.inflight += 1;
         link.inflight_bytes += size;
         let actor = link.actor.clone();
