@@ -21,6 +21,16 @@ impl Node {
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("node.log")).unwrap_or_default()
     }
+
+    /// The last `n` warnings and errors in its log, for failure messages.
+    pub fn warnings(&self, n: usize) -> String {
+        let log = self.log();
+        let bad: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains(" WARN ") || l.contains(" ERROR ") || l.contains("error"))
+            .collect();
+        bad[bad.len().saturating_sub(n)..].join("\n")
+    }
 }
 
 /// Nodes made by `rampart admin` in a temporary directory; killed on drop.
@@ -144,7 +154,11 @@ impl Cluster {
                         return Err(format!("node{i} lists {} members", members.len()));
                     }
                     if let Some(m) = members.iter().find(|m| m["connected"] != true) {
-                        return Err(format!("node{i} is not connected to {}", m["node"]));
+                        return Err(format!(
+                            "node{i} is not connected to {}; node{i}'s last warnings:\n{}",
+                            m["node"],
+                            self.nodes[i].warnings(5)
+                        ));
                     }
                     if s["config_hash"] != statuses[0]["config_hash"]
                         || s["epoch"] != statuses[0]["epoch"]
