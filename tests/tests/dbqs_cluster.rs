@@ -59,6 +59,21 @@ fn objects_survive_a_killed_replica_and_a_wiped_one_catches_up_by_write_back() {
         .block_on(Client::connect(options(&file)))
         .expect("connect");
     rt.block_on(write_all(&client));
+    // A write returns once 2f+1 replicas hold it, but it was sent to all four: each gets it.
+    rampart_tests::wait_for(
+        "every replica holds every object",
+        Duration::from_secs(30),
+        || {
+            for i in 0..4 {
+                let st = c.status(i)?;
+                let keyed = st["store"]["keyed"].as_u64().unwrap_or(0);
+                if keyed < OBJECTS as u64 {
+                    return Err(format!("node{i} holds {keyed}"));
+                }
+            }
+            Ok(())
+        },
+    );
 
     // One replica dies: every object still reads back from the other three.
     c.kill(3);

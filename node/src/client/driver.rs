@@ -38,6 +38,9 @@ const RESEND_AFTER: Duration = Duration::from_millis(1500);
 /// Restarts in a new epoch before an operation gives up.
 const RESTARTS_MAX: u32 = 20;
 
+/// A request in flight: operation, start, replica, kind.
+type Outstanding = (u64, u32, usize, std::mem::Discriminant<Request>);
+
 /// One operation, as asked.
 #[derive(Clone)]
 pub enum OpKind {
@@ -135,11 +138,12 @@ pub struct Driver {
     ops: HashMap<u64, Running>,
     next_op: u64,
     /// Requests in flight: the operation, which start of it, the replica index.
-    requests: HashMap<OutboundRequestId, (u64, u32, usize)>,
-    /// The same, by (operation, start, replica): a replica still working on a request is
-    /// not sent another copy (values are up to 4 MiB); silence ends with the request's
-    /// timeout or the connection's failure.
-    outstanding: HashSet<(u64, u32, usize)>,
+    requests: HashMap<OutboundRequestId, Outstanding>,
+    /// The same, by (operation, start, replica, kind of request): a replica still working
+    /// on a request is not sent another copy (values are up to 4 MiB); silence ends with the
+    /// request's timeout or the connection's failure. The kind matters: a write's store
+    /// phase must reach a replica whose answer to the query phase is still on its way.
+    outstanding: HashSet<Outstanding>,
     /// Callers waiting for the first configuration.
     waiting: Vec<Command>,
     spread: usize,
@@ -307,21 +311,21 @@ impl Driver {
         let Some((peer, addrs)) = op.peers.get(to).cloned() else {
             return;
         };
+        let key = (id, op.restarts, to, std::mem::discriminant(&req));
+        if !self.outstanding.insert(key) {
+            return;
+        }
         let msg = StoreRequest {
             epoch: op.epoch,
             credential: self.credential.clone(),
             req,
         };
-        let start = op.restarts;
-        if !self.outstanding.insert((id, start, to)) {
-            return;
-        }
         let rid = self
             .swarm
             .behaviour_mut()
             .store
             .send_request_with_addresses(&peer, msg, addrs);
-        self.requests.insert(rid, (id, start, to));
+        self.requests.insert(rid, key);
     }
 
     fn finish(&mut self, id: u64, outcome: Outcome) {
@@ -494,10 +498,11 @@ impl Driver {
                     },
                 ..
             } => {
-                let Some((id, start, from)) = self.requests.remove(&request_id) else {
+                let Some(key) = self.requests.remove(&request_id) else {
                     return;
                 };
-                self.outstanding.remove(&(id, start, from));
+                self.outstanding.remove(&key);
+                let (id, start, from, _) = key;
                 if response.epoch > self.epoch() {
                     self.refresh();
                 }
@@ -513,9 +518,9 @@ impl Driver {
                 request_id, error, ..
             } => {
                 // Counted as silence: the operation's timer asks again or asks another.
-                if let Some((id, start, to)) = self.requests.remove(&request_id) {
-                    self.outstanding.remove(&(id, start, to));
-                    debug!(op = id, replica = to, "store request failed: {error}");
+                if let Some(key) = self.requests.remove(&request_id) {
+                    self.outstanding.remove(&key);
+                    debug!(op = key.0, replica = key.2, "store request failed: {error}");
                 }
             }
             _ => {}
