@@ -25,4 +25,5 @@ pub mod probe;
 pub mod ring;
 pub mod threshold;
 pub mod time;
+pub mod transfer;
 pub mod wire;

@@ -1,0 +1,329 @@
+//! Transfers from four old replicas (f = 1), one of them lying in each way it can, over many
+//! random stores and ranges: the new replica must end with every object of the range at its
+//! latest version, nothing from outside the range, and nothing that does not verify.
+
+use std::collections::BTreeMap;
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::{RngCore, SeedableRng};
+
+use super::fetch::{Fetch, Out};
+use super::page::{Held, ListPage, Listed, page_of};
+use crate::crypto::SecretKey;
+use crate::dbqs::client::Group;
+use crate::dbqs::mem::MemStore;
+use crate::dbqs::object::{Version, VersionKey, content_id, value_digest};
+use crate::dbqs::replica::{self, Reply, Request};
+use crate::id::Hash;
+use crate::ring::Range;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Liar {
+    Honest,
+    Silent,
+    /// Lists nothing and answers nothing held.
+    Hide,
+    /// Lists every keyed object 100 versions higher and answers with forgeries.
+    ForgeHigh,
+    /// Lists ids nobody holds.
+    Fake,
+    /// One entry a page, never complete.
+    Tiny,
+    /// Pages out of order.
+    BadPage,
+    /// Serves other bytes for content.
+    WrongContent,
+}
+
+const LIARS: [Liar; 8] = [
+    Liar::Honest,
+    Liar::Silent,
+    Liar::Hide,
+    Liar::ForgeHigh,
+    Liar::Fake,
+    Liar::Tiny,
+    Liar::BadPage,
+    Liar::WrongContent,
+];
+
+fn listed(s: &MemStore) -> Vec<Listed> {
+    let mut l: Vec<Listed> = s.versions.values().map(Listed::keyed).collect();
+    l.extend(s.content.keys().map(|id| Listed {
+        id: *id,
+        held: Held::Content,
+    }));
+    l
+}
+
+struct Old {
+    stores: Vec<MemStore>,
+    liar: (usize, Liar),
+    latest: BTreeMap<Hash, VersionKey>,
+    content: BTreeMap<Hash, Vec<u8>>,
+}
+
+fn hash(rng: &mut ChaCha20Rng) -> Hash {
+    let mut h = [0u8; 32];
+    rng.fill_bytes(&mut h);
+    Hash(h)
+}
+
+impl Old {
+    /// Objects written at 2f+1 = 3 replicas each at their latest version; the fourth holds
+    /// an older version or nothing.
+    fn new(rng: &mut ChaCha20Rng, liar: (usize, Liar)) -> Old {
+        let mut stores = vec![MemStore::default(); 4];
+        let mut latest = BTreeMap::new();
+        let mut content = BTreeMap::new();
+        let owners: Vec<SecretKey> = (0..3).map(|_| SecretKey::generate(&mut *rng)).collect();
+        for k in 0..(5 + rng.next_u32() % 40) {
+            let owner = &owners[k as usize % 3];
+            let name = format!("obj-{k}").into_bytes();
+            let top = 1 + u64::from(rng.next_u32() % 4);
+            let lag = (rng.next_u32() % 4) as usize;
+            let newest = Version::sign(owner, &name, top, Some(format!("v{top}").into_bytes()));
+            latest.insert(newest.id(), newest.key());
+            for (r, store) in stores.iter_mut().enumerate() {
+                let n = if r == lag { top - 1 } else { top };
+                if n == 0 {
+                    continue;
+                }
+                let v = Version::sign(owner, &name, n, Some(format!("v{n}").into_bytes()));
+                let version = Box::new(v);
+                replica::handle(store, Request::Write { version });
+            }
+        }
+        for c in 0..(rng.next_u32() % 10) {
+            let bytes = format!("content {c} {}", rng.next_u32()).into_bytes();
+            let lag = (rng.next_u32() % 4) as usize;
+            for (r, s) in stores.iter_mut().enumerate() {
+                if r != lag {
+                    s.content.insert(content_id(&bytes), bytes.clone());
+                }
+            }
+            content.insert(content_id(&bytes), bytes);
+        }
+        Old {
+            stores,
+            liar,
+            latest,
+            content,
+        }
+    }
+
+    fn page(
+        &self,
+        to: usize,
+        req: &super::page::ListRequest,
+        rng: &mut ChaCha20Rng,
+    ) -> Option<ListPage> {
+        let honest = page_of(req, listed(&self.stores[to]));
+        let liar = if self.liar.0 == to {
+            self.liar.1
+        } else {
+            Liar::Honest
+        };
+        match liar {
+            Liar::Silent => None,
+            Liar::Hide => Some(ListPage {
+                entries: Vec::new(),
+                complete: true,
+            }),
+            Liar::ForgeHigh => {
+                let mut p = honest;
+                for l in &mut p.entries {
+                    if let Held::Keyed(k) = &mut l.held {
+                        k.number += 100;
+                    }
+                }
+                Some(p)
+            }
+            Liar::Fake => {
+                let mut all = listed(&self.stores[to]);
+                for _ in 0..5 {
+                    all.push(Listed {
+                        id: hash(rng),
+                        held: Held::Keyed(VersionKey {
+                            number: 7,
+                            digest: Hash([1; 32]),
+                        }),
+                    });
+                }
+                Some(page_of(req, all))
+            }
+            Liar::Tiny => {
+                let mut p = honest;
+                p.entries.truncate(1);
+                p.complete = p.entries.is_empty() && p.complete;
+                Some(p)
+            }
+            Liar::BadPage => {
+                let mut p = honest;
+                p.entries.reverse();
+                p.complete = false;
+                Some(p)
+            }
+            Liar::Honest | Liar::WrongContent => Some(honest),
+        }
+    }
+
+    fn answer(&mut self, to: usize, req: Request) -> Option<Reply> {
+        let liar = if self.liar.0 == to {
+            self.liar.1
+        } else {
+            Liar::Honest
+        };
+        match (liar, &req) {
+            (Liar::Silent, _) => None,
+            (Liar::Hide, Request::Read { .. }) => Some(Reply::Version(None)),
+            (Liar::Hide, Request::GetContent { .. }) => Some(Reply::Content(None)),
+            (Liar::ForgeHigh, Request::Read { id }) => {
+                let mut v = self.stores[to].versions.get(id)?.clone();
+                v.stamp.number += 100;
+                v.value = Some(b"forged".to_vec());
+                v.stamp.digest = value_digest(v.value.as_deref());
+                Some(Reply::Version(Some(Box::new(v))))
+            }
+            (Liar::WrongContent, Request::GetContent { .. }) => {
+                Some(Reply::Content(Some(b"wrong".to_vec())))
+            }
+            _ => Some(replica::handle(&mut self.stores[to], req)),
+        }
+    }
+}
+
+/// Runs a transfer to completion (or to its first progress report when `stop_early`);
+/// returns the last progress cursor and whether it finished.
+fn run(
+    old: &mut Old,
+    new: &mut MemStore,
+    range: Range,
+    cursor: Option<Hash>,
+    stop_early: bool,
+    rng: &mut ChaCha20Rng,
+) -> (Option<Hash>, bool) {
+    let (mut f, outs) = Fetch::start(Group::of(4), range, cursor, 8);
+    let mut queue = outs;
+    let mut last = cursor;
+    for _round in 0..10_000 {
+        if queue.is_empty() {
+            if f.is_done() {
+                return (last, true);
+            }
+            queue = f.on_timer();
+            continue;
+        }
+        let mut next = Vec::new();
+        for o in queue {
+            match o {
+                Out::List { to, req } => {
+                    if let Some(p) = old.page(to, &req, rng) {
+                        next.extend(f.on_page(to, p));
+                    }
+                }
+                Out::Get { to, req } => {
+                    let id = match &req {
+                        Request::Read { id } | Request::GetContent { id } => *id,
+                        _ => panic!("unexpected request {req:?}"),
+                    };
+                    if let Some(r) = old.answer(to, req) {
+                        next.extend(f.on_reply(to, id, r));
+                    }
+                }
+                Out::StoreVersion(v) => {
+                    assert!(v.verify().is_ok(), "stored a version that does not verify");
+                    replica::handle(new, Request::Write { version: v });
+                }
+                Out::StoreContent(b) => {
+                    new.content.insert(content_id(&b), b);
+                }
+                Out::Progress(p) => {
+                    last = p.cursor;
+                    if stop_early && !f.is_done() {
+                        return (last, false);
+                    }
+                }
+                Out::Done => return (last, true),
+            }
+        }
+        queue = next;
+    }
+    panic!("the transfer did not finish");
+}
+
+fn check(old: &Old, new: &MemStore, range: &Range, what: &str) {
+    for (id, key) in &old.latest {
+        let got = new.versions.get(id).map(Version::key);
+        if range.contains(id) {
+            assert_eq!(
+                got,
+                Some(*key),
+                "{what}: object {id:?} not at its latest version"
+            );
+        } else {
+            assert_eq!(got, None, "{what}: object {id:?} from outside the range");
+        }
+    }
+    for (id, bytes) in &old.content {
+        let got = new.content.get(id);
+        if range.contains(id) {
+            assert_eq!(got, Some(bytes), "{what}: content {id:?} missing");
+        } else {
+            assert_eq!(got, None, "{what}: content {id:?} from outside the range");
+        }
+    }
+    assert!(new.content.iter().all(|(id, b)| content_id(b) == *id));
+}
+
+#[test]
+fn every_object_of_the_range_arrives_at_its_latest_version_whatever_one_old_replica_does() {
+    for seed in 0..300u64 {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let liar = (
+            (rng.next_u32() % 4) as usize,
+            LIARS[(seed % LIARS.len() as u64) as usize],
+        );
+        let mut old = Old::new(&mut rng, liar);
+        let range = if seed % 5 == 0 {
+            Range::full()
+        } else {
+            Range {
+                start: hash(&mut rng),
+                end: hash(&mut rng),
+            }
+        };
+        let what = format!("seed {seed}, liar {liar:?}");
+        let mut new = MemStore::default();
+        let (_, done) = run(&mut old, &mut new, range, None, false, &mut rng);
+        assert!(done, "{what}");
+        check(&old, &new, &range, &what);
+    }
+}
+
+#[test]
+fn a_transfer_resumes_from_its_cursor() {
+    for seed in 0..100u64 {
+        let mut rng = ChaCha20Rng::seed_from_u64(1000 + seed);
+        let liar = ((rng.next_u32() % 4) as usize, LIARS[(seed % 8) as usize]);
+        let mut old = Old::new(&mut rng, liar);
+        let range = Range::full();
+        let mut new = MemStore::default();
+        let mut cursor = None;
+        let mut rounds = 0;
+        loop {
+            let (c, done) = run(&mut old, &mut new, range, cursor, true, &mut rng);
+            rounds += 1;
+            if done {
+                break;
+            }
+            cursor = c;
+            assert!(rounds < 1000, "no progress");
+        }
+        check(
+            &old,
+            &new,
+            &range,
+            &format!("resumed, seed {seed}, liar {liar:?}"),
+        );
+    }
+}
