@@ -8,7 +8,9 @@ use overlay::dbqs::object::{VALUE_BYTES_MAX, Version};
 use overlay::dbqs::replica::{CONTENT_BYTES_MAX, Store};
 use overlay::encoding::{decode, encode};
 use overlay::id::Hash;
-use rocksdb::WriteBatch;
+use overlay::ring::Range;
+use overlay::transfer::page::{Held, ListPage, ListRequest, Listed, PAGE_ENTRIES_MAX, offset};
+use rocksdb::{Direction, IteratorMode, WriteBatch};
 
 use crate::db::{CF_CONTENT, CF_VERSIONS, Db};
 
@@ -37,6 +39,108 @@ impl RocksStore {
                 .unwrap_or(0)
         };
         (estimate(CF_VERSIONS), estimate(CF_CONTENT))
+    }
+}
+
+/// An interval of ids in key order: after `from` (or from the lowest id), up to `to`.
+struct Segment {
+    from: Option<[u8; 32]>,
+    to: [u8; 32],
+}
+
+/// The intervals of ids a range covers after `after`, in ring order from the range's start.
+fn segments(range: &Range, after: Option<&Hash>) -> Vec<Segment> {
+    let (start, end) = (range.start.0, range.end.0);
+    let all: Vec<Segment> = if start < end {
+        vec![Segment {
+            from: Some(start),
+            to: end,
+        }]
+    } else {
+        // Wraps past the top (or is the whole ring, `end == start`).
+        let mut v = Vec::new();
+        if start != [0xff; 32] {
+            v.push(Segment {
+                from: Some(start),
+                to: [0xff; 32],
+            });
+        }
+        v.push(Segment {
+            from: None,
+            to: end,
+        });
+        v
+    };
+    let Some(a) = after else { return all };
+    let inside = |s: &Segment| s.from.is_none_or(|f| a.0 > f) && a.0 <= s.to;
+    match all.iter().position(inside) {
+        Some(i) => all
+            .into_iter()
+            .skip(i)
+            .enumerate()
+            .map(|(k, s)| {
+                if k == 0 {
+                    Segment {
+                        from: Some(a.0),
+                        ..s
+                    }
+                } else {
+                    s
+                }
+            })
+            .collect(),
+        None => all,
+    }
+}
+
+impl RocksStore {
+    /// A page of what this replica holds in `req.range` after `req.after`, read in key order
+    /// from both column families without loading the range (state transfer's listing).
+    pub fn page(&self, req: &ListRequest) -> Result<ListPage, String> {
+        let limit = (req.limit as usize).clamp(1, PAGE_ENTRIES_MAX);
+        let mut found: Vec<Listed> = Vec::new();
+        for (cf, keyed) in [(CF_VERSIONS, true), (CF_CONTENT, false)] {
+            let mut n = 0;
+            'segments: for seg in segments(&req.range, req.after.as_ref()) {
+                let from = seg.from.unwrap_or([0; 32]);
+                let iter = self.db.raw().iterator_cf(
+                    self.db.cf(cf),
+                    IteratorMode::From(&from, Direction::Forward),
+                );
+                for item in iter {
+                    let (k, v) = item.map_err(|e| format!("list: {e}"))?;
+                    let Ok(id) = <[u8; 32]>::try_from(&k[..]) else {
+                        continue;
+                    };
+                    if seg.from == Some(id) {
+                        continue;
+                    }
+                    if id > seg.to {
+                        break;
+                    }
+                    let held = if keyed {
+                        let v: Version = decode(&v, VALUE_BYTES_MAX + VERSION_OVERHEAD_BYTES)
+                            .map_err(|e| format!("corrupt version: {e}"))?;
+                        Held::Keyed(v.key())
+                    } else {
+                        Held::Content
+                    };
+                    found.push(Listed { id: Hash(id), held });
+                    n += 1;
+                    // One more than the limit tells whether the listing is complete.
+                    if n > limit {
+                        break 'segments;
+                    }
+                }
+            }
+        }
+        found.sort_unstable_by_key(|l| offset(&req.range, &l.id));
+        let complete = found.len() <= limit;
+        found.truncate(limit);
+        Ok(ListPage {
+            entries: found,
+            complete,
+        })
     }
 }
 
@@ -86,6 +190,7 @@ mod tests {
     use super::*;
     use overlay::crypto::SecretKey;
     use overlay::dbqs::replica::{Reply, Request, handle};
+    use overlay::transfer::page::page_of;
 
     #[test]
     fn versions_and_content_survive_a_reopen_and_never_go_back() {
@@ -119,5 +224,57 @@ mod tests {
             handle(&mut s, Request::GetContent { id }),
             Reply::Content(Some(b"c".to_vec()))
         );
+    }
+
+    #[test]
+    fn pages_read_from_rocksdb_are_the_pages_the_protocol_defines() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = RocksStore::new(Db::open(dir.path(), false).unwrap());
+        let owner = SecretKey::from_seed(&[4; 32]);
+        let mut all = Vec::new();
+        for i in 0..150u32 {
+            let v = Version::sign(&owner, &i.to_be_bytes(), 1 + u64::from(i % 3), None);
+            all.push(Listed::keyed(&v));
+            handle(
+                &mut s,
+                Request::Write {
+                    version: Box::new(v),
+                },
+            );
+            let c = format!("c{i}").into_bytes();
+            all.push(Listed {
+                id: overlay::dbqs::object::content_id(&c),
+                held: Held::Content,
+            });
+            handle(&mut s, Request::PutContent { bytes: c });
+        }
+        let mut ranges = vec![Range::full()];
+        for k in 0..12u8 {
+            let a = Hash::of(&[&[k]]);
+            let b = Hash::of(&[&[k, 1]]);
+            ranges.push(Range { start: a, end: b });
+        }
+        ranges.push(Range {
+            start: Hash([0xff; 32]),
+            end: Hash([0x80; 32]),
+        });
+        for range in ranges {
+            for limit in [1u32, 7, 64, 1000] {
+                let mut after = None;
+                loop {
+                    let req = ListRequest {
+                        range,
+                        after,
+                        limit,
+                    };
+                    let got = s.page(&req).unwrap();
+                    assert_eq!(got, page_of(&req, all.clone()), "{range:?} after {after:?}");
+                    if got.complete {
+                        break;
+                    }
+                    after = got.entries.last().map(|l| l.id);
+                }
+            }
+        }
     }
 }
