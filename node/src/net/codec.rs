@@ -90,8 +90,16 @@ pub async fn read_frame<T: AsyncRead + Unpin + Send>(
             format!("frame of {len} bytes exceeds the limit of {max}"),
         ));
     }
-    let mut buf = vec![0u8; len];
-    io.read_exact(&mut buf).await?;
+    // Grow with what arrives rather than trusting the announced length: a peer that
+    // announces a maximal frame and sends nothing costs nothing.
+    let mut buf = Vec::with_capacity(len.min(64 * 1024));
+    io.take(len as u64).read_to_end(&mut buf).await?;
+    if buf.len() != len {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!("frame ended after {} of {len} bytes", buf.len()),
+        ));
+    }
     Ok(buf)
 }
 
@@ -187,6 +195,15 @@ mod tests {
         let mut input = Cursor::new(u32::MAX.to_be_bytes().to_vec());
         let err = futures::executor::block_on(read_frame(&mut input, 1024)).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    }
+
+    #[test]
+    fn a_frame_shorter_than_announced_is_an_error() {
+        let mut frame = 1000u32.to_be_bytes().to_vec();
+        frame.extend_from_slice(&[1, 2, 3]);
+        let mut input = Cursor::new(frame);
+        let err = futures::executor::block_on(read_frame(&mut input, 4096)).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
     }
 
     #[test]
