@@ -3,23 +3,14 @@
 //! `cargo run -p rampart --example store -- client.toml` against a running system (for example
 //! the demo's `demo-cluster/client.toml`).
 
-use rampart::client::{Client, ClientFile, ClientOptions};
+use rampart::client::{Client, ClientOptions};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let path = std::env::args()
         .nth(1)
         .ok_or_else(|| anyhow::anyhow!("usage: store <client.toml>"))?;
-    let file = ClientFile::read(path.as_ref())?;
-    let (Some(credential), Some(ms_key)) = (file.credential, file.ms_key) else {
-        anyhow::bail!("the client file needs `credential` and `ms_key`");
-    };
-    let client = Client::connect(ClientOptions::from_files(
-        &credential,
-        &ms_key,
-        &file.bootstrap,
-    )?)
-    .await?;
+    let client = Client::connect(ClientOptions::from_client_file(path.as_ref())?).await?;
     println!("connected in epoch {}", client.epoch().await?);
 
     let v = client.put(b"example/greeting", b"hello").await?;

@@ -2,7 +2,6 @@
 //! a client without `put`, a malformed manifest, oversized values and frames, and a revoked
 //! client. Each gets a clear refusal and leaves the stored object as it was.
 
-use std::path::Path;
 use std::time::Duration;
 
 use overlay::cert::{CertContent, Certificate};
@@ -13,20 +12,10 @@ use overlay::dbqs::replica::{CONTENT_BYTES_MAX, Refusal, Reply, Request};
 use overlay::dbqs::wire::{StoreReply, StoreRequest};
 use overlay::id::{Epoch, Hash};
 use overlay::time::Timestamp;
-use rampart::client::{Client, ClientFile, ClientOptions};
+use rampart::client::{Client, ClientOptions};
 use rampart::net::client::store_request;
 use rampart_tests::cluster::Cluster;
 use rampart_tests::{rampart, rampart_fails, rampart_ok, wait_for};
-
-fn options(file: &Path) -> ClientOptions {
-    let f = ClientFile::read(file).expect("client file");
-    ClientOptions::from_files(
-        f.credential.as_deref().expect("credential"),
-        f.ms_key.as_deref().expect("ms key"),
-        &f.bootstrap,
-    )
-    .expect("client options")
-}
 
 fn refusal(r: anyhow::Result<StoreReply>) -> Refusal {
     match r.expect("the replica answers").reply {
@@ -45,10 +34,14 @@ fn hostile_requests_are_refused_with_reasons_and_change_nothing() {
     let auditor_file = c.client("auditor", "get", "30d");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let owner = rt
-        .block_on(Client::connect(options(&owner_file)))
+        .block_on(Client::connect(
+            ClientOptions::from_client_file(&owner_file).expect("client file"),
+        ))
         .expect("owner");
     let auditor = rt
-        .block_on(Client::connect(options(&auditor_file)))
+        .block_on(Client::connect(
+            ClientOptions::from_client_file(&auditor_file).expect("client file"),
+        ))
         .expect("auditor");
     rt.block_on(owner.put(b"doc", b"original")).expect("put");
     let owner_key = owner.owner();

@@ -2,11 +2,10 @@
 //! through the client library and the CLI, a replica killed, a replica wiped and brought back,
 //! a 100 MiB object round-tripping (issue 5's real-process tests).
 
-use std::path::Path;
 use std::time::Duration;
 
 use futures::{StreamExt, stream};
-use rampart::client::{Client, ClientFile, ClientOptions};
+use rampart::client::{Client, ClientOptions};
 use rampart_tests::cluster::Cluster;
 use rampart_tests::{rampart_fails, rampart_ok};
 
@@ -14,16 +13,6 @@ const OBJECTS: usize = 1000;
 
 fn value(i: usize) -> Vec<u8> {
     format!("object {i} ").repeat(1 + i % 50).into_bytes()
-}
-
-fn options(file: &Path) -> ClientOptions {
-    let f = ClientFile::read(file).expect("client file");
-    ClientOptions::from_files(
-        f.credential.as_deref().expect("credential"),
-        f.ms_key.as_deref().expect("ms key"),
-        &f.bootstrap,
-    )
-    .expect("client options")
 }
 
 async fn write_all(client: &Client) {
@@ -56,7 +45,9 @@ fn objects_survive_a_killed_replica_and_a_wiped_one_catches_up_by_write_back() {
     let file = c.client("app", "put,get", "30d");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let client = rt
-        .block_on(Client::connect(options(&file)))
+        .block_on(Client::connect(
+            ClientOptions::from_client_file(&file).expect("client file"),
+        ))
         .expect("connect");
     rt.block_on(write_all(&client));
     // A write returns once 2f+1 replicas hold it, but it was sent to all four: each gets it.

@@ -1,4 +1,4 @@
-//! The replica actor: a few threads (rocksdb calls block) sharing one store. A write's
+//! The replica actor: a few threads (rocksdb calls block) sharing one store. A keyed write's
 //! read-compare-put holds the lock of its object's stripe, so two writes to one object never
 //! interleave, while writes to different objects run side by side and rocksdb groups their WAL
 //! fsyncs into one.
@@ -6,7 +6,6 @@
 use std::sync::{Arc, Mutex};
 
 use actix::{Actor, Addr, Handler, Message, MessageResult, SyncArbiter, SyncContext};
-use overlay::dbqs::access::object_of;
 use overlay::dbqs::replica::{Reply, Request, handle};
 
 use super::store::RocksStore;
@@ -49,12 +48,21 @@ impl Handler<Serve> for StoreActor {
     type Result = MessageResult<Serve>;
 
     fn handle(&mut self, msg: Serve, _: &mut SyncContext<Self>) -> Self::Result {
-        let stripe = object_of(&msg.0).0[0] as usize % STRIPES;
-        // A poisoned stripe only means another thread panicked mid-request; the store itself
-        // is rocksdb's and stays consistent, so go on.
-        let _guard = self.stripes[stripe]
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Only a keyed write compares with what is held; content puts are idempotent and
+        // reads change nothing, so they take no lock (and no hash of a content object).
+        let _guard = match &msg.0 {
+            Request::Write { version } => {
+                let stripe = version.id().0[0] as usize % STRIPES;
+                // A poisoned stripe only means another thread panicked mid-request; the
+                // store is rocksdb's and stays consistent, so go on.
+                Some(
+                    self.stripes[stripe]
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner),
+                )
+            }
+            _ => None,
+        };
         MessageResult(handle(&mut self.store, msg.0))
     }
 }

@@ -198,19 +198,8 @@ async fn run_async(cmd: ObjectCmd) -> anyhow::Result<()> {
             connect,
         } => {
             let client = Client::connect(options(&connect)?).await?;
-            let (target, out) = Output::open(output.as_deref())?;
-            let pb = bar(None);
-            let got = client
-                .get_to(key.as_bytes(), out, &|n, total| {
-                    pb.set_length(total);
-                    pb.set_position(n);
-                })
-                .await;
-            pb.finish_and_clear();
-            target.finish(matches!(got, Ok(Some(_))))?;
-            if got?.is_none() {
-                bail!("{key}: no such object (never written, or deleted)");
-            }
+            let what = format!("{key}: no such object (never written, or deleted)");
+            read(&client, Source::Key(key), output.as_deref(), what).await?;
         }
         ObjectCmd::Rm { key, connect } => {
             let client = Client::connect(options(&connect)?).await?;
@@ -236,20 +225,41 @@ async fn run_async(cmd: ObjectCmd) -> anyhow::Result<()> {
                 .ok()
                 .with_context(|| format!("{id:?} is not an object id (64 hex digits)"))?;
             let client = Client::connect(options(&connect)?).await?;
-            let (target, out) = Output::open(output.as_deref())?;
-            let pb = bar(None);
-            let got = client
-                .get_content_to(hash, out, &|n, total| {
-                    pb.set_length(total);
-                    pb.set_position(n);
-                })
-                .await;
-            pb.finish_and_clear();
-            target.finish(matches!(got, Ok(Some(_))))?;
-            if got?.is_none() {
-                bail!("{id}: no replica holds this content object");
-            }
+            let what = format!("{id}: no replica holds this content object");
+            read(&client, Source::Content(hash), output.as_deref(), what).await?;
         }
+    }
+    Ok(())
+}
+
+/// What a read fetches.
+enum Source {
+    Key(String),
+    Content(Hash),
+}
+
+/// Reads a value to stdout or `output` with a progress bar; `missing` is the error when there
+/// is no such object.
+async fn read(
+    client: &Client,
+    src: Source,
+    output: Option<&Path>,
+    missing: String,
+) -> anyhow::Result<()> {
+    let (target, out) = Output::open(output)?;
+    let pb = bar(None);
+    let progress = |n, total| {
+        pb.set_length(total);
+        pb.set_position(n);
+    };
+    let got = match src {
+        Source::Key(key) => client.get_to(key.as_bytes(), out, &progress).await,
+        Source::Content(id) => client.get_content_to(id, out, &progress).await,
+    };
+    pb.finish_and_clear();
+    target.finish(matches!(got, Ok(Some(_))))?;
+    if got?.is_none() {
+        bail!("{missing}");
     }
     Ok(())
 }

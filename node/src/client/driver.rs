@@ -4,7 +4,7 @@
 //! operation's state machine from `overlay::dbqs`: replies in, requests out, a timer that
 //! resends to silent replicas, and a restart in the new epoch when replicas say the epoch moved.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -137,13 +137,12 @@ pub struct Driver {
     config: Option<(Arc<Configuration>, Arc<Ring>)>,
     ops: HashMap<u64, Running>,
     next_op: u64,
-    /// Requests in flight: the operation, which start of it, the replica index.
+    /// Requests in flight: the operation, which start of it, the replica, the kind of
+    /// request. A replica still working on a request is not sent another copy (values are up
+    /// to 4 MiB); silence ends with the request's timeout or the connection's failure. The
+    /// kind matters: a write's store phase must reach a replica whose answer to the query
+    /// phase is still on its way.
     requests: HashMap<OutboundRequestId, Outstanding>,
-    /// The same, by (operation, start, replica, kind of request): a replica still working
-    /// on a request is not sent another copy (values are up to 4 MiB); silence ends with the
-    /// request's timeout or the connection's failure. The kind matters: a write's store
-    /// phase must reach a replica whose answer to the query phase is still on its way.
-    outstanding: HashSet<Outstanding>,
     /// Callers waiting for the first configuration.
     waiting: Vec<Command>,
     spread: usize,
@@ -173,7 +172,6 @@ impl Driver {
             ops: HashMap::new(),
             next_op: 0,
             requests: HashMap::new(),
-            outstanding: HashSet::new(),
             waiting: Vec::new(),
             spread: 0,
             refresh_asked: None,
@@ -312,7 +310,7 @@ impl Driver {
             return;
         };
         let key = (id, op.restarts, to, std::mem::discriminant(&req));
-        if !self.outstanding.insert(key) {
+        if self.requests.values().any(|k| *k == key) {
             return;
         }
         let msg = StoreRequest {
@@ -501,7 +499,6 @@ impl Driver {
                 let Some(key) = self.requests.remove(&request_id) else {
                     return;
                 };
-                self.outstanding.remove(&key);
                 let (id, start, from, _) = key;
                 if response.epoch > self.epoch() {
                     self.refresh();
@@ -519,7 +516,6 @@ impl Driver {
             } => {
                 // Counted as silence: the operation's timer asks again or asks another.
                 if let Some(key) = self.requests.remove(&request_id) {
-                    self.outstanding.remove(&key);
                     debug!(op = key.0, replica = key.2, "store request failed: {error}");
                 }
             }

@@ -113,6 +113,28 @@ impl ClientOptions {
     }
 }
 
+impl ClientOptions {
+    /// Options from a client file alone (credential, MS key, bootstrap peers, timeout).
+    pub fn from_client_file(path: &Path) -> Result<ClientOptions, ClientError> {
+        let f = ClientFile::read(path)?;
+        let missing = |what: &str| {
+            ClientError::Local(format!(
+                "{}: no `{what}` in the client file",
+                path.display()
+            ))
+        };
+        let credential = f.credential.ok_or_else(|| missing("credential"))?;
+        let ms_key = f.ms_key.ok_or_else(|| missing("ms_key"))?;
+        let mut opts = ClientOptions::from_files(&credential, &ms_key, &f.bootstrap)?;
+        if let Some(t) = f.timeout {
+            opts.timeout = humantime::parse_duration(&t).map_err(|e| {
+                ClientError::Local(format!("{}: timeout {t:?}: {e}", path.display()))
+            })?;
+        }
+        Ok(opts)
+    }
+}
+
 /// The MS key from hex, a `.pub` file, or a node's genesis bundle.
 pub fn read_ms_key(arg: &str) -> Result<PublicKey, ClientError> {
     if arg.ends_with(".bundle") {

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use rampart::client::{Client, ClientFile, ClientOptions};
+use rampart::client::{Client, ClientOptions};
 use rampart_tests::benchutil::{crypto_rates, fsync_rate};
 use rampart_tests::cluster::Cluster;
 
@@ -24,13 +24,7 @@ const GET: (f64, f64) = (0.0, 3.0);
 const FSYNCS_PER_PUT: f64 = 4.0;
 
 fn options(file: &Path) -> ClientOptions {
-    let f = ClientFile::read(file).expect("client file");
-    let mut o = ClientOptions::from_files(
-        f.credential.as_deref().expect("credential"),
-        f.ms_key.as_deref().expect("ms key"),
-        &f.bootstrap,
-    )
-    .expect("client options");
+    let mut o = ClientOptions::from_client_file(file).expect("client file");
     o.timeout = Duration::from_secs(120);
     o
 }
