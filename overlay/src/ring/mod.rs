@@ -10,9 +10,11 @@
 
 mod diff;
 mod range;
+mod set;
 
 pub use diff::{ArcChange, NodeChanges, RingDiff};
 pub use range::Range;
+pub use set::RangeSet;
 
 use crate::config::Configuration;
 use crate::id::{Hash, NodeId, RingPos};

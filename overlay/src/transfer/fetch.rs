@@ -3,7 +3,7 @@
 //! content object, falling back to other holders when one lies), hand what verifies to the
 //! host to store, move the cursor, repeat until the range's end.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::page::{Held, ListPage, ListRequest, Listed, PAGE_ENTRIES_MAX, offset};
 use crate::dbqs::client::Group;
@@ -11,6 +11,10 @@ use crate::dbqs::object::{Version, content_id};
 use crate::dbqs::replica::{Reply, Request};
 use crate::id::Hash;
 use crate::ring::Range;
+
+/// Objects asked for or fetched but not yet stored, per fetch: with 1 MiB chunks, what one
+/// fetch can make a node hold.
+pub const WINDOW: usize = 16;
 
 /// What the host must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,9 +33,10 @@ pub enum Out {
         /// The request (a read or a content read).
         req: Request,
     },
-    /// Keep this version (it verified; the host's store keeps it only if higher).
+    /// Keep this version (it verified; the host's store keeps it only if higher), then call
+    /// [`Fetch::applied`].
     StoreVersion(Box<Version>),
-    /// Keep this content object (its hash is its id).
+    /// Keep this content object (its hash is its id), then call [`Fetch::applied`].
     StoreContent(Vec<u8>),
     /// Everything up to `cursor` is stored: persist it, report progress.
     Progress(Progress),
@@ -65,6 +70,10 @@ enum Step {
         boundary: Option<[u8; 32]>,
         last: Option<Hash>,
         wanted: BTreeMap<Hash, Wanted>,
+        /// Wanted objects asked for now.
+        asked: BTreeSet<Hash>,
+        /// Objects handed to the host and not yet reported stored.
+        unapplied: usize,
     },
     Done,
 }
@@ -219,12 +228,42 @@ impl Fetch {
             boundary,
             last,
             wanted,
+            asked: BTreeSet::new(),
+            unapplied: 0,
         };
-        let ids: Vec<Hash> = match &self.step {
-            Step::Fetching { wanted, .. } => wanted.keys().copied().collect(),
-            _ => Vec::new(),
+        let mut outs = self.fill();
+        outs.extend(self.advance());
+        outs
+    }
+
+    /// Asks for more wanted objects while the window has room.
+    fn fill(&mut self) -> Vec<Out> {
+        let Step::Fetching {
+            wanted,
+            asked,
+            unapplied,
+            ..
+        } = &mut self.step
+        else {
+            return Vec::new();
         };
-        let mut outs: Vec<Out> = ids.into_iter().filter_map(|id| self.ask(&id)).collect();
+        let room = WINDOW.saturating_sub(asked.len() + *unapplied);
+        let next: Vec<Hash> = wanted
+            .keys()
+            .filter(|id| !asked.contains(id))
+            .take(room)
+            .copied()
+            .collect();
+        asked.extend(next.iter().copied());
+        next.iter().filter_map(|id| self.ask(id)).collect()
+    }
+
+    /// The host stored `n` of the objects handed to it.
+    pub fn applied(&mut self, n: usize) -> Vec<Out> {
+        if let Step::Fetching { unapplied, .. } = &mut self.step {
+            *unapplied = unapplied.saturating_sub(n);
+        }
+        let mut outs = self.fill();
         outs.extend(self.advance());
         outs
     }
@@ -245,16 +284,25 @@ impl Fetch {
     /// Old replica `from`'s answer to the request for object `id` (the host knows which
     /// request an answer belongs to).
     pub fn on_reply(&mut self, from: usize, id: Hash, reply: Reply) -> Vec<Out> {
-        let Step::Fetching { wanted, .. } = &mut self.step else {
+        let Step::Fetching {
+            wanted,
+            asked,
+            unapplied,
+            ..
+        } = &mut self.step
+        else {
             return Vec::new();
         };
+        if !asked.contains(&id) {
+            return Vec::new();
+        }
         let Some(w) = wanted.get_mut(&id) else {
             return Vec::new();
         };
-        let Some(&(held, asked)) = w.claims.first() else {
+        let Some(&(held, holder)) = w.claims.first() else {
             return Vec::new();
         };
-        if asked != from {
+        if holder != from {
             return Vec::new();
         }
         let stored = match (held, reply) {
@@ -274,6 +322,8 @@ impl Fetch {
         match stored {
             Some((out, len)) => {
                 wanted.remove(&id);
+                asked.remove(&id);
+                *unapplied += 1;
                 self.progress.objects += 1;
                 self.progress.bytes += len;
                 outs.push(out);
@@ -283,27 +333,31 @@ impl Fetch {
                 w.claims.remove(0);
                 if w.claims.is_empty() {
                     wanted.remove(&id);
+                    asked.remove(&id);
                 } else if let Some(o) = self.ask(&id) {
                     outs.push(o);
                 }
             }
         }
+        outs.extend(self.fill());
         outs.extend(self.advance());
         outs
     }
 
-    /// Once every listed object is settled, the page is done: report progress and list the
-    /// next page, or finish.
+    /// Once every listed object is settled and stored, the page is done: report progress
+    /// and list the next page, or finish.
     fn advance(&mut self) -> Vec<Out> {
         let Step::Fetching {
             boundary,
             last,
             wanted,
+            unapplied,
+            ..
         } = &self.step
         else {
             return Vec::new();
         };
-        if !wanted.is_empty() {
+        if !wanted.is_empty() || *unapplied > 0 {
             return Vec::new();
         }
         if boundary.is_none() {
@@ -334,13 +388,13 @@ impl Fetch {
                     .map(|to| Out::List { to, req })
                     .collect()
             }
-            Step::Fetching { wanted, .. } => {
-                for w in wanted.values_mut() {
-                    if w.claims.len() > 1 {
+            Step::Fetching { wanted, asked, .. } => {
+                for (id, w) in wanted.iter_mut() {
+                    if w.claims.len() > 1 && asked.contains(id) {
                         w.claims.rotate_left(1);
                     }
                 }
-                let ids: Vec<Hash> = wanted.keys().copied().collect();
+                let ids: Vec<Hash> = asked.iter().copied().collect();
                 ids.iter().filter_map(|id| self.ask(id)).collect()
             }
             Step::Done => Vec::new(),

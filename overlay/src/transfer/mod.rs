@@ -9,7 +9,9 @@
 //! replica's side as a state machine.
 
 pub mod fetch;
+pub mod mover;
 pub mod page;
+pub mod wire;
 
 #[cfg(test)]
 mod tests;

@@ -233,9 +233,11 @@ fn run(
                 Out::StoreVersion(v) => {
                     assert!(v.verify().is_ok(), "stored a version that does not verify");
                     replica::handle(new, Request::Write { version: v });
+                    next.extend(f.applied(1));
                 }
                 Out::StoreContent(b) => {
                     new.content.insert(content_id(&b), b);
+                    next.extend(f.applied(1));
                 }
                 Out::Progress(p) => {
                     last = p.cursor;
