@@ -46,6 +46,12 @@ pub enum Request {
     },
     /// A joining node's admission: please submit this `Add` certificate to the MS.
     Admit(Box<Certificate>),
+    /// Send me the configuration of this past epoch (a replica that skipped it plans its
+    /// state transfer from it); answered with `Config` when still remembered.
+    PastConfig {
+        /// The epoch.
+        epoch: Epoch,
+    },
 }
 
 /// A response on the control protocol.
@@ -115,6 +121,47 @@ pub struct StoreStatus {
     pub served: u64,
     /// Requests refused, by reason.
     pub refused: std::collections::BTreeMap<String, u64>,
+    /// State transfer.
+    pub transfer: TransferStatus,
+}
+
+/// State transfer's progress on one replica.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferStatus {
+    /// Waiting for a past configuration before it can plan.
+    pub waiting: bool,
+    /// Ranges still to fetch.
+    pub pending_ranges: u64,
+    /// Ranges being fetched now.
+    pub running: u64,
+    /// Client requests waiting for their object to be fetched first.
+    pub parked: u64,
+    /// Objects the pending ranges' fetches stored so far.
+    pub objects: u64,
+    /// Bytes they stored so far.
+    pub bytes: u64,
+    /// Share of the pending ranges walked, in thousandths (1000 when nothing is pending).
+    pub done_permille: u32,
+    /// Recent transfer rate, bytes a second.
+    pub rate_bytes_s: u64,
+    /// Seconds left at that rate, if it can tell.
+    pub eta_secs: Option<u64>,
+    /// Share of the ring this replica owns, in thousandths.
+    pub owned_permille: u32,
+    /// Share of the ring it may hold data for without owning it, in thousandths.
+    pub retained_permille: u32,
+    /// Ranges fetched whole since the node started.
+    pub ranges_finished: u64,
+    /// Objects fetched since the node started (ranges and on demand).
+    pub objects_fetched: u64,
+    /// Bytes fetched since the node started.
+    pub bytes_fetched: u64,
+    /// Ranges deleted since the node started.
+    pub ranges_deleted: u64,
+    /// Objects deleted since the node started.
+    pub objects_deleted: u64,
+    /// Transfer requests answered for other replicas.
+    pub answered: u64,
 }
 
 /// A PBFT replica's progress, in a status report.

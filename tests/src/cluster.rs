@@ -117,7 +117,10 @@ impl Cluster {
             .arg(from)
             .arg(file)
             .args(["--listen", &node.addr, "--bootstrap", &bootstrap])
-            .env("RUST_LOG", "info,libp2p=warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("RAMPART_TEST_LOG").unwrap_or_else(|_| "info,libp2p=warn".into()),
+            )
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
@@ -206,6 +209,13 @@ impl Drop for Cluster {
     fn drop(&mut self) {
         for i in 0..self.nodes.len() {
             self.kill(i);
+        }
+        // RAMPART_KEEP=1 keeps a failed test's files (logs, data) for a look afterwards.
+        if std::thread::panicking() && std::env::var_os("RAMPART_KEEP").is_some() {
+            let kept = self.root.path().with_extension("kept");
+            if std::fs::rename(self.root.path(), &kept).is_ok() {
+                eprintln!("cluster files kept in {}", kept.display());
+            }
         }
     }
 }

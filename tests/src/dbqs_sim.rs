@@ -157,7 +157,7 @@ enum Running {
 }
 
 /// The content objects runs store: a few distinct values of a few sizes.
-fn content_bytes(seed: u64, k: usize) -> Vec<u8> {
+pub(crate) fn content_bytes(seed: u64, k: usize) -> Vec<u8> {
     format!("content {seed} {k} ")
         .repeat(1 + k * 7)
         .into_bytes()
@@ -174,6 +174,79 @@ struct Client {
 }
 
 const N: usize = 4;
+
+/// The register value a read returned: the number a client wrote, or none (never written,
+/// or deleted).
+pub(crate) fn register_value(v: Option<&Version>) -> Result<Option<u64>, String> {
+    let Some(bytes) = v.and_then(|v| v.value.as_deref()) else {
+        return Ok(None);
+    };
+    let arr: [u8; 8] = bytes
+        .try_into()
+        .map_err(|_| "a read returned a value no client wrote".to_string())?;
+    Ok(Some(u64::from_be_bytes(arr)))
+}
+
+/// What liar `liar`, a replica in epoch `epoch` holding `store`, says to `req` when it lies
+/// about it (`Some(None)`: nothing), or `None` when it answers as a correct replica would.
+/// `first` keeps the first version a stale liar was sent of each object; `flip` alternates a
+/// wrong-epoch liar's story.
+pub(crate) fn lie(
+    liar: Liar,
+    store: &MemStore,
+    first: &mut BTreeMap<Hash, Version>,
+    flip: &mut bool,
+    epoch: Epoch,
+    req: &Request,
+) -> Option<Option<Reply>> {
+    let reply = match (liar, req) {
+        (Liar::Silent, _) => None,
+        (Liar::Refuse, _) => Some(Reply::Refused(Refusal::Storage("refused by a liar".into()))),
+        (Liar::WrongEpoch, _) => {
+            *flip = !*flip;
+            Some(Reply::Refused(if *flip {
+                Refusal::StaleEpoch {
+                    client: epoch,
+                    current: Epoch(epoch.0 + 9),
+                }
+            } else {
+                Refusal::ReplicaBehind {
+                    client: epoch,
+                    current: epoch,
+                }
+            }))
+        }
+        (Liar::WrongContent, Request::GetContent { .. }) => {
+            Some(Reply::Content(Some(b"not what was stored".to_vec())))
+        }
+        (Liar::WrongContent, Request::PutContent { .. }) => Some(Reply::ContentStored {
+            id: content_id(b"something else"),
+        }),
+        (Liar::Stale, Request::Read { id }) => {
+            Some(Reply::Version(first.get(id).cloned().map(Box::new)))
+        }
+        (Liar::Stale, Request::Write { version }) => {
+            first
+                .entry(version.id())
+                .or_insert_with(|| (**version).clone());
+            Some(Reply::Stored {
+                held: version.key(),
+            })
+        }
+        (Liar::Forge, Request::Read { id }) => {
+            let mut v =
+                store.versions.get(id).cloned().unwrap_or_else(|| {
+                    Version::sign(&SecretKey::from_seed(&[7; 32]), b"x", 1, None)
+                });
+            v.stamp.number += 1_000;
+            v.value = Some(u64::MAX.to_be_bytes().to_vec());
+            v.stamp.digest = value_digest(v.value.as_deref());
+            Some(Reply::Version(Some(Box::new(v))))
+        }
+        _ => return None,
+    };
+    Some(reply)
+}
 
 /// Runs seed `seed`; an `Err` says what broke.
 pub fn run(seed: u64, p: Params) -> Result<RunOutcome, String> {
@@ -323,54 +396,11 @@ pub fn run(seed: u64, p: Params) -> Result<RunOutcome, String> {
                 req,
             } => {
                 let liar = p.liar.filter(|(l, _)| *l == to).map(|(_, b)| b);
-                let reply = match (liar, &req) {
-                    (Some(Liar::Silent), _) => None,
-                    (Some(Liar::Refuse), _) => {
-                        Some(Reply::Refused(Refusal::Storage("refused by a liar".into())))
-                    }
-                    (Some(Liar::WrongEpoch), _) => {
-                        epoch_flip = !epoch_flip;
-                        Some(Reply::Refused(if epoch_flip {
-                            Refusal::StaleEpoch {
-                                client: Epoch(0),
-                                current: Epoch(9),
-                            }
-                        } else {
-                            Refusal::ReplicaBehind {
-                                client: Epoch(0),
-                                current: Epoch(0),
-                            }
-                        }))
-                    }
-                    (Some(Liar::WrongContent), Request::GetContent { .. }) => {
-                        Some(Reply::Content(Some(b"not what was stored".to_vec())))
-                    }
-                    (Some(Liar::WrongContent), Request::PutContent { .. }) => {
-                        Some(Reply::ContentStored {
-                            id: content_id(b"something else"),
-                        })
-                    }
-                    (Some(Liar::Stale), Request::Read { id }) => {
-                        Some(Reply::Version(first.get(id).cloned().map(Box::new)))
-                    }
-                    (Some(Liar::Stale), Request::Write { version }) => {
-                        first
-                            .entry(version.id())
-                            .or_insert_with(|| (**version).clone());
-                        Some(Reply::Stored {
-                            held: version.key(),
-                        })
-                    }
-                    (Some(Liar::Forge), Request::Read { id }) => {
-                        let mut v = stores[to].versions.get(id).cloned().unwrap_or_else(|| {
-                            Version::sign(&SecretKey::from_seed(&[7; 32]), b"x", 1, None)
-                        });
-                        v.stamp.number += 1_000;
-                        v.value = Some(u64::MAX.to_be_bytes().to_vec());
-                        v.stamp.digest = value_digest(v.value.as_deref());
-                        Some(Reply::Version(Some(Box::new(v))))
-                    }
-                    _ => Some(replica::handle(&mut stores[to], req)),
+                let told = liar
+                    .and_then(|l| lie(l, &stores[to], &mut first, &mut epoch_flip, Epoch(0), &req));
+                let reply = match told {
+                    Some(r) => r,
+                    None => Some(replica::handle(&mut stores[to], req)),
                 };
                 if let Some(reply) = reply {
                     let slow = if liar == Some(Liar::Slow) {
@@ -492,16 +522,8 @@ pub fn run(seed: u64, p: Params) -> Result<RunOutcome, String> {
             let ret = match (outcome, running) {
                 (Outcome::Written(_), Running::Write(_)) => RegisterRet::WriteOk,
                 (Outcome::Read(v), Running::Read(_)) => {
-                    let value = match v.and_then(|v| v.value) {
-                        Some(bytes) => {
-                            with_value += 1;
-                            let arr: [u8; 8] = bytes.try_into().map_err(|_| {
-                                "a read returned a value no client wrote".to_string()
-                            })?;
-                            Some(u64::from_be_bytes(arr))
-                        }
-                        None => None,
-                    };
+                    let value = register_value(v.as_deref())?;
+                    with_value += usize::from(value.is_some());
                     RegisterRet::ReadOk(value)
                 }
                 (other, _) => {

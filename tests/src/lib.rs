@@ -6,6 +6,7 @@
 
 pub mod benchutil;
 pub mod byzantine;
+pub mod churn_sim;
 pub mod cluster;
 pub mod dbqs_sim;
 pub mod ms_pbft;

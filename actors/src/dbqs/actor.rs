@@ -7,6 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use actix::{Actor, Addr, Handler, Message, MessageResult, SyncArbiter, SyncContext};
 use overlay::dbqs::replica::{Reply, Request, handle};
+use overlay::ring::Range;
+use overlay::transfer::mover::Item;
+use overlay::transfer::page::{ListPage, ListRequest};
 
 use super::store::RocksStore;
 use crate::db::Db;
@@ -21,6 +24,27 @@ pub struct Serve(pub Request);
 
 impl Message for Serve {
     type Result = Reply;
+}
+
+/// Store objects a transfer brought, in order (each keyed version only if above what is held).
+pub struct Absorb(pub Vec<Item>);
+
+impl Message for Absorb {
+    type Result = Result<(), String>;
+}
+
+/// A page of a range's listing, for another replica's transfer.
+pub struct List(pub ListRequest);
+
+impl Message for List {
+    type Result = Result<ListPage, String>;
+}
+
+/// Delete every object in a range no longer owned; answers how many went.
+pub struct DeleteRange(pub Range);
+
+impl Message for DeleteRange {
+    type Result = Result<u64, String>;
 }
 
 /// Hosts a dBQS replica over rocksdb.
@@ -48,9 +72,15 @@ impl Handler<Serve> for StoreActor {
     type Result = MessageResult<Serve>;
 
     fn handle(&mut self, msg: Serve, _: &mut SyncContext<Self>) -> Self::Result {
+        MessageResult(self.serve(msg.0))
+    }
+}
+
+impl StoreActor {
+    fn serve(&mut self, req: Request) -> Reply {
         // Only a keyed write compares with what is held; content puts are idempotent and
         // reads change nothing, so they take no lock (and no hash of a content object).
-        let _guard = match &msg.0 {
+        let _guard = match &req {
             Request::Write { version } => {
                 let stripe = version.id().0[0] as usize % STRIPES;
                 // A poisoned stripe only means another thread panicked mid-request; the
@@ -63,6 +93,39 @@ impl Handler<Serve> for StoreActor {
             }
             _ => None,
         };
-        MessageResult(handle(&mut self.store, msg.0))
+        handle(&mut self.store, req)
+    }
+}
+
+impl Handler<Absorb> for StoreActor {
+    type Result = Result<(), String>;
+
+    fn handle(&mut self, msg: Absorb, _: &mut SyncContext<Self>) -> Self::Result {
+        for item in msg.0 {
+            let req = match item {
+                Item::Version(version) => Request::Write { version },
+                Item::Content(bytes) => Request::PutContent { bytes },
+            };
+            if let Reply::Refused(r) = self.serve(req) {
+                return Err(format!("storing a transferred object: {r}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Handler<List> for StoreActor {
+    type Result = Result<ListPage, String>;
+
+    fn handle(&mut self, msg: List, _: &mut SyncContext<Self>) -> Self::Result {
+        self.store.page(&msg.0)
+    }
+}
+
+impl Handler<DeleteRange> for StoreActor {
+    type Result = Result<u64, String>;
+
+    fn handle(&mut self, msg: DeleteRange, _: &mut SyncContext<Self>) -> Self::Result {
+        self.store.delete_range(&msg.0)
     }
 }

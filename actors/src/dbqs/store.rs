@@ -144,6 +144,52 @@ impl RocksStore {
     }
 }
 
+impl RocksStore {
+    /// Deletes every object in `range` from both column families, a batch at a time;
+    /// returns how many went.
+    pub fn delete_range(&self, range: &Range) -> Result<u64, String> {
+        const BATCH: usize = 1024;
+        let mut gone = 0u64;
+        for cf in [CF_VERSIONS, CF_CONTENT] {
+            for seg in segments(range, None) {
+                let mut from = seg.from;
+                loop {
+                    let start = from.unwrap_or([0; 32]);
+                    let iter = self.db.raw().iterator_cf(
+                        self.db.cf(cf),
+                        IteratorMode::From(&start, Direction::Forward),
+                    );
+                    let mut batch = WriteBatch::default();
+                    let mut last = None;
+                    let mut n = 0;
+                    for item in iter {
+                        let (k, _) = item.map_err(|e| format!("delete: {e}"))?;
+                        let Ok(id) = <[u8; 32]>::try_from(&k[..]) else {
+                            continue;
+                        };
+                        if from == Some(id) {
+                            continue;
+                        }
+                        if id > seg.to || n == BATCH {
+                            break;
+                        }
+                        batch.delete_cf(self.db.cf(cf), id);
+                        last = Some(id);
+                        n += 1;
+                    }
+                    if n == 0 {
+                        break;
+                    }
+                    self.db.write(batch).map_err(|e| e.to_string())?;
+                    gone += n as u64;
+                    from = last;
+                }
+            }
+        }
+        Ok(gone)
+    }
+}
+
 impl Store for RocksStore {
     fn version(&self, id: &Hash) -> Result<Option<Version>, String> {
         let raw = self
@@ -189,7 +235,7 @@ impl Store for RocksStore {
 mod tests {
     use super::*;
     use overlay::crypto::SecretKey;
-    use overlay::dbqs::replica::{Reply, Request, handle};
+    use overlay::dbqs::replica::{Reply, Request, Store, handle};
     use overlay::transfer::page::page_of;
 
     #[test]
@@ -224,6 +270,38 @@ mod tests {
             handle(&mut s, Request::GetContent { id }),
             Reply::Content(Some(b"c".to_vec()))
         );
+    }
+
+    #[test]
+    fn deleting_a_range_removes_exactly_its_objects() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = RocksStore::new(Db::open(dir.path(), false).unwrap());
+        let owner = SecretKey::from_seed(&[5; 32]);
+        let mut ids = Vec::new();
+        for i in 0..3000u32 {
+            let v = Version::sign(&owner, &i.to_be_bytes(), 1, None);
+            ids.push(v.id());
+            handle(
+                &mut s,
+                Request::Write {
+                    version: Box::new(v),
+                },
+            );
+            let c = format!("c{i}").into_bytes();
+            ids.push(overlay::dbqs::object::content_id(&c));
+            handle(&mut s, Request::PutContent { bytes: c });
+        }
+        let range = Range {
+            start: Hash([0xc0; 32]),
+            end: Hash([0x40; 32]),
+        };
+        let gone = s.delete_range(&range).unwrap();
+        let inside = ids.iter().filter(|id| range.contains(id)).count() as u64;
+        assert_eq!(gone, inside);
+        for id in &ids {
+            let held = s.version(id).unwrap().is_some() || s.content(id).unwrap().is_some();
+            assert_eq!(held, !range.contains(id), "{id:?}");
+        }
     }
 
     #[test]

@@ -13,7 +13,17 @@ pub struct View {
     pub config: Arc<Configuration>,
     /// Its certificate.
     pub cert: EpochCert,
+    /// Configurations adopted since the node started, the current one included (the last
+    /// `HISTORY_EPOCHS`): a watch channel shows only the newest, and state transfer plans
+    /// from every epoch in turn.
+    pub history: Arc<History>,
 }
+
+/// Certified configurations by epoch.
+pub type History = std::collections::BTreeMap<overlay::id::Epoch, (Arc<Configuration>, EpochCert)>;
+
+/// Configurations a node's view remembers.
+pub const HISTORY_EPOCHS: usize = 64;
 
 /// A configuration a peer sent; `from` names the peer for logs.
 #[derive(Message)]

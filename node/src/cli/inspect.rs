@@ -16,6 +16,9 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
         print_cert("client credential (secret key not shown)", &cred.cert);
         return Ok(());
     }
+    if path.file_name().is_some_and(|n| n == "transfer.state") {
+        return print_transfer_state(path);
+    }
     match bundle::read(path) {
         Ok(b) => {
             println!("genesis bundle for node {}", b.node);
@@ -56,4 +59,48 @@ fn print_cert(what: &str, cert: &Certificate) {
         show(c.not_before),
         show(c.not_after)
     );
+}
+
+/// A node's saved state-transfer plan (`<data_dir>/transfer.state`).
+fn print_transfer_state(path: &Path) -> anyhow::Result<()> {
+    use overlay::transfer::mover::Saved;
+    let bytes = std::fs::read(path)?;
+    let saved: Saved = overlay::encoding::decode(&bytes, 64 * 1024 * 1024)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let epoch = saved.epoch.map_or("none".to_string(), |e| e.0.to_string());
+    println!("state transfer plan, epoch {epoch}");
+    for (e, log) in &saved.log {
+        println!(
+            "  epoch {:>4}: owns {:5.1}% of the ring, {:5.1}% of it not held completely",
+            e.0,
+            log.owned.share() * 100.0,
+            log.incomplete.share() * 100.0
+        );
+    }
+    println!("  {} ranges pending:", saved.pending.len());
+    for p in &saved.pending {
+        let group: Vec<String> = p
+            .group
+            .iter()
+            .map(|n| n.to_string()[..8].to_string())
+            .collect();
+        println!(
+            "    {:?} since epoch {} from epoch {}'s group [{}], {} objects so far, cursor {}",
+            p.range,
+            p.since.0,
+            p.source.0,
+            group.join(" "),
+            p.objects,
+            p.cursor.map_or("start".to_string(), |c| c.short())
+        );
+    }
+    println!(
+        "  may hold data outside what it owns on {:.1}% of the ring",
+        saved
+            .log
+            .get(&saved.epoch.unwrap_or_default())
+            .map_or(saved.dirty.share(), |l| saved.dirty.minus(&l.owned).share())
+            * 100.0
+    );
+    Ok(())
 }

@@ -57,8 +57,54 @@ pub fn to_json(r: &StatusReport) -> serde_json::Value {
         })),
         "store": r.store.as_ref().map(|s| serde_json::json!({
             "keyed": s.keyed, "content": s.content, "served": s.served, "refused": s.refused,
+            "transfer": &s.transfer,
         })),
     })
+}
+
+fn mib(b: u64) -> String {
+    format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0))
+}
+
+fn print_transfer(t: &overlay::wire::TransferStatus) {
+    let owns = format!(
+        "owns {:.1}% of the ring",
+        f64::from(t.owned_permille) / 10.0
+    );
+    if t.waiting {
+        println!("transfer  waiting for a past configuration to plan; {owns}");
+    } else if t.pending_ranges > 0 {
+        let eta = t
+            .eta_secs
+            .map_or("unknown".to_string(), |s| format!("{s}s"));
+        println!(
+            "transfer  {} ranges pending ({} fetching), {:.1}% walked, {} objects / {} so far, {}/s, ETA {eta}; {} requests waiting; {owns}",
+            t.pending_ranges,
+            t.running,
+            f64::from(t.done_permille) / 10.0,
+            t.objects,
+            mib(t.bytes),
+            mib(t.rate_bytes_s),
+            t.parked
+        );
+    } else {
+        println!("transfer  idle; {owns}");
+    }
+    if t.retained_permille > 0 {
+        println!(
+            "          still holds {:.1}% of the ring it no longer owns (deleted once every new owner has it)",
+            f64::from(t.retained_permille) / 10.0
+        );
+    }
+    println!(
+        "          since start: {} ranges fetched ({} objects, {}), {} ranges deleted ({} objects), {} transfer requests answered",
+        t.ranges_finished,
+        t.objects_fetched,
+        mib(t.bytes_fetched),
+        t.ranges_deleted,
+        t.objects_deleted,
+        t.answered
+    );
 }
 
 fn print_table(r: &StatusReport) {
@@ -110,6 +156,7 @@ fn print_table(r: &StatusReport) {
             "store     ~{} keyed and ~{} content objects; {} requests served; refused: {refused}",
             s.keyed, s.content, s.served
         );
+        print_transfer(&s.transfer);
     }
     for m in &r.members {
         let me = if m.node == r.node {

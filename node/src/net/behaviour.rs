@@ -10,7 +10,8 @@ use libp2p::swarm::NetworkBehaviour;
 use libp2p::{Swarm, gossipsub, identify, noise, ping, tcp, yamux};
 
 use super::codec::{
-    CONTROL, ControlCodec, ORDER, OrderCodec, PBFT, PbftCodec, STORE, StoreCodec, TSIG, TsigCodec,
+    CONTROL, ControlCodec, ORDER, OrderCodec, PBFT, PbftCodec, STORE, StoreCodec, TRANSFER, TSIG,
+    TransferCodec, TsigCodec,
 };
 
 /// Identify's protocol version string.
@@ -33,6 +34,8 @@ pub struct Behaviour {
     pub tsig: request_response::Behaviour<TsigCodec>,
     /// dBQS operations.
     pub store: request_response::Behaviour<StoreCodec>,
+    /// State transfer between replicas.
+    pub transfer: request_response::Behaviour<TransferCodec>,
     /// Gossip: liveness probes.
     pub gossip: gossipsub::Behaviour,
 }
@@ -115,6 +118,7 @@ pub fn build(
                         256,
                     ),
                     store: rr(STORE, timing.request_timeout, STORE_STREAMS_MAX),
+                    transfer: rr(TRANSFER, timing.request_timeout, STORE_STREAMS_MAX),
                     gossip: gossip(key).map_err(|e| e.to_string())?,
                 })
             },

@@ -13,6 +13,9 @@ use overlay::dbqs::wire::{
 use overlay::encoding::{DecodeError, decode, encode};
 use overlay::pbft::{MESSAGE_BYTES_MAX, OP_BYTES_MAX, Signed, SignedReply, SignedRequest};
 use overlay::threshold::session::{HolderReply, PACKAGE_BYTES_MAX, SignMsg};
+use overlay::transfer::wire::{
+    TRANSFER_REPLY_BYTES_MAX, TRANSFER_REQUEST_BYTES_MAX, TransferReply, TransferRequest,
+};
 use overlay::wire::{REQUEST_BYTES_MAX, RESPONSE_BYTES_MAX, Request, Response};
 use serde::{Serialize, de::DeserializeOwned};
 
@@ -26,6 +29,8 @@ pub const ORDER: StreamProtocol = StreamProtocol::new("/rampart/order/1");
 pub const TSIG: StreamProtocol = StreamProtocol::new("/rampart/tsig/1");
 /// dBQS operations from clients to replicas.
 pub const STORE: StreamProtocol = StreamProtocol::new("/rampart/store/1");
+/// State transfer between replicas.
+pub const TRANSFER: StreamProtocol = StreamProtocol::new("/rampart/transfer/1");
 
 /// A message type with its size bound.
 pub trait Wire: Sized + Send + Serialize + DeserializeOwned {
@@ -66,6 +71,12 @@ impl Wire for StoreRequest {
 }
 impl Wire for StoreReply {
     const MAX: usize = STORE_REPLY_BYTES_MAX;
+}
+impl Wire for TransferRequest {
+    const MAX: usize = TRANSFER_REQUEST_BYTES_MAX;
+}
+impl Wire for TransferReply {
+    const MAX: usize = TRANSFER_REPLY_BYTES_MAX;
 }
 
 /// The acknowledgement of a one-way message.
@@ -184,6 +195,8 @@ pub type OrderCodec = Codec<SignedRequest, SignedReply>;
 pub type TsigCodec = Codec<SignMsg, HolderReply>;
 /// dBQS requests and replies.
 pub type StoreCodec = Codec<StoreRequest, StoreReply>;
+/// State transfer's questions and answers.
+pub type TransferCodec = Codec<TransferRequest, TransferReply>;
 
 #[cfg(test)]
 mod tests {
@@ -210,7 +223,7 @@ mod tests {
     fn garbage_is_an_error_not_a_panic() {
         let mut frame = 5u32.to_be_bytes().to_vec();
         frame.extend_from_slice(&[0xff, 0xfe, 0xfd, 0xfc, 0xfb]);
-        for codec in [0, 1, 2, 3, 4, 5] {
+        for codec in [0, 1, 2, 3, 4, 5, 6] {
             let mut input = Cursor::new(frame.clone());
             let bad = futures::executor::block_on(async {
                 match codec {
@@ -219,6 +232,7 @@ mod tests {
                     2 => read::<SignMsg, _>(&mut input).await.is_err(),
                     3 => read::<HolderReply, _>(&mut input).await.is_err(),
                     4 => read::<StoreRequest, _>(&mut input).await.is_err(),
+                    6 => read::<TransferRequest, _>(&mut input).await.is_err(),
                     _ => read::<SignedRequest, _>(&mut input).await.is_err(),
                 }
             });

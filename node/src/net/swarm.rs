@@ -8,9 +8,11 @@
 mod gossip;
 mod ms;
 mod store;
+mod transfer;
 
 pub use gossip::ProbeSettings;
 pub use store::StoreLink;
+pub use transfer::TransferLink;
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -250,6 +252,11 @@ impl NetTask {
         let mut dial = tokio::time::interval(self.intervals.dial);
         let mut exchange = tokio::time::interval(self.intervals.exchange);
         let mut tick = tokio::time::interval(Duration::from_millis(100));
+        let mut second = tokio::time::interval(Duration::from_secs(1));
+        if let Some(l) = self.store.as_mut() {
+            let actor = l.actor.clone();
+            l.moving.start_applier(actor);
+        }
         loop {
             let next_out = async {
                 match outbound.as_mut() {
@@ -257,9 +264,29 @@ impl NetTask {
                     None => std::future::pending().await,
                 }
             };
+            let (store_done, moved, answered) = match self.store.as_mut() {
+                Some(l) => (
+                    Some(&mut l.done_rx),
+                    Some(&mut l.moving.finished_rx),
+                    Some(&mut l.moving.answers_rx),
+                ),
+                None => (None, None, None),
+            };
             let store_done = async {
-                match self.store.as_mut() {
-                    Some(l) => l.done_rx.recv().await,
+                match store_done {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let moved = async {
+                match moved {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let answered = async {
+                match answered {
+                    Some(rx) => rx.recv().await,
                     None => std::future::pending().await,
                 }
             };
@@ -267,6 +294,9 @@ impl NetTask {
                 ev = self.swarm.select_next_some() => self.on_swarm_event(ev),
                 Some(o) = next_out => self.on_outbound(o),
                 Some(d) = store_done => self.store_done(d),
+                Some(m) = moved => self.transfer_finished(m),
+                Some(a) = answered => self.transfer_answered(a),
+                _ = second.tick() => self.transfer_tick(),
                 _ = dial.tick() => self.dial_missing(),
                 _ = exchange.tick() => self.exchange_all(),
                 _ = tick.tick() => self.tsig_tick(),
@@ -284,6 +314,7 @@ impl NetTask {
         }
         // A new epoch may come with new MS public shares: learn them now.
         self.outsider.ask_soon();
+        self.transfer_epoch();
         self.members.clear();
         for m in &view.config.members {
             let id = m.id();
@@ -402,6 +433,7 @@ impl NetTask {
             SwarmEvent::Behaviour(BehaviourEvent::Tsig(ev)) => self.on_tsig(ev),
             SwarmEvent::Behaviour(BehaviourEvent::Gossip(ev)) => self.on_gossip(ev),
             SwarmEvent::Behaviour(BehaviourEvent::Store(ev)) => self.on_store(ev),
+            SwarmEvent::Behaviour(BehaviourEvent::Transfer(ev)) => self.on_transfer(ev),
             _ => {}
         }
     }
@@ -462,6 +494,15 @@ impl NetTask {
             }
             Request::Handover | Request::MsState { .. } => self.answer_ms(&request),
             Request::Admit(_) => Response::Refused("admissions are relayed, not answered".into()),
+            Request::PastConfig { epoch } => {
+                match self.store.as_ref().and_then(|l| l.moving.past(epoch)) {
+                    Some((config, cert)) => Response::Config {
+                        config: Box::new((*config).clone()),
+                        cert,
+                    },
+                    None => Response::Refused(format!("epoch {} is not remembered here", epoch.0)),
+                }
+            }
         }
     }
 
@@ -572,7 +613,10 @@ impl NetTask {
 
     fn on_response(&mut self, peer: PeerId, response: Response) {
         match response {
-            Response::Config { config, cert } => self.offer(peer.to_string(), *config, cert),
+            Response::Config { config, cert } => {
+                self.transfer_past_config(&config, &cert);
+                self.offer(peer.to_string(), *config, cert)
+            }
             Response::NotNewer { .. } => {}
             Response::Handover(view) => self.on_handover_view(peer, view),
             Response::Relayed => debug!(%peer, "our admission was handed to the MS"),

@@ -32,6 +32,18 @@ pub struct File {
     pub pbft: Option<Pbft>,
     /// The membership service.
     pub ms: Option<Ms>,
+    /// State transfer between replicas.
+    pub transfer: Option<Transfer>,
+}
+
+/// The `[transfer]` table.
+#[derive(Debug, Default, Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct Transfer {
+    /// Most bytes a second stored by incoming transfers; 0 for no limit. Default 64 MiB/s.
+    pub rate_mib_s: Option<u64>,
+    /// Ranges fetched at once. Default 4.
+    pub ranges_at_once: Option<usize>,
 }
 
 /// The `[ms]` table.
@@ -131,6 +143,10 @@ application = "membership"         # or "null": order anything, for `rampart loa
 epoch_interval_ms = 60000          # close an epoch this long after it began, if changes wait
 probe_interval_ms = 2000           # an MS replica challenges every member this often
 probe_misses = 5                   # missed challenges in a row before a member is reported
+
+[transfer]
+rate_mib_s = 64                    # most MiB/s stored by incoming state transfer; 0: no limit
+ranges_at_once = 4                 # ranges fetched at once
 "#;
 
 /// The default `[ms] epoch_interval_ms`.
@@ -169,6 +185,10 @@ pub struct Settings {
     pub probe_interval: Duration,
     /// Missed challenges in a row before a member is reported.
     pub probe_misses: u32,
+    /// Most bytes a second incoming transfers store (none: no limit).
+    pub transfer_rate: Option<u64>,
+    /// Ranges fetched at once.
+    pub transfer_ranges: usize,
 }
 
 /// Flags that override the file.
@@ -233,6 +253,15 @@ pub fn load(path: Option<&Path>, flags: Overrides) -> anyhow::Result<Settings> {
         ),
         probe_interval: ms(file.ms.and_then(|m| m.probe_interval_ms), 2000),
         probe_misses: file.ms.and_then(|m| m.probe_misses).unwrap_or(5).max(1),
+        transfer_rate: match file.transfer.and_then(|t| t.rate_mib_s).unwrap_or(64) {
+            0 => None,
+            r => Some(r.saturating_mul(1024 * 1024)),
+        },
+        transfer_ranges: file
+            .transfer
+            .and_then(|t| t.ranges_at_once)
+            .unwrap_or(4)
+            .clamp(1, 64),
         data_dir,
         key,
     })

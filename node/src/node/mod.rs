@@ -38,7 +38,9 @@ use tokio::sync::{mpsc, watch};
 use crate::net::behaviour::{self, Timing};
 use crate::net::outsider::Outsider;
 use crate::net::peers::{keypair_of, peer_id_of};
-use crate::net::swarm::{Intervals, MsRuntime, NetTask, PbftLink, ProbeSettings, Roles, StoreLink};
+use crate::net::swarm::{
+    Intervals, MsRuntime, NetTask, PbftLink, ProbeSettings, Roles, StoreLink, TransferLink,
+};
 use crate::net::tsig::Tsig;
 use config::{AppKind, Settings};
 use overlay::threshold::{KeyPackage, PublicKeyPackage};
@@ -164,7 +166,7 @@ pub fn start(settings: Settings) -> anyhow::Result<()> {
                 misses: settings.probe_misses,
             },
             ms_key: genesis.ms_key,
-            store: Some(start_store(&db)),
+            store: Some(start_store(&db, &settings, me)?),
         };
         let task = NetTask::new(swarm, me, epochs, view, bootstrap, intervals, roles);
         let net = tokio::spawn(task.run(Some(rx)));
@@ -177,8 +179,18 @@ pub fn start(settings: Settings) -> anyhow::Result<()> {
 }
 
 /// Starts the dBQS replica (see `actors::dbqs`).
-fn start_store(db: &Db) -> StoreLink {
-    StoreLink::new(StoreActor::start(db.clone()), RocksStore::new(db.clone()))
+fn start_store(db: &Db, settings: &Settings, me: NodeId) -> anyhow::Result<StoreLink> {
+    let moving = TransferLink::new(
+        me,
+        &settings.data_dir,
+        settings.transfer_rate,
+        settings.transfer_ranges,
+    )?;
+    Ok(StoreLink::new(
+        StoreActor::start(db.clone()),
+        RocksStore::new(db.clone()),
+        moving,
+    ))
 }
 
 async fn wait_for_signal() {

@@ -78,6 +78,34 @@ impl Phase {
     fn answered_by(&self, r: usize) -> bool {
         self.held.contains_key(&r) || self.refused.contains_key(&r)
     }
+
+    /// Records a refusal. A replica that answered before may refuse later, asked again
+    /// because its group moved to another epoch; its refusal then counts towards the f+1
+    /// that make the host start over.
+    fn refuse(&mut self, from: usize, r: Refusal) {
+        self.refused.entry(from).or_insert(r);
+    }
+
+    /// Whether the resend timer leaves replica `r` alone: it refused for a lasting reason,
+    /// or it answered and no replica said the group is in another epoch. When one did,
+    /// those that answered are asked again: otherwise a phase that 2f replicas answered
+    /// in the old epoch, with one correct replica moved on and one faulty replica silent,
+    /// waits forever (found by the churn simulation).
+    fn settled(&self, r: usize, moved: bool) -> bool {
+        self.refused.contains_key(&r) || (!moved && self.held.contains_key(&r))
+    }
+
+    /// Whether a replica said the group is in another epoch.
+    fn moved(&self) -> bool {
+        self.refused.values().any(Refusal::is_epoch)
+    }
+
+    /// Forgets passing refusals before a resend; returns whether one said the group moved.
+    fn forget_passing(&mut self) -> bool {
+        let moved = self.moved();
+        forget_passing(&mut self.refused);
+        moved
+    }
 }
 
 /// Learns the highest version of `id` from a quorum; shared by reads and writes.
@@ -97,6 +125,10 @@ impl Query {
     }
 
     fn on_reply(&mut self, from: usize, reply: Reply) {
+        if let Reply::Refused(r) = reply {
+            self.phase.refuse(from, r);
+            return;
+        }
         if self.phase.answered_by(from) {
             return;
         }
@@ -111,9 +143,6 @@ impl Query {
             // an answer holding nothing.
             Reply::Version(_) => {
                 self.phase.held.insert(from, VersionKey::NONE);
-            }
-            Reply::Refused(r) => {
-                self.phase.refused.insert(from, r);
             }
             _ => {}
         }
@@ -136,17 +165,15 @@ impl Store {
     }
 
     fn on_reply(&mut self, from: usize, reply: Reply) {
+        if let Reply::Refused(r) = reply {
+            self.phase.refuse(from, r);
+            return;
+        }
         if self.phase.answered_by(from) {
             return;
         }
-        match reply {
-            Reply::Stored { held } => {
-                self.phase.held.insert(from, held);
-            }
-            Reply::Refused(r) => {
-                self.phase.refused.insert(from, r);
-            }
-            _ => {}
+        if let Reply::Stored { held } = reply {
+            self.phase.held.insert(from, held);
         }
     }
 }
@@ -200,6 +227,8 @@ pub struct Write {
     name: Vec<u8>,
     value: Option<Vec<u8>>,
     credential: Option<Certificate>,
+    /// The version once signed: a restart stores it again rather than signing another.
+    signed: Option<Box<Version>>,
     step: WriteStep,
 }
 
@@ -231,7 +260,37 @@ impl Write {
             name,
             value,
             credential,
+            signed: None,
             step: WriteStep::Query(Query::new(id)),
+        };
+        (w, acts)
+    }
+
+    /// Starts this write over against group `g`, another epoch's (once f+1 replicas refused
+    /// it for a passing reason). A version already signed is stored as it is, never signed
+    /// again under a new number: it may be at some replicas already, and a reader that saw
+    /// it and then a later write must not see this value come back above that write (found
+    /// by the churn simulation). A write that signed nothing starts from its query.
+    pub fn restart(self, g: Group) -> (Write, Vec<Action>) {
+        let Some(version) = self.signed else {
+            return Write::start_with(g, self.owner, self.name, self.value, self.credential);
+        };
+        let store = Store {
+            key: version.key(),
+            phase: Phase::default(),
+        };
+        let req = Request::Write {
+            version: version.clone(),
+        };
+        let acts = send_all(g, &req, |_| false);
+        let w = Write {
+            g,
+            owner: self.owner,
+            name: self.name,
+            value: None,
+            credential: None,
+            signed: Some(version),
+            step: WriteStep::Store(store, req),
         };
         (w, acts)
     }
@@ -260,6 +319,7 @@ impl Write {
                 let mut version = Version::sign(&self.owner, &self.name, next, self.value.take());
                 version.credential = self.credential.take().map(Box::new);
                 let version = Box::new(version);
+                self.signed = Some(version.clone());
                 let store = Store {
                     key: version.key(),
                     phase: Phase::default(),
@@ -287,18 +347,19 @@ impl Write {
     }
 
     /// Resends the current phase's request to the replicas that have not answered it (or
-    /// refused for a passing reason).
+    /// refused for a passing reason), and to those that answered if one said the group is
+    /// in another epoch.
     pub fn on_timer(&mut self) -> Vec<Action> {
         match &mut self.step {
             WriteStep::Query(q) => {
-                forget_passing(&mut q.phase.refused);
+                let moved = q.phase.forget_passing();
                 send_all(self.g, &Request::Read { id: q.id }, |r| {
-                    q.phase.answered_by(r)
+                    q.phase.settled(r, moved)
                 })
             }
             WriteStep::Store(s, req) => {
-                forget_passing(&mut s.phase.refused);
-                send_all(self.g, req, |r| s.phase.answered_by(r))
+                let moved = s.phase.forget_passing();
+                send_all(self.g, req, |r| s.phase.settled(r, moved))
             }
             WriteStep::Done => Vec::new(),
         }
@@ -395,18 +456,19 @@ impl Read {
     }
 
     /// Resends the current phase's request to the replicas that have not answered it (or
-    /// refused for a passing reason).
+    /// refused for a passing reason), and to those that answered if one said the group is
+    /// in another epoch.
     pub fn on_timer(&mut self) -> Vec<Action> {
         match &mut self.step {
             ReadStep::Query(q) => {
-                forget_passing(&mut q.phase.refused);
+                let moved = q.phase.forget_passing();
                 send_all(self.g, &Request::Read { id: q.id }, |r| {
-                    q.phase.answered_by(r)
+                    q.phase.settled(r, moved)
                 })
             }
             ReadStep::WriteBack(s, req, _) => {
-                forget_passing(&mut s.phase.refused);
-                send_all(self.g, req, |r| s.phase.answered_by(r))
+                let moved = s.phase.forget_passing();
+                send_all(self.g, req, |r| s.phase.settled(r, moved))
             }
             ReadStep::Done => Vec::new(),
         }

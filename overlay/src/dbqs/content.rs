@@ -55,15 +55,17 @@ impl PutContent {
 
     /// A replica's reply.
     pub fn on_reply(&mut self, from: usize, reply: Reply) -> Vec<Action> {
-        if self.done || from >= self.g.n || self.answered(from) {
+        if self.done || from >= self.g.n || self.refused.contains_key(&from) {
             return Vec::new();
         }
         match reply {
-            Reply::ContentStored { id } if id == self.id => {
-                self.acked.insert(from);
-            }
+            // One that acknowledged may refuse when asked again (its group moved on).
             Reply::Refused(r) => {
                 self.refused.insert(from, r);
+            }
+            _ if self.answered(from) => return Vec::new(),
+            Reply::ContentStored { id } if id == self.id => {
+                self.acked.insert(from);
             }
             // An acknowledgement of another id, or an answer to another request: a liar's,
             // not counted and not waited for again.
@@ -88,13 +90,18 @@ impl PutContent {
         Vec::new()
     }
 
-    /// Resends to the replicas that have not answered (or refused for a passing reason).
+    /// Resends to the replicas that have not answered (or refused for a passing reason), and
+    /// to those that acknowledged if one said the group is in another epoch: f+1 of them
+    /// must be able to say so, or a put acknowledged by 2f in the old epoch waits forever.
     pub fn on_timer(&mut self) -> Vec<Action> {
         if self.done {
             return Vec::new();
         }
+        let moved = self.refused.values().any(Refusal::is_epoch);
         forget_passing(&mut self.refused);
-        send_all(self.g, &self.req, |r| self.answered(r))
+        send_all(self.g, &self.req, |r| {
+            self.answered(r) && (!moved || !self.acked.contains(&r))
+        })
     }
 }
 
@@ -150,28 +157,30 @@ impl GetContent {
 
     /// A replica's reply.
     pub fn on_reply(&mut self, from: usize, reply: Reply) -> Vec<Action> {
-        if self.done || from >= self.g.n || self.answered(from) {
+        if self.done || from >= self.g.n || self.refused.contains_key(&from) {
             return Vec::new();
         }
         match reply {
+            // One that said it lacks the object may refuse when asked again (its group
+            // moved on).
+            Reply::Refused(r) => {
+                self.refused.insert(from, r);
+            }
             Reply::Content(Some(bytes)) if content_id(&bytes) == self.id => {
                 self.done = true;
                 return vec![Action::Done(Outcome::Content(Some(bytes)))];
             }
-            Reply::Refused(r) => {
-                self.refused.insert(from, r);
-            }
+            _ if self.answered(from) => return Vec::new(),
             _ => {
                 self.missing.insert(from);
             }
         }
-        if self.refused.len() > self.g.f {
+        // f+1 lasting refusals end the get, f+1 passing ones ask the host to retry; a mix
+        // decides nothing (one liar's lasting refusal beside a correct replica's "another
+        // epoch" failed the get before; found by the churn simulation).
+        if let Some(o) = verdict(self.refused.values(), self.g.f) {
             self.done = true;
-            let why = self.refused.values().next().cloned();
-            return why
-                .map(|r| Action::Done(Outcome::Refused(r)))
-                .into_iter()
-                .collect();
+            return vec![Action::Done(o)];
         }
         // A put that completed stored the object at 2f+1 replicas; any 2f+1 replicas share
         // at least one correct one with them, which would have sent it. So once 2f+1 said
@@ -195,8 +204,13 @@ impl GetContent {
         if self.asked < self.order.len() {
             return self.ask_next();
         }
+        // If one said the group is in another epoch, those that said they lack the object
+        // are asked again: f+1 of them must be able to say so too.
+        let moved = self.refused.values().any(Refusal::is_epoch);
         forget_passing(&mut self.refused);
         let req = Request::GetContent { id: self.id };
-        send_all(self.g, &req, |r| self.answered(r))
+        send_all(self.g, &req, |r| {
+            self.answered(r) && (!moved || !self.missing.contains(&r))
+        })
     }
 }

@@ -609,3 +609,145 @@ fn f_plus_one_lasting_refusals_end_an_operation_and_passing_ones_ask_for_a_retry
         "{done:?}"
     );
 }
+
+fn stale() -> Reply {
+    Reply::Refused(Refusal::StaleEpoch {
+        client: crate::id::Epoch(1),
+        current: crate::id::Epoch(2),
+    })
+}
+
+fn sent_to(acts: &[Action]) -> Vec<usize> {
+    acts.iter()
+        .filter_map(|a| match a {
+            Action::Send { to, .. } => Some(*to),
+            Action::Done(_) => None,
+        })
+        .collect()
+}
+
+/// Found by the churn simulation (seed 8): a write refused by f+1 replicas in another epoch
+/// signed a new version of the same value when started over, so readers saw the value, then
+/// a later write's, then the value again.
+#[test]
+fn a_restarted_write_stores_the_version_it_signed_rather_than_signing_another() {
+    let g = Group::of(4);
+    let (mut w, _) = Write::start(g, owner(), b"k".to_vec(), Some(b"v".to_vec()));
+    let mut acts = Vec::new();
+    for r in 0..3 {
+        acts.extend(w.on_reply(r, Reply::Version(None)));
+    }
+    let signed = acts
+        .iter()
+        .find_map(|a| match a {
+            Action::Send {
+                req: Request::Write { version },
+                ..
+            } => Some(version.clone()),
+            _ => None,
+        })
+        .expect("the write stores a version");
+    assert!(w.on_reply(0, stale()).is_empty());
+    let done = w.on_reply(1, stale());
+    assert!(
+        matches!(&done[..], [Action::Done(Outcome::Refused(r))] if r.is_epoch()),
+        "{done:?}"
+    );
+    let (mut again, acts) = w.restart(g);
+    assert_eq!(sent_to(&acts), vec![0, 1, 2, 3]);
+    for a in &acts {
+        assert!(
+            matches!(a, Action::Send { req: Request::Write { version }, .. } if *version == signed),
+            "the restart stores the same version: {a:?}"
+        );
+    }
+    let mut out = Vec::new();
+    for r in 0..3 {
+        out.extend(again.on_reply(r, Reply::Stored { held: signed.key() }));
+    }
+    assert_eq!(out, vec![Action::Done(Outcome::Written(signed.key()))]);
+
+    // A write refused before it signed anything starts from its query.
+    let (mut w, _) = Write::start(g, owner(), b"k".to_vec(), Some(b"v".to_vec()));
+    assert!(w.on_reply(0, stale()).is_empty());
+    assert!(!w.on_reply(1, stale()).is_empty());
+    let (_, acts) = w.restart(g);
+    assert!(
+        acts.iter().all(|a| matches!(
+            a,
+            Action::Send {
+                req: Request::Read { .. },
+                ..
+            }
+        )),
+        "{acts:?}"
+    );
+}
+
+/// Found by the churn simulation (seed 1): 2f replicas answered in the old epoch, one
+/// correct replica moved on and refused, the faulty one stayed silent; the timer asked only
+/// those two again, so the operation waited forever.
+#[test]
+fn once_a_replica_says_the_group_moved_those_that_answered_are_asked_again() {
+    let g = Group::of(4);
+    let (mut r, _) = Read::start(g, Hash([7; 32]));
+    assert!(r.on_reply(0, Reply::Version(None)).is_empty());
+    assert!(r.on_reply(1, Reply::Version(None)).is_empty());
+    assert!(r.on_reply(2, stale()).is_empty());
+    assert_eq!(sent_to(&r.on_timer()), vec![0, 1, 2, 3]);
+    assert!(r.on_reply(0, stale()).is_empty());
+    let done = r.on_reply(1, stale());
+    assert!(
+        matches!(&done[..], [Action::Done(Outcome::Refused(r))] if r.is_epoch()),
+        "{done:?}"
+    );
+    // Without a word about epochs, those that answered are not asked again.
+    let (mut r, _) = Read::start(g, Hash([7; 32]));
+    assert!(r.on_reply(0, Reply::Version(None)).is_empty());
+    assert!(r.on_reply(1, Reply::Version(None)).is_empty());
+    assert!(r.on_reply(2, Reply::Refused(Refusal::Busy)).is_empty());
+    assert_eq!(sent_to(&r.on_timer()), vec![2, 3]);
+
+    let bytes = b"c".to_vec();
+    let (mut p, _) = PutContent::start(g, bytes.clone());
+    let stored = || Reply::ContentStored {
+        id: content_id(b"c"),
+    };
+    assert!(p.on_reply(0, stored()).is_empty());
+    assert!(p.on_reply(1, stored()).is_empty());
+    assert!(p.on_reply(2, stale()).is_empty());
+    assert_eq!(sent_to(&p.on_timer()), vec![0, 1, 2, 3]);
+    assert!(p.on_reply(0, stale()).is_empty());
+    assert!(matches!(
+        &p.on_reply(1, stale())[..],
+        [Action::Done(Outcome::Refused(r))] if r.is_epoch()
+    ));
+
+    let (mut c, _) = GetContent::start(g, content_id(&bytes), 0);
+    let mut acts = c.on_reply(0, Reply::Content(None));
+    acts.extend(c.on_reply(1, Reply::Content(None)));
+    acts.extend(c.on_reply(2, stale()));
+    assert_eq!(sent_to(&acts), vec![1, 2, 3]);
+    assert_eq!(sent_to(&c.on_timer()), vec![0, 1, 2, 3]);
+    assert!(c.on_reply(0, stale()).is_empty());
+    assert!(matches!(
+        &c.on_reply(1, stale())[..],
+        [Action::Done(Outcome::Refused(r))] if r.is_epoch()
+    ));
+}
+
+/// Found by the churn simulation (seed 49): a liar refusing for good and one correct
+/// replica saying "another epoch" ended a content get with the liar's reason.
+#[test]
+fn one_liar_and_one_replica_in_another_epoch_do_not_fail_a_content_get() {
+    let bytes = b"c".to_vec();
+    let (mut c, _) = GetContent::start(Group::of(4), content_id(&bytes), 0);
+    let acts = c.on_reply(0, Reply::Refused(Refusal::Storage("a liar".into())));
+    assert_eq!(sent_to(&acts), vec![1]);
+    let acts = c.on_reply(1, stale());
+    assert_eq!(sent_to(&acts), vec![2], "the get goes on: {acts:?}");
+    assert_eq!(
+        c.on_reply(2, Reply::Content(Some(bytes.clone()))),
+        vec![Action::Done(Outcome::Content(Some(bytes)))]
+    );
+}

@@ -9,8 +9,8 @@
 //! - A replica that gains range R in epoch e fetches R from R's group in epoch e-1. If it
 //!   skipped epochs (or has no record of the previous one) it fetches everything it owns.
 //! - An old replica answers for (R, e-1) only once it is past e-1 (so it refuses epoch e-1
-//!   writes) and only if it held R completely in e-1. A write completed in e-1 reached 2f+1 of
-//!   that group; any 2f+1 answers include a correct replica that has it.
+//!   writes) and only if it held R completely in e-1 or in a later epoch. A write completed in
+//!   e-1 reached 2f+1 of that group; any 2f+1 answers include a correct replica that has it.
 //! - Until R has arrived, a request for an object of R first fetches that object the same way.
 //! - A replica deletes a range it no longer owns once every current owner of it says it holds
 //!   it completely; it then answers for it no more.
@@ -41,6 +41,11 @@ pub const LOG_EPOCHS: usize = 64;
 const HAVE_MAX: usize = 100_000;
 /// Ticks a parked request waits for its object before it is refused as busy.
 const PARK_TICKS: u32 = 30;
+/// Ticks a range fetch may go without storing anything before it yields its place to another
+/// pending range: one that waits for an old replica that is itself still fetching must not
+/// keep the place that replica's own fetch may be waiting behind (a deadlock the churn
+/// simulation found with `running_max` fetches all waiting on each other).
+const STALL_TICKS: u32 = 5;
 
 /// Pacing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +88,9 @@ pub struct Pending {
     pub group: Vec<NodeId>,
     /// The epoch from which it has been owned and missing.
     pub since: Epoch,
+    /// The last epoch it was owned in, once lost (it is still fetched: groups that fetch
+    /// from this replica's past epochs wait for it); none while owned.
+    pub until: Option<Epoch>,
     /// Everything up to this object is stored.
     pub cursor: Option<Hash>,
     /// Objects stored so far.
@@ -213,6 +221,8 @@ struct Running {
     what: What,
     /// Counts of the pending range when this fetch began.
     base: (u64, u64),
+    /// Timer ticks since it last stored something or began.
+    idle: u32,
 }
 
 struct Parked {
@@ -234,11 +244,15 @@ pub struct Mover {
     saved: Saved,
     current: Option<Configuration>,
     waiting: Option<Configuration>,
+    /// Configurations of epochs still to walk through.
+    known: BTreeMap<Epoch, Configuration>,
     running: BTreeMap<FetchId, Running>,
     next: FetchId,
     parked: BTreeMap<Hash, Parked>,
     have: BTreeSet<Hash>,
     sweep: Option<SweepRound>,
+    /// Pending ranges whose fetch yielded its place while stalled: started after the rest.
+    yielded: BTreeSet<(Range, Epoch)>,
 }
 
 /// Progress of the transfers, for status.
@@ -276,11 +290,13 @@ impl Mover {
             saved,
             current: None,
             waiting: None,
+            known: BTreeMap::new(),
             running: BTreeMap::new(),
             next: SWEEP + 1,
             parked: BTreeMap::new(),
             have: BTreeSet::new(),
             sweep: None,
+            yielded: BTreeSet::new(),
         }
     }
 
@@ -298,64 +314,153 @@ impl Mover {
     }
 
     /// The node learned configuration `new`; `prev` is the one of the epoch before it if the
-    /// host has it.
+    /// host has it. The mover walks every epoch between its last and `new` one at a time (a
+    /// replica that skipped an epoch could not say what it held in it, and the groups that
+    /// fetch from it would wait for it), asking for the configurations it lacks.
     pub fn on_epoch(&mut self, new: &Configuration, prev: Option<&Configuration>) -> Vec<Out> {
         match self.saved.epoch {
             Some(e) if new.epoch < e => return Vec::new(),
             Some(e) if new.epoch == e => {
                 // A restart in the epoch last moved into: carry on with what was saved.
                 self.current = Some(new.clone());
+                self.waiting = None;
                 return self.start_more();
             }
             _ => {}
         }
-        if new.epoch == Epoch(0) {
-            return self.transition(new, None);
+        if let Some(p) = prev {
+            self.learn(p);
         }
-        match prev {
-            Some(p) if p.epoch.next() == new.epoch => self.transition(new, Some(p)),
-            _ => {
-                let need = Epoch(new.epoch.0 - 1);
-                self.waiting = Some(new.clone());
-                vec![Out::NeedConfig(need)]
-            }
+        if self.waiting.as_ref().is_none_or(|w| w.epoch < new.epoch) {
+            self.waiting = Some(new.clone());
         }
+        self.walk()
     }
 
     /// A verified configuration the mover asked for arrived.
     pub fn on_config(&mut self, cfg: &Configuration) -> Vec<Out> {
-        match self.waiting.take() {
-            Some(w) if cfg.epoch.next() == w.epoch => self.transition(&w, Some(cfg)),
-            other => {
-                self.waiting = other;
-                Vec::new()
+        if self.waiting.is_none() {
+            return Vec::new();
+        }
+        self.learn(cfg);
+        self.walk()
+    }
+
+    fn learn(&mut self, cfg: &Configuration) {
+        let useful = self.saved.epoch.is_none_or(|e| cfg.epoch >= e)
+            && self.waiting.as_ref().is_none_or(|w| cfg.epoch <= w.epoch);
+        if useful {
+            self.known.insert(cfg.epoch, cfg.clone());
+            while self.known.len() > LOG_EPOCHS + 2 {
+                self.known.pop_first();
             }
         }
     }
 
-    fn transition(&mut self, new: &Configuration, prev: Option<&Configuration>) -> Vec<Out> {
-        self.waiting = None;
+    /// Moves epoch by epoch towards the configuration waited for.
+    fn walk(&mut self) -> Vec<Out> {
+        let mut outs = Vec::new();
+        while let Some(target) = self.waiting.clone() {
+            let from = match self.saved.epoch {
+                Some(e) if target.epoch <= e => {
+                    self.waiting = None;
+                    break;
+                }
+                // Too far behind to walk: plan from the epoch before the target.
+                Some(e) if target.epoch.0 - e.0 > LOG_EPOCHS as u64 => None,
+                Some(e) => Some(e),
+                None if target.epoch == Epoch(0) => {
+                    outs.extend(self.transition(&target, None, true));
+                    continue;
+                }
+                // No past here: everything owned comes from the group before.
+                None => None,
+            };
+            let (prev_e, next_e) = match from {
+                Some(e) => (e, e.next()),
+                None => (Epoch(target.epoch.0 - 1), target.epoch),
+            };
+            let prev = self
+                .current
+                .clone()
+                .filter(|c| c.epoch == prev_e)
+                .or_else(|| self.known.get(&prev_e).cloned());
+            let next = if next_e == target.epoch {
+                Some(target.clone())
+            } else {
+                self.known.get(&next_e).cloned()
+            };
+            match (prev, next) {
+                (Some(p), Some(n)) => {
+                    let last = n.epoch == target.epoch;
+                    outs.extend(self.transition(&n, Some(&p), last));
+                }
+                (None, _) => {
+                    outs.push(Out::NeedConfig(prev_e));
+                    break;
+                }
+                (_, None) => {
+                    outs.push(Out::NeedConfig(next_e));
+                    break;
+                }
+            }
+        }
+        outs
+    }
+
+    /// Moves into `new` from `prev`; `last` when it is the epoch waited for (fetches start
+    /// only there).
+    fn transition(
+        &mut self,
+        new: &Configuration,
+        prev: Option<&Configuration>,
+        last: bool,
+    ) -> Vec<Out> {
+        if last {
+            self.waiting = None;
+        }
         let ring = Ring::of(new);
         let owned = RangeSet::of_all(&ring.ranges_of(&self.me));
         let mut pending: Vec<Pending> = Vec::new();
         if let Some(prev) = prev {
             let contiguous = self.saved.epoch == Some(prev.epoch);
-            if contiguous {
-                for p in &self.saved.pending {
-                    let whole = RangeSet::of(&p.range);
-                    let keep = whole.intersect(&owned);
-                    if keep == whole {
-                        pending.push(p.clone());
-                    } else {
-                        pending.extend(keep.ranges().into_iter().map(|range| Pending {
-                            range,
-                            cursor: None,
-                            objects: 0,
-                            bytes: 0,
-                            ..p.clone()
-                        }));
-                    }
+            for p in &self.saved.pending {
+                if !contiguous {
+                    // After a jump nothing says what was held in the epochs skipped: old
+                    // fetches go on in the background only for the epochs before.
+                    pending.push(Pending {
+                        until: p.until.or(self.saved.epoch),
+                        ..p.clone()
+                    });
+                    continue;
                 }
+                let whole = RangeSet::of(&p.range);
+                let keep = whole.intersect(&owned);
+                if keep == whole || p.until.is_some() {
+                    pending.push(p.clone());
+                    continue;
+                }
+                let until = Some(prev.epoch);
+                if keep.is_empty() {
+                    pending.push(Pending { until, ..p.clone() });
+                    continue;
+                }
+                let piece = |range: Range, until: Option<Epoch>| Pending {
+                    range,
+                    until,
+                    cursor: None,
+                    objects: 0,
+                    bytes: 0,
+                    ..p.clone()
+                };
+                pending.extend(keep.ranges().into_iter().map(|r| piece(r, None)));
+                pending.extend(
+                    whole
+                        .minus(&owned)
+                        .ranges()
+                        .into_iter()
+                        .map(|r| piece(r, until)),
+                );
             }
             let diff = RingDiff::between(&Ring::of(prev), &ring);
             for arc in &diff.arcs {
@@ -366,6 +471,7 @@ impl Mover {
                         source: prev.epoch,
                         group: arc.old.clone(),
                         since: new.epoch,
+                        until: None,
                         cursor: None,
                         objects: 0,
                         bytes: 0,
@@ -373,7 +479,13 @@ impl Mover {
                 }
             }
         }
-        let incomplete = RangeSet::of_all(pending.iter().map(|p| &p.range));
+        let incomplete = RangeSet::of_all(
+            pending
+                .iter()
+                .filter(|p| p.until.is_none())
+                .map(|p| &p.range),
+        )
+        .intersect(&owned);
         let mut outs = Vec::new();
         // Fetches of ranges that stay pending as they were go on; the rest stop.
         let kept: BTreeSet<(Range, Epoch)> = pending.iter().map(|p| (p.range, p.source)).collect();
@@ -400,8 +512,11 @@ impl Mover {
             self.saved.log.pop_first();
         }
         self.current = Some(new.clone());
+        self.known.retain(|e, _| *e >= new.epoch);
         outs.push(self.save());
-        outs.extend(self.start_more());
+        if last {
+            outs.extend(self.start_more());
+        }
         outs
     }
 
@@ -417,15 +532,23 @@ impl Mover {
             })
             .collect();
         let ranges_running = busy.len();
-        let todo: Vec<Pending> = self
+        // Ranges owned now first, then those kept for the past.
+        let mut todo: Vec<Pending> = self
             .saved
             .pending
             .iter()
             .filter(|p| !p.group.is_empty() && !busy.contains(&(p.range, p.source)))
-            .take(self.settings.running_max.saturating_sub(ranges_running))
             .cloned()
             .collect();
+        // Those that yielded their place go last, in the order they yielded (they were moved
+        // to the back of the queue), so every stalled fetch gets its turn.
+        todo.sort_by_key(|p| match self.yielded.contains(&(p.range, p.source)) {
+            true => (true, false),
+            false => (false, p.until.is_some()),
+        });
+        todo.truncate(self.settings.running_max.saturating_sub(ranges_running));
         for p in todo {
+            self.yielded.remove(&(p.range, p.source));
             let (fetch, fo) = Fetch::start(
                 Group::of(p.group.len()),
                 p.range,
@@ -441,6 +564,7 @@ impl Mover {
                     source: p.source,
                     what: What::Range(p.range),
                     base: (p.objects, p.bytes),
+                    idle: 0,
                 },
             );
             outs.push(Out::Note(Note::Started {
@@ -542,7 +666,13 @@ impl Mover {
     }
 
     /// An object from node `from` for fetch `id`.
-    pub fn on_object(&mut self, id: FetchId, from: &NodeId, object: Hash, reply: Reply) -> Vec<Out> {
+    pub fn on_object(
+        &mut self,
+        id: FetchId,
+        from: &NodeId,
+        object: Hash,
+        reply: Reply,
+    ) -> Vec<Out> {
         let Some(i) = self.index_of(id, from) else {
             return Vec::new();
         };
@@ -563,9 +693,12 @@ impl Mover {
             };
             outs.extend(self.translate(after.fetch, more));
         }
-        let Some(r) = self.running.get(&after.fetch) else {
+        let Some(r) = self.running.get_mut(&after.fetch) else {
             return outs;
         };
+        if after.items > 0 || after.progress.is_some() {
+            r.idle = 0;
+        }
         match r.what {
             What::Object(object) => {
                 if after.done {
@@ -600,7 +733,9 @@ impl Mover {
                     let p = self.saved.pending.remove(k);
                     let done = RangeSet::of(&p.range);
                     for (e, log) in self.saved.log.range_mut(p.since..) {
-                        let _ = e;
+                        if p.until.is_some_and(|u| *e > u) {
+                            break;
+                        }
                         log.incomplete = log.incomplete.minus(&done);
                     }
                     outs.push(Out::Note(Note::Finished {
@@ -624,7 +759,11 @@ impl Mover {
             // Planning waits for a past configuration: nothing new is served meanwhile.
             let owned_then = Ring::of(w).replica_group(object).contains(&self.me);
             return (
-                if owned_then { Admit::Busy } else { Admit::Serve },
+                if owned_then {
+                    Admit::Busy
+                } else {
+                    Admit::Serve
+                },
                 Vec::new(),
             );
         }
@@ -642,11 +781,13 @@ impl Mover {
             return (Admit::Parked, Vec::new());
         }
         let parked_now: usize = self.parked.values().map(|p| p.tokens.len()).sum();
+        // From the range's current fetch: one kept for the past comes from an older group,
+        // which may lack writes completed since, and serving what it gives is a stale read.
         let Some(p) = self
             .saved
             .pending
             .iter()
-            .find(|p| RangeSet::of(&p.range).contains(object))
+            .find(|p| p.until.is_none() && RangeSet::of(&p.range).contains(object))
             .filter(|p| !p.group.is_empty())
             .cloned()
         else {
@@ -665,6 +806,7 @@ impl Mover {
                 source: p.source,
                 what: What::Object(*object),
                 base: (0, 0),
+                idle: 0,
             },
         );
         self.parked.insert(
@@ -702,6 +844,53 @@ impl Mover {
                 outs.push(Out::Refuse(p.tokens));
             }
         }
+        outs.extend(self.rotate_stalled());
+        outs
+    }
+
+    /// Stops range fetches that stored nothing for `STALL_TICKS` while other pending ranges
+    /// wait for a place; they go to the back of the queue and resume from their cursor.
+    fn rotate_stalled(&mut self) -> Vec<Out> {
+        let running: BTreeSet<(Range, Epoch)> = self
+            .running
+            .values()
+            .filter_map(|r| match r.what {
+                What::Range(range) => Some((range, r.source)),
+                What::Object(_) => None,
+            })
+            .collect();
+        let waiting = self
+            .saved
+            .pending
+            .iter()
+            .any(|p| !running.contains(&(p.range, p.source)));
+        let mut stalled = Vec::new();
+        for (id, r) in self.running.iter_mut() {
+            if let What::Range(range) = r.what {
+                r.idle += 1;
+                if waiting && r.idle > STALL_TICKS {
+                    stalled.push((*id, range, r.source));
+                }
+            }
+        }
+        if stalled.is_empty() {
+            return Vec::new();
+        }
+        for (id, range, source) in stalled {
+            self.running.remove(&id);
+            let k = self
+                .saved
+                .pending
+                .iter()
+                .position(|p| p.range == range && p.source == source);
+            if let Some(k) = k {
+                let p = self.saved.pending.remove(k);
+                self.saved.pending.push(p);
+            }
+            self.yielded.insert((range, source));
+        }
+        let mut outs = vec![self.save()];
+        outs.extend(self.start_more());
         outs
     }
 
@@ -720,18 +909,21 @@ impl Mover {
         };
         let now = self.saved.epoch.ok_or("no epoch yet")?;
         if now <= source {
-            return Err(format!(
-                "still in epoch {}, not past {}",
-                now.0, source.0
-            ));
+            return Err(format!("still in epoch {}, not past {}", now.0, source.0));
         }
-        let log = self
+        // Held completely in the source epoch, or in a later one: a replica complete in a
+        // later epoch fetched everything completed before it began, the source epoch's
+        // writes included (this is how a replica that skipped the source epoch serves it).
+        let held = self
             .saved
             .log
-            .get(&source)
-            .ok_or_else(|| format!("no record of epoch {}", source.0))?;
-        if !range.is_subset(&log.owned) || range.meets(&log.incomplete) {
-            return Err(format!("not held completely in epoch {}", source.0));
+            .range(source..)
+            .any(|(_, log)| range.is_subset(&log.owned) && !range.meets(&log.incomplete));
+        if !held {
+            return Err(format!(
+                "not held completely in epoch {} or since",
+                source.0
+            ));
         }
         Ok(())
     }
@@ -757,36 +949,66 @@ impl Mover {
         let Some(log) = self.log_now() else {
             return Vec::new();
         };
-        let stray = self.saved.dirty.minus(&log.owned);
-        if stray.is_empty() {
+        // Stray: held without being owned, or fetched for the past without being owned (a
+        // deleted range's fetch for the past stops once every owner holds it).
+        let background = RangeSet::of_all(
+            self.saved
+                .pending
+                .iter()
+                .filter(|p| p.until.is_some())
+                .map(|p| &p.range),
+        );
+        let stray = self.saved.dirty.union(&background).minus(&log.owned);
+        // Positions owned again whose fetch for the past goes on: once every owner holds
+        // them nobody fetches them from those past epochs, and the fetch can stop (else it
+        // waits forever on old replicas that deleted them).
+        let past = RangeSet::of_all(
+            self.saved
+                .pending
+                .iter()
+                .filter(|p| p.until.is_some())
+                .map(|p| &p.range),
+        )
+        .intersect(&log.owned);
+        if stray.is_empty() && past.is_empty() {
             return Vec::new();
         }
+        let epoch = cfg.epoch;
         let ring = Ring::of(cfg);
         let mut groups: BTreeMap<Range, Vec<NodeId>> = BTreeMap::new();
+        let mut yes: BTreeMap<Range, BTreeSet<NodeId>> = BTreeMap::new();
         let mut per_owner: BTreeMap<NodeId, Vec<Range>> = BTreeMap::new();
         for (range, group) in ring.arcs() {
-            if group.contains(&self.me) || !RangeSet::of(&range).meets(&stray) {
+            let arc = RangeSet::of(&range);
+            let mine = group.contains(&self.me);
+            let asked = if mine {
+                arc.meets(&past) && self.complete(epoch, &[range]) == [true]
+            } else {
+                arc.meets(&stray)
+            };
+            if !asked {
                 continue;
             }
-            for n in &group {
+            for n in group.iter().filter(|n| **n != self.me) {
                 let v = per_owner.entry(*n).or_default();
                 if v.len() < COMPLETE_RANGES_MAX {
                     v.push(range);
                 }
             }
+            if mine {
+                yes.insert(range, BTreeSet::from([self.me]));
+            }
             groups.insert(range, group);
         }
-        let epoch = cfg.epoch;
         if groups.is_empty() {
-            // Stray positions no arc covers cannot exist; forget them.
-            self.saved.dirty = log.owned.clone();
-            return vec![self.save()];
+            if !stray.is_empty() {
+                // Stray positions no arc covers cannot exist; forget them.
+                self.saved.dirty = log.owned.clone();
+                return vec![self.save()];
+            }
+            return Vec::new();
         }
-        self.sweep = Some(SweepRound {
-            epoch,
-            groups,
-            yes: BTreeMap::new(),
-        });
+        self.sweep = Some(SweepRound { epoch, groups, yes });
         per_owner
             .into_iter()
             .map(|(to, ranges)| Out::Send {
@@ -826,21 +1048,59 @@ impl Mover {
             }
         }
         let mut outs = Vec::new();
+        let mut stopped = false;
         for r in gone {
-            if let Some(round) = self.sweep.as_mut() {
-                round.groups.remove(&r);
-            }
+            let group = self
+                .sweep
+                .as_mut()
+                .and_then(|round| round.groups.remove(&r));
+            let mine = group.is_some_and(|g| g.contains(&self.me));
             let s = RangeSet::of(&r);
-            self.saved.dirty = self.saved.dirty.minus(&s);
-            // Its data is going: never answer for it again.
-            for log in self.saved.log.values_mut() {
-                log.incomplete = log.incomplete.union(&s.intersect(&log.owned));
+            if !mine {
+                self.saved.dirty = self.saved.dirty.minus(&s);
+                // Its data is going: never answer for it again.
+                for log in self.saved.log.values_mut() {
+                    log.incomplete = log.incomplete.union(&s.intersect(&log.owned));
+                }
+            }
+            // Fetches kept for the past stop where nobody needs them any more.
+            let mut kept = Vec::new();
+            for p in std::mem::take(&mut self.saved.pending) {
+                let whole = RangeSet::of(&p.range);
+                if p.until.is_none() || !whole.meets(&s) {
+                    kept.push(p);
+                    continue;
+                }
+                kept.extend(whole.minus(&s).ranges().into_iter().map(|range| Pending {
+                    range,
+                    cursor: None,
+                    objects: 0,
+                    bytes: 0,
+                    ..p.clone()
+                }));
+            }
+            self.saved.pending = kept;
+            if mine {
+                // Owned: the data stays; only the fetch for the past stops.
+                stopped = true;
+                continue;
             }
             outs.push(Out::Delete(r));
             outs.push(Out::Note(Note::Deleted(r)));
         }
-        if !outs.is_empty() {
+        if !outs.is_empty() || stopped {
+            let live: BTreeSet<(Range, Epoch)> = self
+                .saved
+                .pending
+                .iter()
+                .map(|p| (p.range, p.source))
+                .collect();
+            self.running.retain(|_, r| match r.what {
+                What::Range(range) => live.contains(&(range, r.source)),
+                What::Object(_) => true,
+            });
             outs.push(self.save());
+            outs.extend(self.start_more());
         }
         outs
     }

@@ -2,7 +2,7 @@
 //! than CI runs: `cargo run -p rampart-tests --bin sim -- --n 4 --seeds 10000` (PBFT), or
 //! `... --bin sim -- --ms --epochs 5 --seeds 2000` (the membership service over ideal
 //! ordering), or `... --bin sim -- --ms-pbft --seeds 2000` (the membership service inside the
-//! PBFT simulator).
+//! PBFT simulator), or `... --bin sim -- --churn --seeds 500` (dBQS with reconfiguration).
 
 use std::time::Instant;
 
@@ -20,9 +20,12 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!(
-            "sim [--n 4] [--f (n-1)/3] [--seeds 100] [--start 0]\n  runs PBFT simulation seeds start..start+seeds and prints failures and a summary\nsim --ms [--epochs 3] [--seeds 100] [--start 0]\n  runs membership-service simulation seeds\nsim --ms-pbft [--seeds 100] [--start 0]\n  runs seeds of the membership service inside the PBFT simulator\nsim --dbqs [--seeds 100] [--start 0]\n  runs dBQS seeds, each history checked for linearizability"
+            "sim [--n 4] [--f (n-1)/3] [--seeds 100] [--start 0]\n  runs PBFT simulation seeds start..start+seeds and prints failures and a summary\nsim --ms [--epochs 3] [--seeds 100] [--start 0]\n  runs membership-service simulation seeds\nsim --ms-pbft [--seeds 100] [--start 0]\n  runs seeds of the membership service inside the PBFT simulator\nsim --dbqs [--seeds 100] [--start 0]\n  runs dBQS seeds, each history checked for linearizability\nsim --churn [--seeds 100] [--start 0] [--show]\n  runs dBQS seeds under membership churn and state transfer"
         );
         return;
+    }
+    if args.iter().any(|a| a == "--churn") {
+        return churn(&args);
     }
     if args.iter().any(|a| a == "--dbqs") {
         return dbqs(&args);
@@ -174,6 +177,80 @@ fn dbqs(args: &[String]) {
     if !failed.is_empty() {
         println!(
             "failed seeds: {failed:?}  (replay one: DBQS_SEED=<seed> cargo test -p rampart-tests --test dbqs_sim -- --exact replay --nocapture)"
+        );
+        std::process::exit(1);
+    }
+}
+
+fn churn(args: &[String]) {
+    use rampart_tests::churn_sim::{self, Params, Stats};
+    let seeds = arg(args, "--seeds", 100);
+    let start = arg(args, "--start", 0);
+    if args.iter().any(|a| a == "--show") {
+        println!("{:#?}", Params::draw(start));
+    }
+    let t0 = Instant::now();
+    let (mut ok, mut failed) = (0u64, Vec::new());
+    let mut sum = Stats::default();
+    let mut slowest = (0.0f64, 0u64);
+    for seed in start..start + seeds {
+        let t = Instant::now();
+        let result = churn_sim::run(seed, Params::draw(seed));
+        let secs = t.elapsed().as_secs_f64();
+        if secs > slowest.0 {
+            slowest = (secs, seed);
+        }
+        match result {
+            Ok(s) => {
+                ok += 1;
+                sum.epochs += s.epochs;
+                sum.joins += s.joins;
+                sum.removals += s.removals;
+                sum.evictions += s.evictions;
+                sum.crashes += s.crashes;
+                sum.skips += s.skips;
+                sum.ops += s.ops;
+                sum.restarts += s.restarts;
+                sum.transferred += s.transferred;
+                sum.ranges_moved += s.ranges_moved;
+                sum.deletes += s.deletes;
+                sum.kept_for_liar += s.kept_for_liar;
+                sum.sim_ms += s.sim_ms;
+            }
+            Err(e) => {
+                println!("seed {seed}: {e}");
+                failed.push(seed);
+            }
+        }
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let per = |x: u64| x as f64 / ok.max(1) as f64;
+    println!(
+        "churn: {ok} passed, {} failed in {secs:.1}s ({:.0} ms/seed, slowest seed {} at {:.2}s)",
+        failed.len(),
+        1000.0 * secs / seeds.max(1) as f64,
+        slowest.1,
+        slowest.0
+    );
+    println!(
+        "  per passing run: {:.1} epochs, {:.1} joins, {:.1} removals, {:.1} evictions, {:.1} crashes, {:.1} epoch skips, {:.0} operations checked ({:.0} restarts), {:.0} objects transferred in {:.0} ranges, {:.0} ranges deleted, {:.1} objects kept for a Byzantine owner, {:.0} s simulated",
+        per(sum.epochs),
+        per(sum.joins as u64),
+        per(sum.removals as u64),
+        per(sum.evictions as u64),
+        per(sum.crashes as u64),
+        per(sum.skips as u64),
+        per(sum.ops as u64),
+        per(sum.restarts as u64),
+        per(sum.transferred),
+        per(sum.ranges_moved as u64),
+        per(sum.deletes as u64),
+        per(sum.kept_for_liar as u64),
+        per(sum.sim_ms) / 1000.0
+    );
+    if !failed.is_empty() {
+        println!(
+            "failed seeds: {failed:?}  (replay one: CHURN_SEED=<seed> cargo test -p rampart-tests --test churn_sim -- --exact replay --nocapture)"
         );
         std::process::exit(1);
     }

@@ -21,6 +21,7 @@ use tracing::{debug, warn};
 use actors::dbqs::{RocksStore, Serve, StoreActor};
 
 use super::NetTask;
+use super::transfer::TransferLink;
 use crate::net::peers::peer_id_of;
 
 /// Requests handed to the store actor and not yet answered; more are refused as busy.
@@ -36,7 +37,7 @@ pub type Done = (ResponseChannel<StoreReply>, Epoch, Reply, usize);
 
 /// What a node needs to serve dBQS.
 pub struct StoreLink {
-    actor: Addr<StoreActor>,
+    pub(super) actor: Addr<StoreActor>,
     /// Read only for counts in status.
     store: RocksStore,
     done_tx: mpsc::Sender<Done>,
@@ -50,13 +51,16 @@ pub struct StoreLink {
     last_catch_up: Option<std::time::Instant>,
     /// What was served and refused, for status.
     pub counters: StoreStatus,
+    /// State transfer.
+    pub moving: TransferLink,
 }
 
 impl StoreLink {
     /// A link to the store actor.
-    pub fn new(actor: Addr<StoreActor>, store: RocksStore) -> StoreLink {
+    pub fn new(actor: Addr<StoreActor>, store: RocksStore, moving: TransferLink) -> StoreLink {
         let (done_tx, done_rx) = mpsc::channel(STORE_INFLIGHT_MAX);
         StoreLink {
+            moving,
             actor,
             store,
             done_tx,
@@ -78,6 +82,7 @@ impl StoreLink {
         StoreStatus {
             keyed,
             content,
+            transfer: self.moving.status(),
             ..self.counters.clone()
         }
     }
@@ -169,7 +174,6 @@ impl NetTask {
             Err(r) => Some(r),
         };
         if let Some(r) = refusal {
-            *link.counters.refused.entry(reason(&r).into()).or_default() += 1;
             // The client claims a newer epoch: catch up from the members, at most once a
             // second (the claim is unchecked, and anyone can make it).
             let due = link
@@ -179,19 +183,7 @@ impl NetTask {
                 link.last_catch_up = Some(std::time::Instant::now());
                 self.exchange_all();
             }
-            let reply = StoreReply {
-                epoch,
-                reply: Reply::Refused(r),
-            };
-            if self
-                .swarm
-                .behaviour_mut()
-                .store
-                .send_response(channel, reply)
-                .is_err()
-            {
-                debug!(%peer, "store refusal not sent: the client went away");
-            }
+            self.store_refuse(peer, channel, r);
             return;
         }
         if link.verified.len() >= VERIFIED_CREDENTIALS_MAX {
@@ -203,6 +195,50 @@ impl NetTask {
         {
             link.verified.insert(c.id());
         }
+        // An object of a range still arriving is fetched first.
+        if let Some((msg, channel)) = self.transfer_admit(peer, msg, channel, size) {
+            self.store_serve(peer, msg, channel, size);
+        }
+    }
+
+    /// Answers a client request with a refusal.
+    pub(super) fn store_refuse(
+        &mut self,
+        peer: PeerId,
+        channel: ResponseChannel<StoreReply>,
+        r: Refusal,
+    ) {
+        let epoch = self.current_epoch();
+        if let Some(link) = self.store.as_mut() {
+            *link.counters.refused.entry(reason(&r).into()).or_default() += 1;
+        }
+        let reply = StoreReply {
+            epoch,
+            reply: Reply::Refused(r),
+        };
+        if self
+            .swarm
+            .behaviour_mut()
+            .store
+            .send_response(channel, reply)
+            .is_err()
+        {
+            debug!(%peer, "store refusal not sent: the client went away");
+        }
+    }
+
+    /// Hands an admitted request to the store actor.
+    pub(super) fn store_serve(
+        &mut self,
+        _peer: PeerId,
+        msg: StoreRequest,
+        channel: ResponseChannel<StoreReply>,
+        size: usize,
+    ) {
+        let epoch = self.current_epoch();
+        let Some(link) = self.store.as_mut() else {
+            return;
+        };
         link.inflight += 1;
         link.inflight_bytes += size;
         let actor = link.actor.clone();
