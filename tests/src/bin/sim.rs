@@ -215,6 +215,7 @@ fn churn(args: &[String]) {
                 sum.ranges_moved += s.ranges_moved;
                 sum.deletes += s.deletes;
                 sum.kept_for_liar += s.kept_for_liar;
+                sum.fetches_kept_for_liar += s.fetches_kept_for_liar;
                 sum.sim_ms += s.sim_ms;
             }
             Err(e) => {
@@ -233,7 +234,7 @@ fn churn(args: &[String]) {
         slowest.0
     );
     println!(
-        "  per passing run: {:.1} epochs, {:.1} joins, {:.1} removals, {:.1} evictions, {:.1} crashes, {:.1} epoch skips, {:.0} operations checked ({:.0} restarts), {:.0} objects transferred in {:.0} ranges, {:.0} ranges deleted, {:.1} objects kept for a Byzantine owner, {:.0} s simulated",
+        "  per passing run: {:.1} epochs, {:.1} joins, {:.1} removals, {:.1} evictions, {:.1} crashes, {:.1} epoch skips, {:.0} operations checked ({:.0} restarts), {:.0} objects transferred in {:.0} ranges, {:.0} ranges deleted; kept because a Byzantine owner never confirms: {:.1} objects, {:.2} past fetches; {:.0} s simulated",
         per(sum.epochs),
         per(sum.joins as u64),
         per(sum.removals as u64),
@@ -246,6 +247,7 @@ fn churn(args: &[String]) {
         per(sum.ranges_moved as u64),
         per(sum.deletes as u64),
         per(sum.kept_for_liar as u64),
+        per(sum.fetches_kept_for_liar as u64),
         per(sum.sim_ms) / 1000.0
     );
     if !failed.is_empty() {

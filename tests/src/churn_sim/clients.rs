@@ -2,11 +2,17 @@
 //! state machines, (re)started against one epoch's replica group.
 
 use overlay::crypto::SecretKey;
-use overlay::dbqs::client::{Action, Group, Read, Write};
+use overlay::dbqs::client::{Action, Group, Outcome, Read, Write};
 use overlay::dbqs::content::{GetContent, PutContent};
-use overlay::dbqs::object::{content_id, keyed_id};
+use overlay::dbqs::object::{VersionKey, content_id, keyed_id};
 use overlay::dbqs::replica::Reply;
-use overlay::id::Hash;
+use overlay::id::{Hash, NodeId};
+use rand::Rng as _;
+use stateright::semantics::ConsistencyTester;
+use stateright::semantics::register::{RegisterOp, RegisterRet};
+
+use super::{CLIENT_BASE, CLIENT_TIMER_MS, Ev, Op, Phase, World};
+use crate::dbqs_sim::register_value;
 
 /// One operation a client runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,5 +160,322 @@ impl Catalog {
                 (Machine::Get(m), acts)
             }
         }
+    }
+}
+
+impl World {
+    /// Client `c` starts its next operation, if it has one.
+    pub(super) fn start_op(&mut self, c: usize) -> Result<(), String> {
+        if self.clients[c].op.is_some() {
+            return Ok(());
+        }
+        let kind = match self.phase {
+            Phase::Churn => self.draw_op(c),
+            Phase::Final => match self.clients[c].finals.pop_front() {
+                Some(k) => k,
+                None => return Ok(()),
+            },
+            _ => return Ok(()),
+        };
+        if let Kind::Write { object, value } = kind {
+            self.invoke(c, object, RegisterOp::Write(value))?;
+        }
+        if let Kind::Read { object } = kind {
+            self.invoke(c, object, RegisterOp::Read)?;
+        }
+        let client = &mut self.clients[c];
+        client.seq += 1;
+        let seq = client.seq;
+        self.launch(c, seq, kind, None)
+    }
+
+    pub(super) fn invoke(
+        &mut self,
+        c: usize,
+        o: usize,
+        op: RegisterOp<Option<u64>>,
+    ) -> Result<(), String> {
+        self.testers[o]
+            .on_invoke(c, op)
+            .map(|_| ())
+            .map_err(|e| format!("tester: {e}"))
+    }
+
+    pub(super) fn draw_op(&mut self, c: usize) -> Kind {
+        let rng = &mut self.rng;
+        if self.p.contents > 0 && rng.gen_bool(0.2) {
+            let content = rng.gen_range(0..self.p.contents);
+            return if rng.gen_bool(0.5) {
+                Kind::Put { content }
+            } else {
+                Kind::Get { content }
+            };
+        }
+        let object = rng.gen_range(0..self.catalog.objects());
+        let may_write = self.p.shared_owner || self.catalog.owner(object) == c;
+        if may_write && rng.gen_bool(0.5) {
+            let value = self.next_value;
+            self.next_value += 1;
+            Kind::Write {
+                object,
+                value: (!rng.gen_bool(0.1)).then_some(value),
+            }
+        } else {
+            Kind::Read { object }
+        }
+    }
+
+    /// Starts (or starts over, as attempt `attempt`, from `old`) client `c`'s operation
+    /// `seq` against the group of the client's epoch.
+    pub(super) fn launch(
+        &mut self,
+        c: usize,
+        seq: u64,
+        kind: Kind,
+        old: Option<(Machine, u32, u64)>,
+    ) -> Result<(), String> {
+        let epoch = self.clients[c].epoch;
+        let group = self.rings[epoch.0 as usize].replica_group(&self.catalog.id(&kind));
+        let g = Group::of(group.len());
+        let first = self.rng.gen_range(0..g.n);
+        let (attempt, invoked_ms) = old
+            .as_ref()
+            .map_or((0, self.sched.now()), |o| (o.1 + 1, o.2));
+        let (machine, acts) = match old {
+            Some((m, _, _)) => self.catalog.restart(&kind, m, g, first),
+            None => self.catalog.start(&kind, g, first),
+        };
+        self.clients[c].op = Some(Op {
+            seq,
+            kind,
+            attempt,
+            epoch,
+            group,
+            machine,
+            invoked_ms,
+        });
+        let timer = Ev::ClientTimer {
+            client: c,
+            op: seq,
+            attempt,
+        };
+        self.sched.at(CLIENT_TIMER_MS, timer);
+        self.client_acts(c, acts)
+    }
+
+    pub(super) fn client_acts(&mut self, c: usize, acts: Vec<Action>) -> Result<(), String> {
+        let Some(op) = self.clients[c].op.as_ref() else {
+            return Ok(());
+        };
+        let (seq, attempt, epoch) = (op.seq, op.attempt, op.epoch);
+        let mut done = None;
+        for a in acts {
+            match a {
+                Action::Send { to, req } => {
+                    let Some(&n) = op.group.get(to).and_then(|id| self.index.get(id)) else {
+                        continue;
+                    };
+                    let now = self.sched.now();
+                    for d in self.net.deliveries(&mut self.rng, now, CLIENT_BASE + c, n) {
+                        self.sched.at(
+                            d,
+                            Ev::ToReplica {
+                                to: n,
+                                client: c,
+                                op: seq,
+                                attempt,
+                                epoch,
+                                req: req.clone(),
+                            },
+                        );
+                    }
+                }
+                Action::Done(o) => done = Some(o),
+            }
+        }
+        match done {
+            Some(o) => self.finish(c, o),
+            None => Ok(()),
+        }
+    }
+
+    pub(super) fn current(&mut self, c: usize, seq: u64, attempt: u32) -> Option<&mut Op> {
+        self.clients[c]
+            .op
+            .as_mut()
+            .filter(|o| o.seq == seq && o.attempt == attempt)
+    }
+
+    pub(super) fn on_reply(
+        &mut self,
+        c: usize,
+        seq: u64,
+        attempt: u32,
+        from: NodeId,
+        reply: Reply,
+    ) -> Result<(), String> {
+        let Some(op) = self.current(c, seq, attempt) else {
+            return Ok(());
+        };
+        let Some(i) = op.group.iter().position(|n| *n == from) else {
+            return Ok(());
+        };
+        let acts = op.machine.on_reply(i, reply);
+        self.client_acts(c, acts)
+    }
+
+    pub(super) fn on_client_timer(
+        &mut self,
+        c: usize,
+        seq: u64,
+        attempt: u32,
+    ) -> Result<(), String> {
+        let Some(op) = self.current(c, seq, attempt) else {
+            return Ok(());
+        };
+        let acts = op.machine.on_timer();
+        self.sched.at(
+            CLIENT_TIMER_MS,
+            Ev::ClientTimer {
+                client: c,
+                op: seq,
+                attempt,
+            },
+        );
+        self.client_acts(c, acts)
+    }
+
+    pub(super) fn retry(&mut self, c: usize, seq: u64) -> Result<(), String> {
+        if self.clients[c].op.as_ref().is_none_or(|o| o.seq != seq) {
+            return Ok(());
+        }
+        let Some(op) = self.clients[c].op.take() else {
+            return Ok(());
+        };
+        self.stats.restarts += 1;
+        self.launch(
+            c,
+            seq,
+            op.kind,
+            Some((op.machine, op.attempt, op.invoked_ms)),
+        )
+    }
+
+    /// Client `c`'s operation ended with `outcome`.
+    pub(super) fn finish(&mut self, c: usize, outcome: Outcome) -> Result<(), String> {
+        if let Outcome::Refused(r) = &outcome
+            && r.is_transient()
+        {
+            // Replicas are in another epoch or busy: learn the newest configuration and
+            // start over a little later, as the node's client does.
+            if r.is_epoch() {
+                self.clients[c].epoch = self.latest();
+            }
+            if self.trace {
+                eprintln!("{} ms: client {c} restarts: {r}", self.sched.now());
+            }
+            let seq = self.clients[c].op.as_ref().map_or(0, |o| o.seq);
+            let at = self.rng.gen_range(20..200);
+            self.sched.at(at, Ev::Retry { client: c, op: seq });
+            return Ok(());
+        }
+        let Some(op) = self.clients[c].op.take() else {
+            return Ok(());
+        };
+        self.stats.ops += 1;
+        if self.trace {
+            let o = match &outcome {
+                Outcome::Written(k) => format!("written {}/{:?}", k.number, k.digest),
+                Outcome::Read(v) => format!(
+                    "read {:?}",
+                    v.as_ref()
+                        .map(|v| (v.key().number, register_value(Some(v))))
+                ),
+                other => format!("{other:?}"),
+            };
+            eprintln!(
+                "{} ms: client {c} {:?} (from {} ms, {} attempts, last in {:?}) -> {o}",
+                self.sched.now(),
+                op.kind,
+                op.invoked_ms,
+                op.attempt + 1,
+                op.epoch
+            );
+        }
+        self.check_outcome(c, &op, outcome)?;
+        let at = match self.phase {
+            Phase::Final => 0,
+            _ => self.rng.gen_range(50..400),
+        };
+        self.sched.at(at, Ev::Start { client: c });
+        Ok(())
+    }
+
+    pub(super) fn check_outcome(
+        &mut self,
+        c: usize,
+        op: &Op,
+        outcome: Outcome,
+    ) -> Result<(), String> {
+        match (op.kind, outcome) {
+            (Kind::Write { object, .. }, Outcome::Written(key)) => {
+                self.acked[object] = self.acked[object].max(key);
+                self.returned(c, object, RegisterRet::WriteOk)
+            }
+            (Kind::Read { object }, Outcome::Read(v)) => {
+                let key = v.as_ref().map_or(VersionKey::NONE, |v| v.key());
+                if self.phase == Phase::Final && key < self.acked[object] {
+                    return Err(format!(
+                        "object {object}: the final read returned {key:?}, below the acknowledged {:?}",
+                        self.acked[object]
+                    ));
+                }
+                let value = register_value(v.as_deref())?;
+                self.stats.reads_with_value += usize::from(value.is_some());
+                self.returned(c, object, RegisterRet::ReadOk(value))
+            }
+            (Kind::Put { content }, Outcome::ContentStored(id)) => {
+                if id != content_id(&self.catalog.contents[content]) {
+                    return Err(format!(
+                        "content put {content} acknowledged under another id"
+                    ));
+                }
+                let now = self.sched.now();
+                self.stored.entry(content).or_insert(now);
+                Ok(())
+            }
+            (Kind::Get { content }, Outcome::Content(got)) => match got {
+                Some(bytes) if bytes != self.catalog.contents[content] => {
+                    Err(format!("content get {content} returned other bytes"))
+                }
+                None if self
+                    .stored
+                    .get(&content)
+                    .is_some_and(|t| *t < op.invoked_ms) =>
+                {
+                    Err(format!(
+                        "content get {content} found nothing though a put of it completed before"
+                    ))
+                }
+                _ => Ok(()),
+            },
+            (kind, other) => Err(format!("client {c}: {kind:?} ended with {other:?}")),
+        }
+    }
+
+    pub(super) fn returned(
+        &mut self,
+        c: usize,
+        o: usize,
+        ret: RegisterRet<Option<u64>>,
+    ) -> Result<(), String> {
+        let t = &mut self.testers[o];
+        t.on_return(c, ret).map_err(|e| format!("tester: {e}"))?;
+        if !t.is_consistent() {
+            return Err(format!(
+                "object {o}: the history is not linearizable: {t:?}"
+            ));
+        }
+        Ok(())
     }
 }
