@@ -58,7 +58,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         bail!("--nodes must be at least 1 and the ports must fit below 65536");
     }
     fresh_dir(&dir)?;
-    check_ports_free(base, nodes)?;
+    check_ports_free(base, nodes + 1)?; // one more joins during the walkthrough
     println!("== making a system of {nodes} nodes in {}", dir.display());
     let configs = make_system(&dir, nodes, base)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -235,6 +235,7 @@ async fn run_cluster(
         "\n== the object written in epoch 0 reads back in epoch 1 (the client learns the new epoch)"
     );
     shown(&exe, &["get", "greeting", "--client", &client])?;
+    join_walkthrough(&exe, dir, base, configs.len(), &client, &mut children).await?;
     if once {
         println!("\n== stopping the cluster (--once)");
         stop(children).await;
@@ -250,6 +251,106 @@ async fn run_cluster(
         res = wait_any_exit(&mut children) => println!("\n== a node exited ({res}); stopping the cluster"),
     }
     stop(children).await;
+    Ok(())
+}
+
+/// More objects are stored, then one more node joins: the admin admits it, it starts from its
+/// admission, becomes a member at the next epoch and fetches the ranges it now owns from their
+/// old replicas; the old replicas delete what they no longer own once it holds it.
+async fn join_walkthrough(
+    exe: &Path,
+    dir: &Path,
+    base: u16,
+    nodes: usize,
+    client: &str,
+    children: &mut Vec<Child>,
+) -> anyhow::Result<()> {
+    println!("\n== 40 more objects, then node{nodes} joins and the ranges it now owns move to it");
+    let file = dir.join("object.txt");
+    for k in 0..40 {
+        std::fs::write(&file, format!("demo object {k}\n"))?;
+        let out = std::process::Command::new(exe)
+            .args(["put", &format!("object{k}")])
+            .arg(&file)
+            .args(["--client", client])
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "rampart put object{k} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    let ndir = dir.join(format!("node{nodes}"));
+    let admin = dir.join("admin").display().to_string();
+    let path = |name: &str| ndir.join(name).display().to_string();
+    shown(exe, &["keygen", "--out", &path("node.key")])?;
+    let out = shown(
+        exe,
+        &[
+            "admin",
+            "--admin-dir",
+            &admin,
+            "add-node",
+            "--key",
+            &path("node.pub"),
+            "--addr",
+            &addr(base, nodes),
+            "--out",
+            &path("add.cert"),
+            "--admission",
+            &path("node.admission"),
+        ],
+    )?;
+    if !out.status.success() {
+        bail!("the admin could not admit node{nodes}");
+    }
+    let toml = format!(
+        "data_dir = \"data\"\nkey = \"node.key\"\nadmission = \"node.admission\"\nlisten = \"{}\"\nbootstrap = [\"{}\"]\n\n[network]\ndial_interval_ms = 500\nexchange_interval_ms = 2000\n\n[ms]\nepoch_interval_ms = {EPOCH_INTERVAL_MS}\n",
+        addr(base, nodes),
+        addr(base, 0)
+    );
+    let config = ndir.join("node.toml");
+    std::fs::write(&config, toml)?;
+    let log = std::fs::File::create(ndir.join("node.log"))?;
+    let child = Command::new(exe)
+        .args(["node", "start", "--config"])
+        .arg(&config)
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .context("cannot start the joining node")?;
+    children.push(child);
+    println!("   started node{nodes} with its admission; it asks a member to hand it to the MS");
+    let reports = wait_converged(base, nodes + 1, 2, Duration::from_secs(90)).await?;
+    println!(
+        "== every node is at epoch {} with {} members; node{nodes} fetches its ranges",
+        reports[0].epoch,
+        reports[0].members.len()
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let done = match client::request(&addr(base, nodes), Request::Status, Duration::from_secs(3))
+            .await
+        {
+            Ok(Response::Status(r)) => r
+                .store
+                .as_ref()
+                .is_some_and(|s| s.transfer.pending_ranges == 0 && s.transfer.ranges_finished > 0),
+            _ => false,
+        };
+        if done {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("node{nodes} did not finish its state transfer within 60 s");
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    shown(exe, &["status", "--peer", &addr(base, nodes)])?;
+    println!("\n== every object still reads back, the new node among its replicas");
+    shown(exe, &["get", "object7", "--client", client])?;
     Ok(())
 }
 

@@ -42,6 +42,19 @@ impl RocksStore {
     }
 }
 
+impl RocksStore {
+    /// Whether no object is held at all (exact, unlike `counts`).
+    pub fn is_empty(&self) -> bool {
+        [CF_VERSIONS, CF_CONTENT].iter().all(|cf| {
+            self.db
+                .raw()
+                .iterator_cf(self.db.cf(cf), IteratorMode::Start)
+                .next()
+                .is_none()
+        })
+    }
+}
+
 /// An interval of ids in key order: after `from` (or from the lowest id), up to `to`.
 struct Segment {
     from: Option<[u8; 32]>,

@@ -180,17 +180,15 @@ pub fn start(settings: Settings) -> anyhow::Result<()> {
 
 /// Starts the dBQS replica (see `actors::dbqs`).
 fn start_store(db: &Db, settings: &Settings, me: NodeId) -> anyhow::Result<StoreLink> {
+    let store = RocksStore::new(db.clone());
     let moving = TransferLink::new(
         me,
         &settings.data_dir,
         settings.transfer_rate,
         settings.transfer_ranges,
+        store.is_empty(),
     )?;
-    Ok(StoreLink::new(
-        StoreActor::start(db.clone()),
-        RocksStore::new(db.clone()),
-        moving,
-    ))
+    Ok(StoreLink::new(StoreActor::start(db.clone()), store, moving))
 }
 
 async fn wait_for_signal() {

@@ -108,16 +108,22 @@ pub struct TransferLink {
 
 impl TransferLink {
     /// The transfer state kept in `data_dir`; `rate` bounds bytes stored a second.
+    /// `empty` says the store holds nothing (a first start): then no stray data can exist.
     pub fn new(
         me: NodeId,
         data_dir: &std::path::Path,
         rate: Option<u64>,
         ranges_at_once: usize,
+        empty: bool,
     ) -> anyhow::Result<TransferLink> {
         let state_path = data_dir.join("transfer.state");
         let saved: Saved = match std::fs::read(&state_path) {
             Ok(b) => decode(&b, SAVED_BYTES_MAX)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", state_path.display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && empty => Saved {
+                dirty: overlay::ring::RangeSet::new(),
+                ..Saved::default()
+            },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Saved::default(),
             Err(e) => anyhow::bail!("{}: {e}", state_path.display()),
         };
