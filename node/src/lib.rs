@@ -4,6 +4,7 @@
 //! The `rampart` binary is a thin command line over this crate.
 
 pub mod client;
+pub mod metrics;
 pub mod net;
 pub mod node;
 pub mod ordering;

@@ -52,6 +52,9 @@ enum Cmd {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Print Prometheus text (epoch, members, store, state transfer) instead of a table.
+        #[arg(long, conflicts_with = "json")]
+        metrics: bool,
         /// Give up after this long.
         #[arg(long, default_value = "10s")]
         timeout: humantime::Duration,
@@ -187,10 +190,16 @@ pub fn run() -> anyhow::Result<()> {
         Cmd::Status {
             peer,
             json,
+            metrics,
             timeout,
         } => {
             init_logging("warn,libp2p=error");
-            status::run(&peer, json, timeout.into())
+            let format = match (json, metrics) {
+                (true, _) => status::Format::Json,
+                (_, true) => status::Format::Metrics,
+                _ => status::Format::Table,
+            };
+            status::run(&peer, format, timeout.into())
         }
         Cmd::Inspect { file } => inspect::run(&file),
         Cmd::Freshness {

@@ -7,7 +7,17 @@ use overlay::wire::{Request, Response, StatusReport};
 
 use rampart::net::client;
 
-pub fn run(peer: &str, json: bool, timeout: Duration) -> anyhow::Result<()> {
+/// How to print the report.
+pub enum Format {
+    /// For people.
+    Table,
+    /// For scripts and tests.
+    Json,
+    /// Prometheus text exposition.
+    Metrics,
+}
+
+pub fn run(peer: &str, format: Format, timeout: Duration) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -17,10 +27,10 @@ pub fn run(peer: &str, json: bool, timeout: Duration) -> anyhow::Result<()> {
         Response::Refused(why) => bail!("{peer} refused the status request: {why}"),
         other => bail!("{peer} answered a status request with something else: {other:?}"),
     };
-    if json {
-        println!("{}", serde_json::to_string_pretty(&to_json(&report))?);
-    } else {
-        print_table(&report);
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&to_json(&report))?),
+        Format::Metrics => print!("{}", rampart::metrics::render(&report)),
+        Format::Table => print_table(&report),
     }
     Ok(())
 }

@@ -1,0 +1,234 @@
+//! A node's status as Prometheus text (`rampart status --metrics`): epoch, membership, the
+//! PBFT replica, the dBQS store (requests served and refused by reason) and state transfer
+//! (ranges pending, share walked, rate, ETA, objects and bytes fetched, ranges deleted). The
+//! node's HTTP endpoint (issue 7) will serve the same text.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+
+use overlay::wire::StatusReport;
+
+type Labels = Vec<(String, String)>;
+
+fn gauge(reg: &mut Registry, name: &str, help: &str, v: i64) {
+    let g: Gauge = Gauge::default();
+    g.set(v);
+    reg.register(name, help, g);
+}
+
+fn ratio(reg: &mut Registry, name: &str, help: &str, permille: u32) {
+    let g: Gauge<f64, AtomicU64> = Gauge::default();
+    g.set(f64::from(permille) / 1000.0);
+    reg.register(name, help, g);
+}
+
+fn counter(reg: &mut Registry, name: &str, help: &str, v: u64) {
+    let c: Counter = Counter::default();
+    c.inc_by(v);
+    reg.register(name, help, c);
+}
+
+fn int(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// The report in the Prometheus text exposition format.
+pub fn render(r: &StatusReport) -> String {
+    let mut reg = Registry::with_prefix("rampart");
+    gauge(&mut reg, "epoch", "The node's current epoch", int(r.epoch.0));
+    gauge(
+        &mut reg,
+        "members",
+        "Members of the current configuration",
+        r.members.len() as i64,
+    );
+    gauge(
+        &mut reg,
+        "members_connected",
+        "Other members this node is connected to",
+        r.members
+            .iter()
+            .filter(|m| m.connected && m.node != r.node)
+            .count() as i64,
+    );
+    gauge(
+        &mut reg,
+        "ms_group",
+        "Members of the MS group",
+        r.members.iter().filter(|m| m.ms).count() as i64,
+    );
+    gauge(&mut reg, "uptime_seconds", "Seconds since the node started", int(r.uptime_secs));
+    if let Some(p) = &r.pbft {
+        gauge(&mut reg, "pbft_view", "The MS replica's PBFT view", int(p.view));
+        gauge(
+            &mut reg,
+            "pbft_last_executed",
+            "The last sequence number the MS replica executed",
+            int(p.last_exec),
+        );
+        counter(&mut reg, "pbft_dropped", "PBFT inputs dropped", p.dropped);
+    }
+    if let Some(s) = &r.store {
+        let objects = Family::<Labels, Gauge>::default();
+        for (kind, n) in [("keyed", s.keyed), ("content", s.content)] {
+            objects
+                .get_or_create(&vec![("kind".into(), kind.into())])
+                .set(int(n));
+        }
+        reg.register("store_objects", "Objects held (rocksdb's estimate)", objects);
+        counter(&mut reg, "store_served", "Store requests answered", s.served);
+        let refused = Family::<Labels, Counter>::default();
+        for (why, n) in &s.refused {
+            refused
+                .get_or_create(&vec![("reason".into(), why.clone())])
+                .inc_by(*n);
+        }
+        reg.register("store_refused", "Store requests refused, by reason", refused);
+        let t = &s.transfer;
+        gauge(
+            &mut reg,
+            "transfer_pending_ranges",
+            "Ranges still to fetch",
+            int(t.pending_ranges),
+        );
+        gauge(&mut reg, "transfer_running", "Ranges being fetched now", int(t.running));
+        gauge(
+            &mut reg,
+            "transfer_parked_requests",
+            "Client requests waiting for their object to arrive",
+            int(t.parked),
+        );
+        gauge(
+            &mut reg,
+            "transfer_waiting_for_config",
+            "1 while planning waits for a past configuration",
+            i64::from(t.waiting),
+        );
+        ratio(
+            &mut reg,
+            "transfer_done_ratio",
+            "Share of the pending ranges walked (1 when none is pending)",
+            t.done_permille,
+        );
+        gauge(
+            &mut reg,
+            "transfer_rate_bytes",
+            "Recent transfer rate, bytes a second",
+            int(t.rate_bytes_s),
+        );
+        if let Some(eta) = t.eta_secs {
+            gauge(
+                &mut reg,
+                "transfer_eta_seconds",
+                "Seconds left at the recent rate",
+                int(eta),
+            );
+        }
+        counter(
+            &mut reg,
+            "transfer_objects_fetched",
+            "Objects fetched since start",
+            t.objects_fetched,
+        );
+        counter(
+            &mut reg,
+            "transfer_bytes_fetched",
+            "Bytes fetched since start",
+            t.bytes_fetched,
+        );
+        counter(
+            &mut reg,
+            "transfer_ranges_finished",
+            "Ranges fetched whole since start",
+            t.ranges_finished,
+        );
+        counter(
+            &mut reg,
+            "transfer_ranges_deleted",
+            "Ranges deleted since start (no longer owned)",
+            t.ranges_deleted,
+        );
+        counter(
+            &mut reg,
+            "transfer_objects_deleted",
+            "Objects deleted since start (no longer owned)",
+            t.objects_deleted,
+        );
+        counter(
+            &mut reg,
+            "transfer_answered",
+            "Transfer requests answered for other replicas",
+            t.answered,
+        );
+        ratio(
+            &mut reg,
+            "ring_owned_ratio",
+            "Share of the ring this node is a replica for",
+            t.owned_permille,
+        );
+        ratio(
+            &mut reg,
+            "ring_retained_ratio",
+            "Share of the ring it may hold data for without owning it",
+            t.retained_permille,
+        );
+    }
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = encode(&mut out, &reg);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use overlay::id::{Epoch, Hash, NodeId};
+    use overlay::wire::{StoreStatus, TransferStatus};
+
+    #[test]
+    fn transfer_progress_is_in_the_text() {
+        let mut refused = std::collections::BTreeMap::new();
+        refused.insert("busy".to_string(), 3);
+        let r = StatusReport {
+            node: NodeId(Hash([1; 32])),
+            version: "0".into(),
+            uptime_secs: 5,
+            listen: vec![],
+            epoch: Epoch(7),
+            config_hash: Hash([2; 32]),
+            f: 1,
+            f_ms: 1,
+            members: vec![],
+            pbft: None,
+            store: Some(StoreStatus {
+                keyed: 10,
+                content: 2,
+                served: 40,
+                refused,
+                transfer: TransferStatus {
+                    pending_ranges: 4,
+                    done_permille: 250,
+                    bytes_fetched: 1234,
+                    eta_secs: Some(9),
+                    ..TransferStatus::default()
+                },
+            }),
+        };
+        let text = render(&r);
+        for line in [
+            "rampart_epoch 7",
+            "rampart_transfer_pending_ranges 4",
+            "rampart_transfer_done_ratio 0.25",
+            "rampart_transfer_bytes_fetched_total 1234",
+            "rampart_transfer_eta_seconds 9",
+            "rampart_store_refused_total{reason=\"busy\"} 3",
+            "rampart_store_objects{kind=\"keyed\"} 10",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing from:\n{text}");
+        }
+    }
+}
