@@ -14,8 +14,14 @@
 //! the transfers finish, a read of every object returns at least the highest version a write
 //! was acknowledged with, and every acknowledged content object is found; every correct live
 //! node has no transfer left and, after the sweeps, holds nothing outside what it owns; after
-//! every step, a correct node stores only versions that verify and only objects of its
-//! ranges, and never deletes a position it owns.
+//! every step, a correct node is handed by transfers only versions that verify, only at
+//! positions it owns or owned and has not deleted, and never deletes a position it owns.
+//! One exception, by design and counted in [`Stats`]: an old replica deletes a range (and
+//! retires a fetch kept for past epochs) only once every current owner says it holds it, so
+//! a Byzantine owner that never says so keeps such objects and fetches alive for good.
+//!
+//! Transfers answer only nodes that were members of the epoch after the one asked about
+//! (those fetching for it, owners still or not); completeness questions anyone.
 //!
 //! Fault budget (f = 1): at most one node is faulty for good, either the Byzantine one or one
 //! evicted node that crashes and never returns; members crash only for a while, one at a

@@ -131,4 +131,4 @@ impl Configuration {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

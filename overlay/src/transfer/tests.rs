@@ -329,3 +329,76 @@ fn a_transfer_resumes_from_its_cursor() {
         );
     }
 }
+
+mod mover_admit {
+    use std::collections::BTreeMap;
+
+    use super::super::mover::{Admit, EpochLog, Mover, Out, Pending, Saved, Settings};
+    use super::super::wire::Ask;
+    use crate::crypto::SecretKey;
+    use crate::id::{Epoch, Hash, NodeId};
+    use crate::ring::{Range, RangeSet};
+
+    fn ids(from: u8, n: u8) -> Vec<NodeId> {
+        (from..from + n)
+            .map(|i| NodeId::of(&SecretKey::from_seed(&[i; 32]).public()))
+            .collect()
+    }
+
+    fn pending(source: u64, group: Vec<NodeId>, until: Option<u64>) -> Pending {
+        Pending {
+            range: Range::full(),
+            source: Epoch(source),
+            group,
+            since: Epoch(source + 1),
+            until: until.map(Epoch),
+            cursor: None,
+            objects: 0,
+            bytes: 0,
+        }
+    }
+
+    /// A replica that owns a range again while an old fetch of it goes on for the past must
+    /// fetch a requested object from the range's current source: the older group may lack
+    /// writes completed since, and serving what it gives would be a stale read.
+    #[test]
+    fn an_object_asked_for_is_fetched_from_the_current_source_not_one_kept_for_the_past() {
+        let cfg = crate::config::tests::config(6, &[1, 2, 3, 4, 5], 1);
+        let me = cfg.members[0].id();
+        let full = RangeSet::of(&Range::full());
+        let saved = Saved {
+            epoch: Some(Epoch(6)),
+            log: BTreeMap::from([(
+                Epoch(6),
+                EpochLog {
+                    owned: full.clone(),
+                    incomplete: full.clone(),
+                },
+            )]),
+            pending: vec![
+                pending(1, ids(10, 4), Some(3)),
+                pending(5, ids(20, 4), None),
+            ],
+            dirty: full,
+        };
+        let settings = Settings {
+            running_max: 0,
+            ..Settings::default()
+        };
+        let mut m = Mover::new(me, settings, saved);
+        assert!(m.on_epoch(&cfg, None).is_empty());
+        let (admit, outs) = m.admit(&Hash([9; 32]), 1);
+        assert_eq!(admit, Admit::Parked);
+        let sources: Vec<Epoch> = outs
+            .iter()
+            .filter_map(|o| match o {
+                Out::Send {
+                    ask: Ask::List { source, .. },
+                    ..
+                } => Some(*source),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(sources, vec![Epoch(5); 4], "{outs:?}");
+    }
+}
