@@ -331,8 +331,12 @@ async fn join_walkthrough(
     );
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let done = match client::request(&addr(base, nodes), Request::Status, Duration::from_secs(3))
-            .await
+        let done = match client::request(
+            &addr(base, nodes),
+            Request::Status,
+            Duration::from_secs(3),
+        )
+        .await
         {
             Ok(Response::Status(r)) => r
                 .store

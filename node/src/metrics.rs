@@ -39,7 +39,12 @@ fn int(v: u64) -> i64 {
 /// The report in the Prometheus text exposition format.
 pub fn render(r: &StatusReport) -> String {
     let mut reg = Registry::with_prefix("rampart");
-    gauge(&mut reg, "epoch", "The node's current epoch", int(r.epoch.0));
+    gauge(
+        &mut reg,
+        "epoch",
+        "The node's current epoch",
+        int(r.epoch.0),
+    );
     gauge(
         &mut reg,
         "members",
@@ -61,9 +66,19 @@ pub fn render(r: &StatusReport) -> String {
         "Members of the MS group",
         r.members.iter().filter(|m| m.ms).count() as i64,
     );
-    gauge(&mut reg, "uptime_seconds", "Seconds since the node started", int(r.uptime_secs));
+    gauge(
+        &mut reg,
+        "uptime_seconds",
+        "Seconds since the node started",
+        int(r.uptime_secs),
+    );
     if let Some(p) = &r.pbft {
-        gauge(&mut reg, "pbft_view", "The MS replica's PBFT view", int(p.view));
+        gauge(
+            &mut reg,
+            "pbft_view",
+            "The MS replica's PBFT view",
+            int(p.view),
+        );
         gauge(
             &mut reg,
             "pbft_last_executed",
@@ -79,15 +94,28 @@ pub fn render(r: &StatusReport) -> String {
                 .get_or_create(&vec![("kind".into(), kind.into())])
                 .set(int(n));
         }
-        reg.register("store_objects", "Objects held (rocksdb's estimate)", objects);
-        counter(&mut reg, "store_served", "Store requests answered", s.served);
+        reg.register(
+            "store_objects",
+            "Objects held (rocksdb's estimate)",
+            objects,
+        );
+        counter(
+            &mut reg,
+            "store_served",
+            "Store requests answered",
+            s.served,
+        );
         let refused = Family::<Labels, Counter>::default();
         for (why, n) in &s.refused {
             refused
                 .get_or_create(&vec![("reason".into(), why.clone())])
                 .inc_by(*n);
         }
-        reg.register("store_refused", "Store requests refused, by reason", refused);
+        reg.register(
+            "store_refused",
+            "Store requests refused, by reason",
+            refused,
+        );
         let t = &s.transfer;
         gauge(
             &mut reg,
@@ -95,7 +123,12 @@ pub fn render(r: &StatusReport) -> String {
             "Ranges still to fetch",
             int(t.pending_ranges),
         );
-        gauge(&mut reg, "transfer_running", "Ranges being fetched now", int(t.running));
+        gauge(
+            &mut reg,
+            "transfer_running",
+            "Ranges being fetched now",
+            int(t.running),
+        );
         gauge(
             &mut reg,
             "transfer_parked_requests",
@@ -228,7 +261,10 @@ mod tests {
             "rampart_store_refused_total{reason=\"busy\"} 3",
             "rampart_store_objects{kind=\"keyed\"} 10",
         ] {
-            assert!(text.lines().any(|l| l == line), "{line} missing from:\n{text}");
+            assert!(
+                text.lines().any(|l| l == line),
+                "{line} missing from:\n{text}"
+            );
         }
     }
 }

@@ -212,7 +212,7 @@ impl Driver {
                 let id = self.next_op;
                 self.next_op += 1;
                 let deadline = Instant::now() + self.timeout;
-                self.start(id, kind, reply, deadline, 0);
+                self.start(id, kind, reply, deadline, 0, None);
             }
         }
     }
@@ -224,7 +224,8 @@ impl Driver {
             .unwrap_or_default()
     }
 
-    /// Starts (or restarts) operation `id` in the current epoch.
+    /// Starts (or restarts, given the machine that ran before) operation `id` in the current
+    /// epoch.
     fn start(
         &mut self,
         id: u64,
@@ -232,6 +233,7 @@ impl Driver {
         reply: oneshot::Sender<Result<Outcome, ClientError>>,
         deadline: Instant,
         restarts: u32,
+        before: Option<Machine>,
     ) {
         let Some((config, ring)) = self.config.clone() else {
             let _ = reply.send(Err(ClientError::Config("no configuration yet".into())));
@@ -255,13 +257,18 @@ impl Driver {
         };
         let (machine, acts) = match kind.clone() {
             OpKind::Write { name, value } => {
-                let (m, a) = Write::start_with(
-                    g,
-                    SecretKey::from_seed(&self.key.seed()),
-                    name,
-                    value,
-                    Some(self.credential.clone()),
-                );
+                let (m, a) = match before {
+                    // A version already signed is stored again as it is, never signed anew
+                    // (a reader may have seen it; see `Write::restart`).
+                    Some(Machine::Write(w)) => w.restart(g),
+                    _ => Write::start_with(
+                        g,
+                        SecretKey::from_seed(&self.key.seed()),
+                        name,
+                        value,
+                        Some(self.credential.clone()),
+                    ),
+                };
                 (Machine::Write(Box::new(m)), a)
             }
             OpKind::Read { id } => {
@@ -377,7 +384,14 @@ impl Driver {
         }
         for id in restart {
             if let Some(op) = self.ops.remove(&id) {
-                self.start(id, op.kind, op.reply, op.deadline, op.restarts + 1);
+                self.start(
+                    id,
+                    op.kind,
+                    op.reply,
+                    op.deadline,
+                    op.restarts + 1,
+                    Some(op.machine),
+                );
             }
         }
         for id in resend {

@@ -634,10 +634,21 @@ impl NetTask {
             epoch,
             answer: Answer::Refused(why),
         };
-        // Only members are served data (the asker retries once this node knows its epoch);
-        // whether ranges are held completely is told to anyone, since a removed node asks
-        // it before deleting what it held.
-        let member = self.members.contains_key(&peer) || matches!(req.ask, Ask::Complete { .. });
+        // Data goes to members only: of this node's configuration, or of the epoch after the
+        // one asked about (a node removed since still finishes the ranges it held then, for
+        // those who fetch from it). Whether ranges are held completely is told to anyone: a
+        // removed node asks before deleting what it held.
+        let source = match &req.ask {
+            Ask::List { source, .. } | Ask::Get { source, .. } => Some(*source),
+            Ask::Complete { .. } => None,
+        };
+        let member = self.members.contains_key(&peer)
+            || source.is_none_or(|s| {
+                self.store
+                    .as_ref()
+                    .and_then(|l| l.moving.past(s.next()))
+                    .is_some_and(|(c, _)| c.members.iter().any(|m| peer_id_of(&m.key) == peer))
+            });
         if req.epoch > epoch {
             self.exchange_all();
         }
