@@ -1,7 +1,8 @@
-//! A node's status as Prometheus text (`rampart status --metrics`): epoch, membership, the
-//! PBFT replica, the dBQS store (requests served and refused by reason) and state transfer
-//! (ranges pending, share walked, rate, ETA, objects and bytes fetched, ranges deleted). The
-//! node's HTTP endpoint (issue 7) will serve the same text.
+//! A node's status rendered for machines: JSON with hex ids (`rampart status --json`, the
+//! HTTP `/status`) and Prometheus text (`rampart status --metrics`, the HTTP `/metrics`):
+//! epoch, membership, the PBFT replica, the dBQS store (requests served and refused by
+//! reason) and state transfer (ranges pending, share walked, rate, ETA, objects and bytes
+//! fetched, ranges deleted).
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -34,6 +35,44 @@ fn counter(reg: &mut Registry, name: &str, help: &str, v: u64) {
 
 fn int(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// The report as JSON with hex ids, for scripts and tests.
+pub fn to_json(r: &StatusReport) -> serde_json::Value {
+    let members: Vec<serde_json::Value> = r
+        .members
+        .iter()
+        .map(|m| {
+            serde_json::json!({
+                "node": m.node.to_string(), "addrs": m.addrs, "ms": m.ms, "connected": m.connected,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "node": r.node.to_string(),
+        "version": r.version,
+        "uptime_secs": r.uptime_secs,
+        "listen": r.listen,
+        "http": r.http,
+        "epoch": r.epoch.0,
+        "config_hash": r.config_hash.to_hex(),
+        "f": r.f,
+        "f_ms": r.f_ms,
+        "members": members,
+        "pbft": r.pbft.as_ref().map(|p| serde_json::json!({
+            "replica": p.replica, "view": p.view, "active": p.active, "primary": p.primary.to_string(),
+            "last_exec": p.last_exec, "stable": p.stable, "executed_ops": p.executed_ops,
+            "state": p.state.to_hex(), "dropped": p.dropped,
+            "ms": p.ms.as_ref().map(|q| serde_json::json!({
+                "epoch": q.epoch.0, "time": q.time, "adds": q.adds, "removes": q.removes,
+                "revokes": q.revokes, "reported": q.reported, "evictions": q.evictions,
+            })),
+        })),
+        "store": r.store.as_ref().map(|s| serde_json::json!({
+            "keyed": s.keyed, "content": s.content, "served": s.served, "refused": s.refused,
+            "transfer": &s.transfer,
+        })),
+    })
 }
 
 /// The report in the Prometheus text exposition format.
@@ -231,6 +270,7 @@ mod tests {
             version: "0".into(),
             uptime_secs: 5,
             listen: vec![],
+            http: None,
             epoch: Epoch(7),
             config_hash: Hash([2; 32]),
             f: 1,

@@ -94,6 +94,8 @@ pub struct StatusReport {
     pub uptime_secs: u64,
     /// Addresses the node listens on.
     pub listen: Vec<String>,
+    /// Where its HTTP analyser (`/status`, `/metrics`) listens, if it runs one.
+    pub http: Option<String>,
     /// The current epoch.
     pub epoch: Epoch,
     /// Its configuration hash.

@@ -28,48 +28,14 @@ pub fn run(peer: &str, format: Format, timeout: Duration) -> anyhow::Result<()> 
         other => bail!("{peer} answered a status request with something else: {other:?}"),
     };
     match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&to_json(&report))?),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&rampart::metrics::to_json(&report))?
+        ),
         Format::Metrics => print!("{}", rampart::metrics::render(&report)),
         Format::Table => print_table(&report),
     }
     Ok(())
-}
-
-/// The report as JSON with hex ids, for scripts and tests.
-pub fn to_json(r: &StatusReport) -> serde_json::Value {
-    let members: Vec<serde_json::Value> = r
-        .members
-        .iter()
-        .map(|m| {
-            serde_json::json!({
-                "node": m.node.to_string(), "addrs": m.addrs, "ms": m.ms, "connected": m.connected,
-            })
-        })
-        .collect();
-    serde_json::json!({
-        "node": r.node.to_string(),
-        "version": r.version,
-        "uptime_secs": r.uptime_secs,
-        "listen": r.listen,
-        "epoch": r.epoch.0,
-        "config_hash": r.config_hash.to_hex(),
-        "f": r.f,
-        "f_ms": r.f_ms,
-        "members": members,
-        "pbft": r.pbft.as_ref().map(|p| serde_json::json!({
-            "replica": p.replica, "view": p.view, "active": p.active, "primary": p.primary.to_string(),
-            "last_exec": p.last_exec, "stable": p.stable, "executed_ops": p.executed_ops,
-            "state": p.state.to_hex(), "dropped": p.dropped,
-            "ms": p.ms.as_ref().map(|q| serde_json::json!({
-                "epoch": q.epoch.0, "time": q.time, "adds": q.adds, "removes": q.removes,
-                "revokes": q.revokes, "reported": q.reported, "evictions": q.evictions,
-            })),
-        })),
-        "store": r.store.as_ref().map(|s| serde_json::json!({
-            "keyed": s.keyed, "content": s.content, "served": s.served, "refused": s.refused,
-            "transfer": &s.transfer,
-        })),
-    })
 }
 
 fn mib(b: u64) -> String {
@@ -126,6 +92,9 @@ fn print_table(r: &StatusReport) {
     println!("node      {}", r.node);
     println!("version   {}   up {}s", r.version, r.uptime_secs);
     println!("listen    {}", r.listen.join(" "));
+    if let Some(h) = &r.http {
+        println!("http      http://{h}/status  http://{h}/metrics");
+    }
     println!("epoch     {}   config {}", r.epoch, r.config_hash);
     println!(
         "members   {} (f={}, f_ms={}), connected to {} of {} others",

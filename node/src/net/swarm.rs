@@ -103,6 +103,11 @@ pub struct Roles {
     pub ms_key: PublicKey,
     /// Its dBQS replica.
     pub store: Option<StoreLink>,
+    /// Its HTTP analyser's address and the queue of its status requests.
+    pub http: Option<(
+        String,
+        mpsc::Receiver<tokio::sync::oneshot::Sender<StatusReport>>,
+    )>,
 }
 
 /// What it takes to start an MS replica from the network task.
@@ -182,6 +187,10 @@ pub struct NetTask {
     last_probe: Option<Instant>,
     counters: Counters,
     store: Option<StoreLink>,
+    http: Option<(
+        String,
+        mpsc::Receiver<tokio::sync::oneshot::Sender<StatusReport>>,
+    )>,
 }
 
 impl NetTask {
@@ -208,6 +217,7 @@ impl NetTask {
             probes,
             ms_key,
             store,
+            http,
         } = roles;
         let mut task = NetTask {
             swarm,
@@ -241,6 +251,7 @@ impl NetTask {
             last_probe: None,
             counters: Counters::default(),
             store,
+            http,
         };
         task.subscribe_probes();
         task.refresh_members();
@@ -290,12 +301,22 @@ impl NetTask {
                     None => std::future::pending().await,
                 }
             };
+            let http_ask = async {
+                match self.http.as_mut() {
+                    Some((_, rx)) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 ev = self.swarm.select_next_some() => self.on_swarm_event(ev),
                 Some(o) = next_out => self.on_outbound(o),
                 Some(d) = store_done => self.store_done(d),
                 Some(m) = moved => self.transfer_finished(m),
                 Some(a) = answered => self.transfer_answered(a),
+                Some(reply) = http_ask => {
+                    let view = self.view.borrow().clone();
+                    let _ = reply.send(self.status(&view));
+                }
                 _ = second.tick() => self.transfer_tick(),
                 _ = dial.tick() => self.dial_missing(),
                 _ = exchange.tick() => self.exchange_all(),
@@ -835,6 +856,7 @@ impl NetTask {
             version: env!("CARGO_PKG_VERSION").to_string(),
             uptime_secs: self.started.elapsed().as_secs(),
             listen: self.swarm.listeners().map(|a| a.to_string()).collect(),
+            http: self.http.as_ref().map(|(a, _)| a.clone()),
             epoch: config.epoch,
             config_hash: view.cert.statement.config_hash,
             f: config.f,

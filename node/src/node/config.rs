@@ -34,6 +34,17 @@ pub struct File {
     pub ms: Option<Ms>,
     /// State transfer between replicas.
     pub transfer: Option<Transfer>,
+    /// The HTTP analyser.
+    pub http: Option<Http>,
+}
+
+/// The `[http]` table.
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Http {
+    /// Address of the analyser (`/status`, `/metrics`); "" turns it off. Default
+    /// `127.0.0.1:0` (loopback, a free port, shown by `rampart status`).
+    pub listen: Option<String>,
 }
 
 /// The `[transfer]` table.
@@ -144,6 +155,9 @@ epoch_interval_ms = 60000          # close an epoch this long after it began, if
 probe_interval_ms = 2000           # an MS replica challenges every member this often
 probe_misses = 5                   # missed challenges in a row before a member is reported
 
+[http]
+listen = "127.0.0.1:0"             # the analyser: /status, /metrics; port 0 picks one; "" for none
+
 [transfer]
 rate_mib_s = 64                    # most MiB/s stored by incoming state transfer; 0: no limit
 ranges_at_once = 4                 # ranges fetched at once
@@ -189,6 +203,8 @@ pub struct Settings {
     pub transfer_rate: Option<u64>,
     /// Ranges fetched at once.
     pub transfer_ranges: usize,
+    /// Where the HTTP analyser listens (none: off).
+    pub http_listen: Option<String>,
 }
 
 /// Flags that override the file.
@@ -262,6 +278,11 @@ pub fn load(path: Option<&Path>, flags: Overrides) -> anyhow::Result<Settings> {
             .and_then(|t| t.ranges_at_once)
             .unwrap_or(4)
             .clamp(1, 64),
+        http_listen: match file.http.and_then(|h| h.listen) {
+            Some(l) if l.is_empty() => None,
+            Some(l) => Some(l),
+            None => Some("127.0.0.1:0".into()),
+        },
         data_dir,
         key,
     })

@@ -167,6 +167,15 @@ pub fn start(settings: Settings) -> anyhow::Result<()> {
             },
             ms_key: genesis.ms_key,
             store: Some(start_store(&db, &settings, me)?),
+            http: match &settings.http_listen {
+                Some(listen) => {
+                    let (tx, rx) = mpsc::channel(crate::analyzer::ASKS_MAX);
+                    let addr = crate::analyzer::start(listen, tx)?;
+                    info!(%addr, "HTTP analyser: /status, /metrics");
+                    Some((addr.to_string(), rx))
+                }
+                None => None,
+            },
         };
         let task = NetTask::new(swarm, me, epochs, view, bootstrap, intervals, roles);
         let net = tokio::spawn(task.run(Some(rx)));
