@@ -158,23 +158,6 @@ fn main() {
     let t_done = Instant::now();
     let t_member = t_member.expect("member");
     let t = &done["store"]["transfer"];
-    if std::env::var_os("BENCH_DEBUG").is_some() {
-        println!("new node: {}", done["store"]);
-        for i in 0..4 {
-            println!(
-                "node{i}: {}",
-                c.status(i).map(|s| s["store"].clone()).unwrap_or_default()
-            );
-        }
-        for l in c.nodes[joined]
-            .log()
-            .lines()
-            .filter(|l| l.contains("transferred") || l.contains("WARN"))
-            .take(20)
-        {
-            println!("{l}");
-        }
-    }
     let bytes = t["bytes_fetched"].as_u64().unwrap_or(0) as f64;
     let objects = t["objects_fetched"].as_u64().unwrap_or(0) as f64;
     let secs = (t_done - t_member).as_secs_f64();
