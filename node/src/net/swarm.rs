@@ -381,15 +381,18 @@ impl NetTask {
         }
     }
 
-    fn exchange_all(&mut self) {
-        self.ask_admission();
-        let peers: Vec<PeerId> = self
-            .members
+    /// Members this node is connected to now.
+    fn connected_members(&self) -> Vec<PeerId> {
+        self.members
             .keys()
             .filter(|p| self.swarm.is_connected(p))
             .copied()
-            .collect();
-        for p in peers {
+            .collect()
+    }
+
+    fn exchange_all(&mut self) {
+        self.ask_admission();
+        for p in self.connected_members() {
             self.ask_config(&p);
         }
     }

@@ -520,17 +520,21 @@ impl Mover {
         outs
     }
 
-    /// Starts fetches of pending ranges up to the limit.
-    fn start_more(&mut self) -> Vec<Out> {
-        let mut outs = Vec::new();
-        let busy: BTreeSet<(Range, Epoch)> = self
-            .running
+    /// The pending ranges (with their source epochs) being fetched now.
+    fn ranges_running(&self) -> BTreeSet<(Range, Epoch)> {
+        self.running
             .values()
             .filter_map(|r| match r.what {
                 What::Range(range) => Some((range, r.source)),
                 What::Object(_) => None,
             })
-            .collect();
+            .collect()
+    }
+
+    /// Starts fetches of pending ranges up to the limit.
+    fn start_more(&mut self) -> Vec<Out> {
+        let mut outs = Vec::new();
+        let busy = self.ranges_running();
         let ranges_running = busy.len();
         // Ranges owned now first, then those kept for the past.
         let mut todo: Vec<Pending> = self
@@ -851,14 +855,7 @@ impl Mover {
     /// Stops range fetches that stored nothing for `STALL_TICKS` while other pending ranges
     /// wait for a place; they go to the back of the queue and resume from their cursor.
     fn rotate_stalled(&mut self) -> Vec<Out> {
-        let running: BTreeSet<(Range, Epoch)> = self
-            .running
-            .values()
-            .filter_map(|r| match r.what {
-                What::Range(range) => Some((range, r.source)),
-                What::Object(_) => None,
-            })
-            .collect();
+        let running = self.ranges_running();
         let waiting = self
             .saved
             .pending

@@ -301,14 +301,7 @@ impl NetTask {
             self.admission = None;
             return;
         }
-        let connected: Vec<PeerId> = self
-            .members
-            .keys()
-            .filter(|p| self.swarm.is_connected(p))
-            .take(2)
-            .copied()
-            .collect();
-        for p in connected {
+        for p in self.connected_members().into_iter().take(2) {
             self.swarm
                 .behaviour_mut()
                 .control

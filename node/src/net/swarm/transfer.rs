@@ -433,13 +433,7 @@ impl NetTask {
             epoch = epoch.0,
             "asking members for a past configuration to plan state transfer"
         );
-        let peers: Vec<PeerId> = self
-            .members
-            .keys()
-            .filter(|p| self.swarm.is_connected(p))
-            .copied()
-            .collect();
-        for p in peers {
+        for p in self.connected_members() {
             self.swarm
                 .behaviour_mut()
                 .control
