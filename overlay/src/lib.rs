@@ -23,6 +23,7 @@ pub mod ms;
 pub mod pbft;
 pub mod probe;
 pub mod ring;
+pub mod status;
 pub mod threshold;
 pub mod time;
 pub mod transfer;

@@ -6,7 +6,8 @@
 use std::sync::{Arc, Mutex};
 
 use actix::{Actor, Addr, Handler, Message, MessageResult, SyncArbiter, SyncContext};
-use overlay::dbqs::replica::{Reply, Request, handle};
+use overlay::dbqs::replica::{Reply, Request, handle_noting};
+use overlay::ms::Evidence;
 use overlay::ring::Range;
 use overlay::transfer::mover::Item;
 use overlay::transfer::page::{ListPage, ListRequest};
@@ -22,8 +23,11 @@ const STRIPES: usize = 256;
 /// Serve one request that already passed the access checks.
 pub struct Serve(pub Request);
 
+/// The reply, and the proof of an owner's equivocation if the request showed one.
+pub type Served = (Reply, Option<Evidence>);
+
 impl Message for Serve {
-    type Result = Reply;
+    type Result = Served;
 }
 
 /// Store objects a transfer brought, in order (each keyed version only if above what is held).
@@ -77,7 +81,7 @@ impl Handler<Serve> for StoreActor {
 }
 
 impl StoreActor {
-    fn serve(&mut self, req: Request) -> Reply {
+    fn serve(&mut self, req: Request) -> Served {
         // Only a keyed write compares with what is held; content puts are idempotent and
         // reads change nothing, so they take no lock (and no hash of a content object).
         let _guard = match &req {
@@ -93,7 +97,7 @@ impl StoreActor {
             }
             _ => None,
         };
-        handle(&mut self.store, req)
+        handle_noting(&mut self.store, req)
     }
 }
 
@@ -106,7 +110,7 @@ impl Handler<Absorb> for StoreActor {
                 Item::Version(version) => Request::Write { version },
                 Item::Content(bytes) => Request::PutContent { bytes },
             };
-            if let Reply::Refused(r) = self.serve(req) {
+            if let (Reply::Refused(r), _) = self.serve(req) {
                 return Err(format!("storing a transferred object: {r}"));
             }
         }

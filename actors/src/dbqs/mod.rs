@@ -4,5 +4,5 @@
 mod actor;
 mod store;
 
-pub use actor::{Absorb, DeleteRange, List, STORE_THREADS, Serve, StoreActor};
+pub use actor::{Absorb, DeleteRange, List, STORE_THREADS, Serve, Served, StoreActor};
 pub use store::RocksStore;

@@ -34,6 +34,7 @@ mod options;
 
 pub use options::{ClientFile, ClientOptions};
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use overlay::crypto::PublicKey;
@@ -75,7 +76,15 @@ pub enum ClientError {
 pub struct Client {
     tx: mpsc::Sender<Command>,
     owner: PublicKey,
+    /// Writes to one object take turns: two racing writes would sign two values with one
+    /// version number, which replicas take as proof of equivocation and report, and the MS
+    /// revokes the client. Striped, so writes to different objects still run side by side.
+    /// (Two processes writing one object with one credential race all the same: don't.)
+    writes: Arc<Vec<tokio::sync::Mutex<()>>>,
 }
+
+/// Stripes of the per-object write turns.
+const WRITE_STRIPES: usize = 64;
 
 impl Client {
     /// Connects through the bootstrap peers and waits for a verified configuration.
@@ -98,7 +107,11 @@ impl Client {
             opts.timeout,
         );
         tokio::spawn(driver.run(rx));
-        let client = Client { tx, owner };
+        let client = Client {
+            tx,
+            owner,
+            writes: Arc::new((0..WRITE_STRIPES).map(|_| Default::default()).collect()),
+        };
         let (etx, erx) = oneshot::channel();
         client
             .tx
@@ -146,6 +159,11 @@ impl Client {
         name: &[u8],
         value: Option<Vec<u8>>,
     ) -> Result<VersionKey, ClientError> {
+        let stripe = keyed_id(&self.owner, name).0[0] as usize % WRITE_STRIPES;
+        let _turn = match self.writes.get(stripe) {
+            Some(m) => Some(m.lock().await),
+            None => None,
+        };
         match self
             .op(OpKind::Write {
                 name: name.to_vec(),

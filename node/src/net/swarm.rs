@@ -6,6 +6,7 @@
 //! membership service's own work is in `ms`.
 
 mod gossip;
+mod health;
 mod ms;
 mod store;
 mod transfer;
@@ -186,6 +187,7 @@ pub struct NetTask {
     prober: Option<Prober>,
     last_probe: Option<Instant>,
     counters: Counters,
+    health: health::Health,
     store: Option<StoreLink>,
     http: Option<(
         String,
@@ -250,6 +252,7 @@ impl NetTask {
             prober: None,
             last_probe: None,
             counters: Counters::default(),
+            health: health::Health::default(),
             store,
             http,
         };
@@ -328,6 +331,7 @@ impl NetTask {
 
     fn refresh_members(&mut self) {
         let view = self.view.borrow_and_update().clone();
+        self.health.on_view(&view);
         if let Some(old) = self.current_config.replace(view.config.clone())
             && old.epoch != view.config.epoch
         {
@@ -825,6 +829,11 @@ impl NetTask {
 
     fn status(&self, view: &View) -> StatusReport {
         let config = &view.config;
+        let misses = self
+            .prober
+            .as_ref()
+            .filter(|p| p.epoch() == config.epoch)
+            .map(|p| p.misses());
         let members = config
             .members
             .iter()
@@ -836,9 +845,15 @@ impl NetTask {
                     addrs: m.addrs.clone(),
                     ms: config.in_ms_group(&id),
                     connected,
+                    probe_age_secs: self.health.probe_age(&id),
+                    probe_misses: misses
+                        .filter(|_| id != self.me)
+                        .map(|m| m.get(&id).copied().unwrap_or(0)),
                 }
             })
             .collect();
+        let history = self.health.history(view);
+        let events = self.health.events(&history);
         let pbft = self.pbft.as_ref().map(|l| {
             let v = l.view.borrow().clone();
             PbftStatus {
@@ -867,6 +882,10 @@ impl NetTask {
             members,
             pbft,
             store: self.store.as_ref().map(StoreLink::status),
+            vnodes: config.vnodes,
+            history,
+            revoked: config.revoked.iter().map(|(c, t)| (*c, t.0)).collect(),
+            events,
         }
     }
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::object::{BadVersion, Version, VersionKey, content_id};
 use crate::id::{Epoch, Hash};
+use crate::ms::Evidence;
 
 /// The largest content object stored in one piece.
 pub const CONTENT_BYTES_MAX: usize = 4 * 1024 * 1024;
@@ -136,13 +137,38 @@ pub trait Store {
 
 /// Handles one request against `store`.
 pub fn handle<S: Store>(store: &mut S, req: Request) -> Reply {
-    match serve(store, req) {
-        Ok(r) => r,
-        Err(e) => Reply::Refused(e),
-    }
+    handle_noting(store, req).0
 }
 
-fn serve<S: Store>(store: &mut S, req: Request) -> Result<Reply, Refusal> {
+/// Handles one request against `store`, and returns with the reply the proof that the
+/// object's owner signed two different values as one version, when the request shows it:
+/// the host reports it to the MS, which revokes the owner.
+pub fn handle_noting<S: Store>(store: &mut S, req: Request) -> (Reply, Option<Evidence>) {
+    let mut evidence = None;
+    let reply = match serve(store, req, &mut evidence) {
+        Ok(r) => r,
+        Err(e) => Reply::Refused(e),
+    };
+    (reply, evidence)
+}
+
+/// The evidence that `held` and `sent`, both verified, are two values of one version.
+fn equivocation(held: &Version, sent: &Version) -> Option<Evidence> {
+    let conflict = held.stamp.owner == sent.stamp.owner
+        && held.stamp.name == sent.stamp.name
+        && held.stamp.number == sent.stamp.number
+        && held.stamp.digest != sent.stamp.digest;
+    conflict.then(|| Evidence::Versions {
+        a: Box::new((held.stamp.clone(), held.sig)),
+        b: Box::new((sent.stamp.clone(), sent.sig)),
+    })
+}
+
+fn serve<S: Store>(
+    store: &mut S,
+    req: Request,
+    evidence: &mut Option<Evidence>,
+) -> Result<Reply, Refusal> {
     match req {
         Request::Read { id } => Ok(Reply::Version(
             store.version(&id).map_err(Refusal::Storage)?.map(Box::new),
@@ -152,6 +178,9 @@ fn serve<S: Store>(store: &mut S, req: Request) -> Result<Reply, Refusal> {
             let id = version.id();
             let held = store.version(&id).map_err(Refusal::Storage)?;
             let held_key = held.as_ref().map_or(VersionKey::NONE, Version::key);
+            if let Some(h) = &held {
+                *evidence = equivocation(h, &version);
+            }
             if version.key() <= held_key {
                 return Ok(Reply::Stored { held: held_key });
             }

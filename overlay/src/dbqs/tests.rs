@@ -9,7 +9,7 @@ use super::client::{Action, Group, Outcome, Read, Write};
 use super::content::{GetContent, PutContent};
 use super::mem::MemStore;
 use super::object::{Version, VersionKey, content_id, keyed_id, value_digest};
-use super::replica::{self, Refusal, Reply, Request};
+use super::replica::{self, Refusal, Reply, Request, Store};
 use crate::crypto::SecretKey;
 use crate::id::Hash;
 
@@ -205,6 +205,29 @@ fn two_writers_with_one_key_order_their_versions_alike_everywhere() {
         s1.versions[&id], s2.versions[&id],
         "arrival order must not matter"
     );
+}
+
+#[test]
+fn a_replica_sent_a_second_value_for_a_version_it_holds_proves_the_owner_equivocated() {
+    let k = owner();
+    let a = Version::sign(&k, b"x", 1, Some(b"a".to_vec()));
+    let b = Version::sign(&k, b"x", 1, Some(b"b".to_vec()));
+    let c = Version::sign(&k, b"x", 2, Some(b"c".to_vec()));
+    let write = |v: &Version| Request::Write {
+        version: Box::new(v.clone()),
+    };
+    let mut s = MemStore::default();
+    assert!(replica::handle_noting(&mut s, write(&a)).1.is_none());
+    assert!(
+        replica::handle_noting(&mut s, write(&a)).1.is_none(),
+        "the same version again proves nothing"
+    );
+    let (_, evidence) = replica::handle_noting(&mut s, write(&b));
+    let evidence = evidence.expect("two values for version 1");
+    assert_eq!(evidence.culprit(), Some(k.public()));
+    let (_, next) = replica::handle_noting(&mut s, write(&c));
+    assert!(next.is_none(), "a higher version is a normal write");
+    assert_eq!(s.version(&a.id()).unwrap().map(|v| v.key()), Some(c.key()));
 }
 
 #[test]

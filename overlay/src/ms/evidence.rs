@@ -1,21 +1,22 @@
-//! Self-verifying proofs of misbehaviour: two different statements one key signed for the
-//! same slot. Anyone can check them, so the MS acts on them without an admin.
+//! Self-verifying proofs of misbehaviour: two different things one key signed for the same
+//! slot. Anyone can check them, so the MS acts on them without an admin.
 
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::{self, PublicKey, Signature};
+use crate::dbqs::object::Stamp;
 use crate::encoding::Domain;
 use crate::id::Hash;
 
-/// A statement a node or client signs for one slot (an object version, a protocol step).
-/// Signing two different `content`s for one `slot` is misbehaviour.
+/// A statement a node or client signs for one slot (a protocol step). Signing two different
+/// `content`s for one `slot` is misbehaviour.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Statement {
     /// The signer.
     pub signer: PublicKey,
-    /// What the statement is about: e.g. H(object id ‖ version).
+    /// What the statement is about.
     pub slot: Hash,
-    /// What it says: e.g. H(value).
+    /// What it says.
     pub content: Hash,
 }
 
@@ -23,25 +24,71 @@ impl Domain for Statement {
     const DOMAIN: &'static str = "statement";
 }
 
-/// Two conflicting signed statements.
+/// Two conflicting signed messages of one key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Evidence {
-    /// The first statement and its signature.
-    pub a: (Statement, Signature),
-    /// The second.
-    pub b: (Statement, Signature),
+pub enum Evidence {
+    /// Two statements for one slot that say different things.
+    Statements {
+        /// The first statement and its signature.
+        a: (Statement, Signature),
+        /// The second.
+        b: (Statement, Signature),
+    },
+    /// An object's owner signed two different values (or a value and a tombstone) as one
+    /// version number of one object: replicas would order them by digest, but no honest
+    /// client ever does it, so a replica that holds one and is sent the other reports both.
+    Versions {
+        /// The version held and its owner's signature.
+        a: Box<(Stamp, Signature)>,
+        /// The version sent and its owner's signature.
+        b: Box<(Stamp, Signature)>,
+    },
 }
 
 impl Evidence {
-    /// The key that misbehaved, if the evidence proves it: same signer, same slot, different
-    /// content, both signatures valid.
+    /// The key that misbehaved, if the evidence proves it: one signer, one slot, different
+    /// contents, both signatures valid.
     pub fn culprit(&self) -> Option<PublicKey> {
-        let ((sa, siga), (sb, sigb)) = (&self.a, &self.b);
-        if sa.signer != sb.signer || sa.slot != sb.slot || sa.content == sb.content {
-            return None;
+        match self {
+            Evidence::Statements { a, b } => {
+                let ((sa, siga), (sb, sigb)) = (a, b);
+                if sa.signer != sb.signer || sa.slot != sb.slot || sa.content == sb.content {
+                    return None;
+                }
+                crypto::verify(&sa.signer, sa, siga).ok()?;
+                crypto::verify(&sb.signer, sb, sigb).ok()?;
+                Some(sa.signer)
+            }
+            Evidence::Versions { a, b } => {
+                let ((sa, siga), (sb, sigb)) = (&**a, &**b);
+                if sa.owner != sb.owner
+                    || sa.name != sb.name
+                    || sa.number != sb.number
+                    || sa.digest == sb.digest
+                {
+                    return None;
+                }
+                crypto::verify(&sa.owner, sa, siga).ok()?;
+                crypto::verify(&sb.owner, sb, sigb).ok()?;
+                Some(sa.owner)
+            }
         }
-        crypto::verify(&sa.signer, sa, siga).ok()?;
-        crypto::verify(&sb.signer, sb, sigb).ok()?;
-        Some(sa.signer)
+    }
+
+    /// What the evidence shows, in a few words, for logs and the dashboard.
+    pub fn describe(&self) -> String {
+        match self {
+            Evidence::Statements { a, .. } => {
+                format!(
+                    "signed two different statements for slot {}",
+                    a.0.slot.short()
+                )
+            }
+            Evidence::Versions { a, .. } => format!(
+                "signed two different values as version {} of object {}",
+                a.0.number,
+                crate::dbqs::object::keyed_id(&a.0.owner, &a.0.name).short()
+            ),
+        }
     }
 }

@@ -137,8 +137,16 @@ impl State {
                 if self.config.member(&node).is_some() {
                     self.pending.evictions.insert(node);
                 } else {
+                    // Every replica holding the object reports the same client: the first
+                    // report revokes it, the others are refused and change nothing.
+                    let client = ClientId::of(&culprit);
+                    if self.config.revoked.contains_key(&client)
+                        || self.pending.revokes.contains_key(&client)
+                    {
+                        return Err(MsError::AlreadyRevoked(client));
+                    }
                     let until = self.now.plus_secs(EVIDENCE_REVOCATION_SECS);
-                    self.pending.revokes.insert(ClientId::of(&culprit), until);
+                    self.pending.revokes.insert(client, until);
                 }
                 Ok(Outcome::Queued)
             }

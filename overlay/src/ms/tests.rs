@@ -285,7 +285,7 @@ fn statement(k: &SecretKey, slot: u8, content: u8) -> (Statement, crate::crypto:
 fn evidence_of_equivocation_evicts_a_node_or_revokes_a_client() {
     let mut s = state(5);
     let node = key(2);
-    let ev = Evidence {
+    let ev = Evidence::Statements {
         a: statement(&node, 1, 1),
         b: statement(&node, 1, 2),
     };
@@ -294,7 +294,7 @@ fn evidence_of_equivocation_evicts_a_node_or_revokes_a_client() {
         Ok(Outcome::Queued)
     );
     let client = key(77);
-    let ev = Evidence {
+    let ev = Evidence::Statements {
         a: statement(&client, 3, 1),
         b: statement(&client, 3, 2),
     };
@@ -305,10 +305,44 @@ fn evidence_of_equivocation_evicts_a_node_or_revokes_a_client() {
 }
 
 #[test]
+fn an_owner_signing_two_values_for_one_version_is_revoked_once() {
+    use crate::dbqs::object::Version;
+    let mut s = state(4);
+    let client = key(70);
+    let stamp = |v: &[u8], n: u64| {
+        let ver = Version::sign(&client, b"doc", n, Some(v.to_vec()));
+        Box::new((ver.stamp, ver.sig))
+    };
+    let honest = Evidence::Versions {
+        a: stamp(b"one", 1),
+        b: stamp(b"two", 2),
+    };
+    assert_eq!(
+        s.apply(&key(9).public(), Op::Misbehaviour(honest)),
+        Err(MsError::BadEvidence),
+        "two versions with different numbers prove nothing"
+    );
+    let ev = Evidence::Versions {
+        a: stamp(b"one", 3),
+        b: stamp(b"two", 3),
+    };
+    assert_eq!(ev.culprit(), Some(client.public()));
+    s.apply(&key(9).public(), Op::Misbehaviour(ev.clone()))
+        .unwrap();
+    let next = epoch(&mut s);
+    assert!(next.revoked.contains_key(&ClientId::of(&client.public())));
+    assert_eq!(
+        s.apply(&key(9).public(), Op::Misbehaviour(ev)),
+        Err(MsError::AlreadyRevoked(ClientId::of(&client.public()))),
+        "reports from the other replicas change nothing"
+    );
+}
+
+#[test]
 fn evidence_that_proves_nothing_is_refused() {
     let mut s = state(4);
     let k = key(2);
-    let same = Evidence {
+    let same = Evidence::Statements {
         a: statement(&k, 1, 1),
         b: statement(&k, 1, 1),
     };
@@ -316,7 +350,7 @@ fn evidence_that_proves_nothing_is_refused() {
         s.apply(&k.public(), Op::Misbehaviour(same)),
         Err(MsError::BadEvidence)
     );
-    let other_slot = Evidence {
+    let other_slot = Evidence::Statements {
         a: statement(&k, 1, 1),
         b: statement(&k, 2, 2),
     };
@@ -324,11 +358,12 @@ fn evidence_that_proves_nothing_is_refused() {
         s.apply(&k.public(), Op::Misbehaviour(other_slot)),
         Err(MsError::BadEvidence)
     );
-    let mut forged = Evidence {
+    let mut b = statement(&k, 1, 2);
+    b.0.content = Hash([9; 32]);
+    let forged = Evidence::Statements {
         a: statement(&k, 1, 1),
-        b: statement(&k, 1, 2),
+        b,
     };
-    forged.b.0.content = Hash([9; 32]);
     assert_eq!(
         s.apply(&k.public(), Op::Misbehaviour(forged)),
         Err(MsError::BadEvidence)

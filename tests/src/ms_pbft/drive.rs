@@ -489,7 +489,7 @@ impl World {
             let sig = culprit.sign(&st);
             (st, sig)
         };
-        let evidence = overlay::ms::Evidence {
+        let evidence = overlay::ms::Evidence::Statements {
             a: say(b"one"),
             b: say(b"two"),
         };

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use libp2p::gossipsub::{self, IdentTopic};
 use overlay::ms::Op;
 use overlay::probe::{self, ProbeMsg, Prober};
+use overlay::wire::EventKind;
 use rand::RngCore;
 use tracing::{debug, warn};
 
@@ -119,6 +120,16 @@ impl NetTask {
         self.publish_probe(&msg);
         for node in report {
             warn!(%node, misses = self.probe_settings.misses, "member missed its probes; reporting it to the MS");
+            self.health.note(
+                config.epoch,
+                EventKind::Unresponsive,
+                node.0,
+                format!(
+                    "node {} missed {} probe rounds in a row; reported to the MS",
+                    node.0.short(),
+                    self.probe_settings.misses
+                ),
+            );
             self.submitter.submit(Op::Unresponsive { node });
         }
         let outs = self.submitter.poll(now);
@@ -147,6 +158,7 @@ impl NetTask {
                 }
             }
             Ok(ProbeMsg::Answer(a, _)) => {
+                self.health.on_probe_answer(a.from);
                 if let Some(p) = self.prober.as_mut() {
                     p.on_answer(&a);
                 }

@@ -9,6 +9,7 @@ use actors::pbft::{Deliver, InstanceLink, start_instance};
 use libp2p::PeerId;
 use overlay::cert::Certificate;
 use overlay::encoding::{decode, encode};
+use overlay::id::NodeId;
 use overlay::ms::driver::DriverAction;
 use overlay::ms::{Handover, State};
 use overlay::pbft::Event;
@@ -317,14 +318,51 @@ impl NetTask {
         if let Err(e) = cert.verify(&self.authority, crate::timeutil::now()) {
             return Response::Refused(format!("admission refused: {e}"));
         }
+        self.submit_to_ms(overlay::ms::Op::Add(cert));
+        Response::Relayed
+    }
+
+    /// Submits `op` to the current MS group, from any member (not only MS replicas).
+    fn submit_to_ms(&mut self, op: overlay::ms::Op) {
         if self.submitter.instance().is_none() {
             let cfg = overlay::pbft::Config::for_ms(&self.view.borrow().config);
             self.submitter.set_instance(Some(cfg));
         }
-        self.submitter.submit(overlay::ms::Op::Add(cert));
+        self.submitter.submit(op);
         let outs = self.submitter.poll(Instant::now());
         self.submit_do(outs);
-        Response::Relayed
+    }
+
+    /// Proof of misbehaviour this node found: log it, show it, and hand it to the MS, which
+    /// revokes the client or evicts the node at the next epoch. Each culprit is reported once.
+    pub(super) fn report_evidence(&mut self, evidence: overlay::ms::Evidence) {
+        let Some(culprit) = evidence.culprit() else {
+            return;
+        };
+        let node = NodeId::of(&culprit);
+        let is_member = self.view.borrow().config.member(&node).is_some();
+        let (subject, role) = if is_member {
+            (node.0, "node")
+        } else {
+            (overlay::id::ClientId::of(&culprit).0, "client")
+        };
+        if !self.health.first_report(subject) {
+            return;
+        }
+        let what = evidence.describe();
+        let epoch = self.current_epoch();
+        warn!(
+            culprit = %subject.short(),
+            role,
+            "{what}: reporting the proof to the membership service"
+        );
+        self.health.note(
+            epoch,
+            overlay::wire::EventKind::Evidence,
+            subject,
+            format!("{role} {} {what}; proof sent to the MS", subject.short()),
+        );
+        self.submit_to_ms(overlay::ms::Op::Misbehaviour(evidence));
     }
 
     /// Answers `Handover` and `MsState` requests.

@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Instant;
 
 use actix::Addr;
 use libp2p::PeerId;
@@ -13,8 +14,9 @@ use overlay::dbqs::access::Gate;
 use overlay::dbqs::replica::{Refusal, Reply, Request};
 use overlay::dbqs::wire::{StoreReply, StoreRequest};
 use overlay::id::{Epoch, Hash};
+use overlay::ms::Evidence;
 use overlay::ring::Ring;
-use overlay::wire::StoreStatus;
+use overlay::wire::{OpLatency, StoreStatus};
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
@@ -32,8 +34,31 @@ pub const STORE_INFLIGHT_BYTES_MAX: usize = 256 * 1024 * 1024;
 /// Credentials whose signatures were checked, remembered so each costs one verification.
 pub const VERIFIED_CREDENTIALS_MAX: usize = 16_384;
 
-/// A reply from the store actor on its way back to the asker, with the request's size.
-pub type Done = (ResponseChannel<StoreReply>, Epoch, Reply, usize);
+/// A reply from the store actor on its way back to the asker.
+pub struct Done {
+    channel: ResponseChannel<StoreReply>,
+    epoch: Epoch,
+    reply: Reply,
+    /// Proof that the request's owner equivocated, if it showed one.
+    evidence: Option<Evidence>,
+    /// The request's value bytes.
+    size: usize,
+    /// Which latency histogram it counts in.
+    op: usize,
+    started: Instant,
+}
+
+/// The operations timed, by index into `StoreStatus::latency`.
+const OPS: [&str; 4] = ["read", "write", "get_content", "put_content"];
+
+fn op_index(req: &Request) -> usize {
+    match req {
+        Request::Read { .. } => 0,
+        Request::Write { .. } => 1,
+        Request::GetContent { .. } => 2,
+        Request::PutContent { .. } => 3,
+    }
+}
 
 /// What a node needs to serve dBQS.
 pub struct StoreLink {
@@ -70,7 +95,10 @@ impl StoreLink {
             verified: HashSet::new(),
             ring: None,
             last_catch_up: None,
-            counters: StoreStatus::default(),
+            counters: StoreStatus {
+                latency: OPS.iter().map(|o| OpLatency::new(o)).collect(),
+                ..StoreStatus::default()
+            },
         }
     }
 }
@@ -243,21 +271,50 @@ impl NetTask {
         link.inflight_bytes += size;
         let actor = link.actor.clone();
         let tx = link.done_tx.clone();
+        let op = op_index(&msg.req);
+        let started = Instant::now();
         tokio::spawn(async move {
-            let reply = match actor.send(Serve(msg.req)).await {
+            let (reply, evidence) = match actor.send(Serve(msg.req)).await {
                 Ok(r) => r,
-                Err(e) => Reply::Refused(Refusal::Storage(format!("store unavailable: {e}"))),
+                Err(e) => (
+                    Reply::Refused(Refusal::Storage(format!("store unavailable: {e}"))),
+                    None,
+                ),
             };
-            let _ = tx.send((channel, epoch, reply, size)).await;
+            let done = Done {
+                channel,
+                epoch,
+                reply,
+                evidence,
+                size,
+                op,
+                started,
+            };
+            let _ = tx.send(done).await;
         });
     }
 
-    pub(super) fn store_done(&mut self, (channel, epoch, reply, size): Done) {
+    pub(super) fn store_done(&mut self, done: Done) {
+        let Done {
+            channel,
+            epoch,
+            reply,
+            evidence,
+            size,
+            op,
+            started,
+        } = done;
+        if let Some(e) = evidence {
+            self.report_evidence(e);
+        }
         let Some(link) = self.store.as_mut() else {
             return;
         };
         link.inflight = link.inflight.saturating_sub(1);
         link.inflight_bytes = link.inflight_bytes.saturating_sub(size);
+        if let Some(h) = link.counters.latency.get_mut(op) {
+            h.observe(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
+        }
         match &reply {
             Reply::Refused(r) => {
                 *link.counters.refused.entry(reason(r).into()).or_default() += 1;

@@ -678,7 +678,7 @@ impl NetTask {
                             Err(e) => Answer::Refused(format!("store unavailable: {e}")),
                         },
                         Ask::Get { req, .. } => match actor.send(Serve(req)).await {
-                            Ok(r) => Answer::Object(r),
+                            Ok((r, _)) => Answer::Object(r),
                             Err(e) => Answer::Object(Reply::Refused(Refusal::Storage(format!(
                                 "store unavailable: {e}"
                             )))),

@@ -38,6 +38,13 @@ async fn status(ask: web::Data<StatusAsk>) -> HttpResponse {
     }
 }
 
+/// The dashboard: one self-contained page that draws itself from `/status` every few seconds.
+async fn dashboard() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(include_str!("dashboard.html"))
+}
+
 async fn prometheus(ask: web::Data<StatusAsk>) -> HttpResponse {
     match current(&ask).await {
         Some(r) => HttpResponse::Ok()
@@ -53,6 +60,7 @@ pub fn start(listen: &str, ask: StatusAsk) -> anyhow::Result<SocketAddr> {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .route("/", web::get().to(dashboard))
             .route("/status", web::get().to(status))
             .route("/metrics", web::get().to(prometheus))
     })

@@ -13,6 +13,11 @@ use std::sync::atomic::AtomicU64;
 
 use overlay::wire::StatusReport;
 
+mod json;
+mod latency;
+
+pub use json::to_json;
+
 type Labels = Vec<(String, String)>;
 
 fn gauge(reg: &mut Registry, name: &str, help: &str, v: i64) {
@@ -35,44 +40,6 @@ fn counter(reg: &mut Registry, name: &str, help: &str, v: u64) {
 
 fn int(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
-}
-
-/// The report as JSON with hex ids, for scripts and tests.
-pub fn to_json(r: &StatusReport) -> serde_json::Value {
-    let members: Vec<serde_json::Value> = r
-        .members
-        .iter()
-        .map(|m| {
-            serde_json::json!({
-                "node": m.node.to_string(), "addrs": m.addrs, "ms": m.ms, "connected": m.connected,
-            })
-        })
-        .collect();
-    serde_json::json!({
-        "node": r.node.to_string(),
-        "version": r.version,
-        "uptime_secs": r.uptime_secs,
-        "listen": r.listen,
-        "http": r.http,
-        "epoch": r.epoch.0,
-        "config_hash": r.config_hash.to_hex(),
-        "f": r.f,
-        "f_ms": r.f_ms,
-        "members": members,
-        "pbft": r.pbft.as_ref().map(|p| serde_json::json!({
-            "replica": p.replica, "view": p.view, "active": p.active, "primary": p.primary.to_string(),
-            "last_exec": p.last_exec, "stable": p.stable, "executed_ops": p.executed_ops,
-            "state": p.state.to_hex(), "dropped": p.dropped,
-            "ms": p.ms.as_ref().map(|q| serde_json::json!({
-                "epoch": q.epoch.0, "time": q.time, "adds": q.adds, "removes": q.removes,
-                "revokes": q.revokes, "reported": q.reported, "evictions": q.evictions,
-            })),
-        })),
-        "store": r.store.as_ref().map(|s| serde_json::json!({
-            "keyed": s.keyed, "content": s.content, "served": s.served, "refused": s.refused,
-            "transfer": &s.transfer,
-        })),
-    })
 }
 
 /// The report in the Prometheus text exposition format.
@@ -124,8 +91,27 @@ pub fn render(r: &StatusReport) -> String {
             "The last sequence number the MS replica executed",
             int(p.last_exec),
         );
+        gauge(
+            &mut reg,
+            "pbft_stable_checkpoint",
+            "The MS replica's last stable checkpoint",
+            int(p.stable),
+        );
+        gauge(
+            &mut reg,
+            "pbft_view_active",
+            "1 while the view is active, 0 during a view change",
+            i64::from(p.active),
+        );
         counter(&mut reg, "pbft_dropped", "PBFT inputs dropped", p.dropped);
     }
+    probes(&mut reg, r);
+    gauge(
+        &mut reg,
+        "revoked_clients",
+        "Clients revoked in the current configuration",
+        r.revoked.len() as i64,
+    );
     if let Some(s) = &r.store {
         let objects = Family::<Labels, Gauge>::default();
         for (kind, n) in [("keyed", s.keyed), ("content", s.content)] {
@@ -154,6 +140,12 @@ pub fn render(r: &StatusReport) -> String {
             "store_refused",
             "Store requests refused, by reason",
             refused,
+        );
+        reg.register_with_unit(
+            "store_latency",
+            "Time to serve a store request that passed the checks, by operation",
+            prometheus_client::registry::Unit::Seconds,
+            latency::Latencies(s.latency.clone()),
         );
         let t = &s.transfer;
         gauge(
@@ -255,16 +247,46 @@ pub fn render(r: &StatusReport) -> String {
     out
 }
 
+/// Probe health per member: consecutive misses (MS replicas only) and the age of the last
+/// answer this node saw.
+fn probes(reg: &mut Registry, r: &StatusReport) {
+    let misses = Family::<Labels, Gauge>::default();
+    let age = Family::<Labels, Gauge>::default();
+    for m in &r.members {
+        let labels = vec![("node".to_string(), m.node.0.short())];
+        if let Some(n) = m.probe_misses {
+            misses.get_or_create(&labels).set(i64::from(n));
+        }
+        if let Some(a) = m.probe_age_secs {
+            age.get_or_create(&labels).set(int(a));
+        }
+    }
+    reg.register(
+        "probe_misses",
+        "Probe rounds in a row a member missed (reported by MS replicas)",
+        misses,
+    );
+    reg.register(
+        "probe_answer_age_seconds",
+        "Seconds since this node last saw a member answer a probe",
+        age,
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use overlay::id::{Epoch, Hash, NodeId};
-    use overlay::wire::{StoreStatus, TransferStatus};
+    use overlay::wire::{OpLatency, StoreStatus, TransferStatus};
 
     #[test]
     fn transfer_progress_is_in_the_text() {
         let mut refused = std::collections::BTreeMap::new();
         refused.insert("busy".to_string(), 3);
+        let mut read = OpLatency::new("read");
+        read.observe(400);
+        read.observe(3_000);
+        read.observe(60_000_000);
         let r = StatusReport {
             node: NodeId(Hash([1; 32])),
             version: "0".into(),
@@ -289,7 +311,12 @@ mod tests {
                     eta_secs: Some(9),
                     ..TransferStatus::default()
                 },
+                latency: vec![read],
             }),
+            vnodes: 4,
+            history: vec![],
+            revoked: vec![],
+            events: vec![],
         };
         let text = render(&r);
         for line in [
@@ -300,6 +327,10 @@ mod tests {
             "rampart_transfer_eta_seconds 9",
             "rampart_store_refused_total{reason=\"busy\"} 3",
             "rampart_store_objects{kind=\"keyed\"} 10",
+            "rampart_store_latency_seconds_count{op=\"read\"} 3",
+            "rampart_store_latency_seconds_bucket{le=\"0.0005\",op=\"read\"} 1",
+            "rampart_store_latency_seconds_bucket{le=\"0.005\",op=\"read\"} 2",
+            "rampart_store_latency_seconds_bucket{le=\"+Inf\",op=\"read\"} 3",
         ] {
             assert!(
                 text.lines().any(|l| l == line),
