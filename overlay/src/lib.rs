@@ -10,6 +10,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod analyst;
 pub mod cert;
 pub mod config;
 pub mod constants;

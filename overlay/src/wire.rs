@@ -32,8 +32,12 @@ pub enum Request {
         /// The asker's configuration hash.
         config_hash: Hash,
     },
-    /// What does this node see?
+    /// What does this node see? Answered to members and to connections from the node's own
+    /// host; others send `Analyze`.
     Status,
+    /// What does this node see, asked by an analyst whose credential (granting `analyze`,
+    /// for the key this connection proved) is attached.
+    Analyze(Box<Certificate>),
     /// Send me your current configuration and certificate.
     Configuration,
     /// Get the MS to certify that the current epoch is fresh for my nonce.

@@ -4,6 +4,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 bash "$root/tests/scripts/deps.sh"
+bash "$root/tests/scripts/browser-deps.sh"
 cd "$root"
 if cargo fmt --version >/dev/null 2>&1; then
   cargo fmt --all -- --check

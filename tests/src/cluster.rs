@@ -281,6 +281,13 @@ impl Cluster {
             "--out",
             cred.to_str().expect("utf-8"),
         ]);
+        self.client_file(name, &cred)
+    }
+
+    /// Writes a client file `<name>.toml` for the credential at `cred` (the MS key, every
+    /// node as bootstrap peer); returns its path.
+    pub fn client_file(&self, name: &str, cred: &Path) -> PathBuf {
+        let dir = self.root.path().join("clients");
         let peers: Vec<String> = self.nodes.iter().map(|n| format!("{:?}", n.addr)).collect();
         let file = dir.join(format!("{name}.toml"));
         let text = format!(

@@ -13,6 +13,7 @@ pub mod ms_pbft;
 pub mod ms_sim;
 pub mod pbft_sim;
 pub mod sim;
+pub mod webdriver;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -1,6 +1,7 @@
 //! The command line: `rampart <command>`, parsed with clap.
 
 mod admin;
+mod analyze;
 mod freshness;
 mod inspect;
 mod keygen;
@@ -56,6 +57,33 @@ enum Cmd {
         #[arg(long, conflicts_with = "json")]
         metrics: bool,
         /// Give up after this long.
+        #[arg(long, default_value = "10s")]
+        timeout: humantime::Duration,
+    },
+    /// What a node's dashboard shows, in the terminal: members and probe health, the ring
+    /// share, transfer progress, latencies, epoch history, evictions and revocations. From
+    /// another host, pass a credential granting `analyze`. With --token, print a token for
+    /// the HTTP analyser of a node on another host instead.
+    Analyze {
+        /// The node's multiaddr, e.g. /ip4/127.0.0.1/tcp/7700.
+        #[arg(long, required_unless_present = "token")]
+        peer: Option<String>,
+        /// A client credential granting `analyze` (from `rampart admin add-client`).
+        #[arg(long)]
+        credential: Option<PathBuf>,
+        /// Print a token for the HTTP analyser (needs --credential) and exit.
+        #[arg(long, requires = "credential")]
+        token: bool,
+        /// How long the token is valid (at most 7 days).
+        #[arg(long, default_value = "1h")]
+        valid: String,
+        /// Print JSON (the HTTP /status) instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Print again every so often, e.g. 2s, until interrupted.
+        #[arg(long)]
+        watch: Option<humantime::Duration>,
+        /// Give up on one request after this long.
         #[arg(long, default_value = "10s")]
         timeout: humantime::Duration,
     },
@@ -200,6 +228,30 @@ pub fn run() -> anyhow::Result<()> {
                 _ => status::Format::Table,
             };
             status::run(&peer, format, timeout.into())
+        }
+        Cmd::Analyze {
+            peer,
+            credential,
+            token,
+            valid,
+            json,
+            watch,
+            timeout,
+        } => {
+            init_logging("warn,libp2p=error");
+            match (token, credential, peer) {
+                (true, Some(c), _) => analyze::token(&c, &valid),
+                (_, c, Some(p)) => analyze::run(
+                    &p,
+                    c.as_deref(),
+                    json,
+                    watch.map(Into::into),
+                    timeout.into(),
+                ),
+                _ => anyhow::bail!(
+                    "give --peer (and --credential from another host), or --token --credential"
+                ),
+            }
         }
         Cmd::Inspect { file } => inspect::run(&file),
         Cmd::Freshness {

@@ -83,7 +83,7 @@ fn print_transfer(t: &overlay::wire::TransferStatus) {
     );
 }
 
-fn print_table(r: &StatusReport) {
+pub(super) fn print_table(r: &StatusReport) {
     let connected = r
         .members
         .iter()
@@ -93,7 +93,7 @@ fn print_table(r: &StatusReport) {
     println!("version   {}   up {}s", r.version, r.uptime_secs);
     println!("listen    {}", r.listen.join(" "));
     if let Some(h) = &r.http {
-        println!("http      http://{h}/status  http://{h}/metrics");
+        println!("http      http://{h}/ (dashboard)  http://{h}/status  http://{h}/metrics");
     }
     println!("epoch     {}   config {}", r.epoch, r.config_hash);
     println!(
@@ -146,11 +146,19 @@ fn print_table(r: &StatusReport) {
             "NOT connected"
         };
         let ms = if m.ms { "MS" } else { "" };
+        let probe = match (m.probe_age_secs, m.probe_misses) {
+            _ if m.node == r.node => String::new(),
+            (Some(a), Some(n)) if n > 0 => format!("probe {a}s ago, MISSED {n}"),
+            (Some(a), _) => format!("probe {a}s ago"),
+            (None, Some(n)) if n > 0 => format!("no probe answer, MISSED {n}"),
+            (None, _) => "no probe answer seen".to_string(),
+        };
         println!(
-            "  {}  {:<2} {:<13} {}",
+            "  {}  {:<2} {:<13} {:<24} {}",
             &m.node.to_string()[..16],
             ms,
             me,
+            probe,
             m.addrs.join(" ")
         );
     }

@@ -16,6 +16,26 @@ use super::behaviour::{self, Behaviour, BehaviourEvent, Timing};
 /// Sends `request` to the node at `peer` and returns its response.
 pub async fn request(peer: &str, request: Request, timeout: Duration) -> anyhow::Result<Response> {
     let keypair = libp2p::identity::Keypair::generate_ed25519();
+    request_with(peer, keypair, request, timeout).await
+}
+
+/// Sends `request` over a connection authenticated with `key` (a client's, whose
+/// credential the request carries).
+pub async fn request_as(
+    peer: &str,
+    key: &overlay::crypto::SecretKey,
+    request: Request,
+    timeout: Duration,
+) -> anyhow::Result<Response> {
+    request_with(peer, super::peers::keypair_of(key), request, timeout).await
+}
+
+async fn request_with(
+    peer: &str,
+    keypair: libp2p::identity::Keypair,
+    request: Request,
+    timeout: Duration,
+) -> anyhow::Result<Response> {
     one_shot(
         peer,
         keypair,

@@ -31,6 +31,7 @@ use overlay::epoch::EpochCert;
 use overlay::id::{Epoch, NodeId};
 use overlay::pbft::{Event, Signed, SignedReply, SignedRequest};
 use overlay::probe::Prober;
+use overlay::ring::Ring;
 use overlay::threshold::session::{HolderReply, SignMsg};
 use overlay::wire::{MemberStatus, PbftStatus, Request, Response, StatusReport};
 use tokio::sync::{mpsc, watch};
@@ -105,10 +106,7 @@ pub struct Roles {
     /// Its dBQS replica.
     pub store: Option<StoreLink>,
     /// Its HTTP analyser's address and the queue of its status requests.
-    pub http: Option<(
-        String,
-        mpsc::Receiver<tokio::sync::oneshot::Sender<StatusReport>>,
-    )>,
+    pub http: Option<(String, mpsc::Receiver<crate::analyzer::Ask>)>,
 }
 
 /// What it takes to start an MS replica from the network task.
@@ -188,11 +186,10 @@ pub struct NetTask {
     last_probe: Option<Instant>,
     counters: Counters,
     health: health::Health,
+    /// Connections from this host (loopback), which may ask for status without a credential.
+    local_conns: HashSet<ConnectionId>,
     store: Option<StoreLink>,
-    http: Option<(
-        String,
-        mpsc::Receiver<tokio::sync::oneshot::Sender<StatusReport>>,
-    )>,
+    http: Option<(String, mpsc::Receiver<crate::analyzer::Ask>)>,
 }
 
 impl NetTask {
@@ -253,6 +250,7 @@ impl NetTask {
             last_probe: None,
             counters: Counters::default(),
             health: health::Health::default(),
+            local_conns: HashSet::new(),
             store,
             http,
         };
@@ -316,10 +314,7 @@ impl NetTask {
                 Some(d) = store_done => self.store_done(d),
                 Some(m) = moved => self.transfer_finished(m),
                 Some(a) = answered => self.transfer_answered(a),
-                Some(reply) = http_ask => {
-                    let view = self.view.borrow().clone();
-                    let _ = reply.send(self.status(&view));
-                }
+                Some(ask) = http_ask => self.answer_http(ask),
                 _ = second.tick() => self.transfer_tick(),
                 _ = dial.tick() => self.dial_missing(),
                 _ = exchange.tick() => self.exchange_all(),
@@ -421,6 +416,11 @@ impl NetTask {
                 ..
             } => {
                 self.bootstrap_dials.remove(&connection_id);
+                if is_loopback(endpoint.get_remote_address())
+                    && self.local_conns.len() < LOCAL_CONNS_MAX
+                {
+                    self.local_conns.insert(connection_id);
+                }
                 let member = self.members.get(&peer_id).map(|(id, _)| *id);
                 debug!(peer = %peer_id, ?member, addr = %endpoint.get_remote_address(), "connected");
                 if member.is_some() {
@@ -428,7 +428,13 @@ impl NetTask {
                     self.ask_config(&peer_id);
                 }
             }
-            SwarmEvent::ConnectionClosed { peer_id, cause, .. } => {
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                cause,
+                connection_id,
+                ..
+            } => {
+                self.local_conns.remove(&connection_id);
                 debug!(peer = %peer_id, ?cause, "connection closed");
             }
             SwarmEvent::OutgoingConnectionError {
@@ -468,7 +474,11 @@ impl NetTask {
 
     fn on_control(&mut self, ev: request_response::Event<Request, Response>) {
         match ev {
-            request_response::Event::Message { peer, message, .. } => match message {
+            request_response::Event::Message {
+                peer,
+                message,
+                connection_id,
+            } => match message {
                 Message::Request {
                     request: Request::Freshness { nonce },
                     channel,
@@ -484,6 +494,14 @@ impl NetTask {
                     ..
                 } => {
                     let response = self.relay_admission(*cert);
+                    self.respond(channel, response);
+                }
+                Message::Request {
+                    request: request @ (Request::Status | Request::Analyze(_)),
+                    channel,
+                    ..
+                } => {
+                    let response = self.answer_status(peer, connection_id, request);
                     self.respond(channel, response);
                 }
                 Message::Request {
@@ -516,7 +534,9 @@ impl NetTask {
             Request::Config { epoch, .. } if epoch < view.cert.statement.epoch => config(),
             Request::Config { .. } => Response::NotNewer { cert: view.cert },
             Request::Configuration => config(),
-            Request::Status => Response::Status(Box::new(self.status(&view))),
+            Request::Status | Request::Analyze(_) => {
+                Response::Refused("status is answered with its access check".into())
+            }
             Request::Freshness { .. } => {
                 Response::Refused("freshness is answered by a signing session".into())
             }
@@ -827,6 +847,66 @@ impl NetTask {
         }
     }
 
+    /// An HTTP analyser request: from this host it is answered; from another it needs an
+    /// analyst's token.
+    fn answer_http(&self, ask: crate::analyzer::Ask) {
+        let view = self.view.borrow().clone();
+        let allowed = match &ask.token {
+            _ if !ask.remote => Ok(()),
+            None => Err("from another host, the analyser needs a token: `rampart analyze --token --credential <an analyze credential>`".to_string()),
+            Some(t) => overlay::analyst::AnalystToken::from_hex(t)
+                .and_then(|t| {
+                    let ring = Ring::of(&view.config);
+                    t.check(&self.gate(&view, &ring))
+                        .map_err(|r| r.to_string())
+                }),
+        };
+        if let Err(why) = &allowed {
+            debug!("HTTP analyser request refused: {why}");
+        }
+        let _ = ask.reply.send(allowed.map(|()| self.status(&view)));
+    }
+
+    /// Who may see this node's status over the control protocol: members, anyone on this
+    /// host (the operator's `rampart status`), and analysts with a credential.
+    fn answer_status(&self, peer: PeerId, connection: ConnectionId, request: Request) -> Response {
+        let view = self.view.borrow().clone();
+        match request {
+            Request::Analyze(cert) => {
+                let key = match &cert.content.body {
+                    overlay::cert::CertBody::Client { key, .. } if peer_id_of(key) == peer => *key,
+                    _ => {
+                        return Response::Refused(
+                            "the credential names another key than the connection's".into(),
+                        );
+                    }
+                };
+                let ring = Ring::of(&view.config);
+                match self.gate(&view, &ring).admit_analyst(&cert, Some(&key)) {
+                    Ok(_) => Response::Status(Box::new(self.status(&view))),
+                    Err(r) => Response::Refused(r.to_string()),
+                }
+            }
+            _ if self.members.contains_key(&peer) || self.local_conns.contains(&connection) => {
+                Response::Status(Box::new(self.status(&view)))
+            }
+            _ => Response::Refused(
+                "status is for members and this node's own host; an analyst runs `rampart analyze --credential <an analyze credential>`".into(),
+            ),
+        }
+    }
+
+    /// The access checks of the current configuration.
+    fn gate<'a>(&'a self, view: &'a View, ring: &'a Ring) -> overlay::dbqs::access::Gate<'a> {
+        overlay::dbqs::access::Gate {
+            me: self.me,
+            config: &view.config,
+            ring,
+            authority: &self.authority,
+            now: crate::timeutil::now(),
+        }
+    }
+
     fn status(&self, view: &View) -> StatusReport {
         let config = &view.config;
         let misses = self
@@ -888,6 +968,18 @@ impl NetTask {
             events,
         }
     }
+}
+
+/// Connections from this host remembered at once; more are treated as remote.
+const LOCAL_CONNS_MAX: usize = 1024;
+
+/// Whether a connection's remote address is on this host.
+fn is_loopback(addr: &Multiaddr) -> bool {
+    addr.iter().next().is_some_and(|p| match p {
+        libp2p::multiaddr::Protocol::Ip4(ip) => ip.is_loopback(),
+        libp2p::multiaddr::Protocol::Ip6(ip) => ip.is_loopback(),
+        _ => false,
+    })
 }
 
 fn peer_id_of_self(swarm: &Swarm<Behaviour>) -> PeerId {

@@ -171,7 +171,7 @@ pub fn start(settings: Settings) -> anyhow::Result<()> {
                 Some(listen) => {
                     let (tx, rx) = mpsc::channel(crate::analyzer::ASKS_MAX);
                     let addr = crate::analyzer::start(listen, tx)?;
-                    info!(%addr, "HTTP analyser: /status, /metrics");
+                    info!(%addr, "HTTP analyser: / (dashboard), /status, /metrics");
                     Some((addr.to_string(), rx))
                 }
                 None => None,

@@ -62,14 +62,8 @@ impl Gate<'_> {
                 current,
             });
         }
-        let (key, caps) = self.credential(msg, peer_key, sig_known_good)?;
-        let id = ClientId::of(&key);
-        if self.config.revoked.contains_key(&id) {
-            return Err(Refusal::Denied(format!(
-                "client {} is revoked as of epoch {current}",
-                id.0.short()
-            )));
-        }
+        let (key, caps) = self.credential(&msg.credential, peer_key, sig_known_good)?;
+        self.not_revoked(&key)?;
         let need = match &msg.req {
             Request::Read { .. } | Request::GetContent { .. } => Capability::Get,
             Request::PutContent { .. } => Capability::Put,
@@ -103,13 +97,44 @@ impl Gate<'_> {
         Ok(key)
     }
 
+    /// Checks an analyst's credential (for a node's status from afar, `rampart analyze`, or
+    /// the HTTP analyser from another host): signed by the authority, for the key the
+    /// connection proved (or that signed the token), valid now, not revoked, granting
+    /// `analyze`.
+    pub fn admit_analyst(
+        &self,
+        cert: &crate::cert::Certificate,
+        peer_key: Option<&PublicKey>,
+    ) -> Result<PublicKey, Refusal> {
+        let (key, caps) = self.credential(cert, peer_key, false)?;
+        self.not_revoked(&key)?;
+        if !caps.allows(Capability::Analyze) {
+            return Err(Refusal::Denied(format!(
+                "the credential does not grant `{}`",
+                Capability::Analyze.name()
+            )));
+        }
+        Ok(key)
+    }
+
+    fn not_revoked(&self, key: &PublicKey) -> Result<(), Refusal> {
+        let id = ClientId::of(key);
+        if self.config.revoked.contains_key(&id) {
+            return Err(Refusal::Denied(format!(
+                "client {} is revoked as of epoch {}",
+                id.0.short(),
+                self.config.epoch
+            )));
+        }
+        Ok(())
+    }
+
     fn credential(
         &self,
-        msg: &StoreRequest,
+        cert: &crate::cert::Certificate,
         peer_key: Option<&PublicKey>,
         sig_known_good: bool,
     ) -> Result<(PublicKey, crate::cert::Capabilities), Refusal> {
-        let cert = &msg.credential;
         let body = if sig_known_good && cert.authority == *self.authority {
             window(cert, self.now)?;
             &cert.content.body

@@ -159,8 +159,8 @@ fn equivocation(held: &Version, sent: &Version) -> Option<Evidence> {
         && held.stamp.number == sent.stamp.number
         && held.stamp.digest != sent.stamp.digest;
     conflict.then(|| Evidence::Versions {
-        a: Box::new((held.stamp.clone(), held.sig)),
-        b: Box::new((sent.stamp.clone(), sent.sig)),
+        a: (held.stamp.clone(), held.sig),
+        b: (sent.stamp.clone(), sent.sig),
     })
 }
 

@@ -39,9 +39,9 @@ pub enum Evidence {
     /// client ever does it, so a replica that holds one and is sent the other reports both.
     Versions {
         /// The version held and its owner's signature.
-        a: Box<(Stamp, Signature)>,
+        a: (Stamp, Signature),
         /// The version sent and its owner's signature.
-        b: Box<(Stamp, Signature)>,
+        b: (Stamp, Signature),
     },
 }
 
@@ -60,7 +60,7 @@ impl Evidence {
                 Some(sa.signer)
             }
             Evidence::Versions { a, b } => {
-                let ((sa, siga), (sb, sigb)) = (&**a, &**b);
+                let ((sa, siga), (sb, sigb)) = (a, b);
                 if sa.owner != sb.owner
                     || sa.name != sb.name
                     || sa.number != sb.number

@@ -311,7 +311,7 @@ fn an_owner_signing_two_values_for_one_version_is_revoked_once() {
     let client = key(70);
     let stamp = |v: &[u8], n: u64| {
         let ver = Version::sign(&client, b"doc", n, Some(v.to_vec()));
-        Box::new((ver.stamp, ver.sig))
+        (ver.stamp, ver.sig)
     };
     let honest = Evidence::Versions {
         a: stamp(b"one", 1),
