@@ -31,11 +31,18 @@ use rampart_tests::ms_pbft::{self, Params};
 ///   holders whose `Ready` spans every chosen dealing).
 const REGRESSIONS: &[u64] = &[2, 13, 15, 38, 79, 601, 780, 1271, 1371];
 
-fn run_seeds(seeds: impl Iterator<Item = u64>) {
+/// Runs the seeds; returns how many PBFT equivocators correct replicas caught, and how many
+/// of those the MS evicted on the proof alone.
+fn run_seeds(seeds: impl Iterator<Item = u64>) -> (u64, u64) {
     let mut failures = Vec::new();
+    let mut caught = (0, 0);
     for seed in seeds {
-        if let Err(e) = ms_pbft::run(seed, Params::draw(seed)) {
-            failures.push(format!("seed {seed}: {e}"));
+        match ms_pbft::run(seed, Params::draw(seed)) {
+            Ok(o) => {
+                caught.0 += o.accused;
+                caught.1 += o.accused_evicted;
+            }
+            Err(e) => failures.push(format!("seed {seed}: {e}")),
         }
     }
     assert!(
@@ -44,6 +51,7 @@ fn run_seeds(seeds: impl Iterator<Item = u64>) {
         failures.len(),
         failures.join("\n")
     );
+    caught
 }
 
 #[test]
@@ -53,7 +61,12 @@ fn regressions() {
 
 #[test]
 fn seeds_0_to_150() {
-    run_seeds(0..150);
+    let (caught, evicted) = run_seeds(0..150);
+    println!("PBFT equivocators caught: {caught}, evicted on the proof: {evicted}");
+    assert!(
+        evicted > 0,
+        "no liar signing conflicting prepares, commits or pre-prepares was caught and evicted"
+    );
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use actix::{Actor, ActorContext, AsyncContext, Context, Handler, SpawnHandle};
 use overlay::pbft::{Action, Application, Event, Record, Replica, Timer};
 use tokio::sync::{mpsc, watch};
-use tracing::{debug, error, info};
+use tracing::{debug, error, info, warn};
 
 use super::hook::Hook;
 use super::ingress::{Deliver, Outbound, PbftView, Summary};
@@ -132,6 +132,16 @@ impl<A: Application + Summary + Unpin + 'static> ReplicaActor<A> {
                     info!(seq = seq.0, "caught up from a stable checkpoint")
                 }
                 Action::Dropped { from, reason } => debug!(?from, ?reason, "pbft input dropped"),
+                Action::Equivocation { a, b } => {
+                    warn!(
+                        replica = a.from.0,
+                        "an MS replica signed two conflicting messages"
+                    );
+                    self.push(Outbound::Evidence(Box::new(overlay::ms::Evidence::Pbft {
+                        a,
+                        b,
+                    })));
+                }
                 Action::Executed { .. } | Action::Persist(_) => {}
             }
         }

@@ -26,6 +26,8 @@ pub enum Outbound {
     Reply(SignedReply),
     /// What the MS driver asks of the network side.
     Ms(DriverAction),
+    /// Proof that a replica of this instance equivocated, for the MS.
+    Evidence(Box<overlay::ms::Evidence>),
     /// The epoch statement this replica would sign now, if any.
     Approve(Option<EpochStatement>),
     /// This instance has handed over: the state it handed over, and the next instance if this

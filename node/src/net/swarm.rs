@@ -782,6 +782,7 @@ impl NetTask {
             Outbound::Ms(action) => return self.on_ms(action),
             Outbound::Approve(statement) => return self.tsig.approve_epoch(statement),
             Outbound::Handover { state, next } => return self.on_handover(state, next),
+            Outbound::Evidence(e) => return self.report_evidence(*e),
             Outbound::Reply(reply) if self.submitter.is_mine(&reply.reply.client) => {
                 let outs = self.submitter.on_reply(reply, Instant::now());
                 return self.submit_do(outs);
@@ -833,6 +834,7 @@ impl NetTask {
                 }
             }
             Outbound::Ms(_)
+            | Outbound::Evidence(_)
             | Outbound::Approve(_)
             | Outbound::Handover { .. }
             | Outbound::Retired { .. } => {}

@@ -132,7 +132,7 @@ impl State {
             Op::Revoke(cert) => self.revoke(&cert),
             Op::Unresponsive { node } => self.report(submitter, node),
             Op::Misbehaviour(e) => {
-                let culprit = e.culprit().ok_or(MsError::BadEvidence)?;
+                let culprit = e.culprit(&self.config).ok_or(MsError::BadEvidence)?;
                 let node = NodeId::of(&culprit);
                 if self.config.member(&node).is_some() {
                     self.pending.evictions.insert(node);

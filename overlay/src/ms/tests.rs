@@ -326,7 +326,7 @@ fn an_owner_signing_two_values_for_one_version_is_revoked_once() {
         a: stamp(b"one", 3),
         b: stamp(b"two", 3),
     };
-    assert_eq!(ev.culprit(), Some(client.public()));
+    assert_eq!(ev.culprit(s.config()), Some(client.public()));
     s.apply(&key(9).public(), Op::Misbehaviour(ev.clone()))
         .unwrap();
     let next = epoch(&mut s);
@@ -336,6 +336,53 @@ fn an_owner_signing_two_values_for_one_version_is_revoked_once() {
         Err(MsError::AlreadyRevoked(ClientId::of(&client.public()))),
         "reports from the other replicas change nothing"
     );
+}
+
+#[test]
+fn an_ms_replica_signing_two_prepares_for_one_step_is_evicted() {
+    use crate::pbft::{Config, Payload, ReplicaIdx, Seq, Signed, View};
+    let mut s = state(5);
+    let cfg = Config::for_ms(s.config());
+    let liar = ms_key(&s, 1);
+    let prepare = |digest: u8, seq: u64| {
+        Box::new(Signed::sign(
+            &liar,
+            &cfg.instance,
+            ReplicaIdx(1),
+            Payload::Prepare {
+                view: View(0),
+                seq: Seq(seq),
+                digest: Hash([digest; 32]),
+            },
+        ))
+    };
+    let other_steps = Evidence::Pbft {
+        a: prepare(1, 1),
+        b: prepare(2, 2),
+    };
+    assert_eq!(
+        s.apply(&key(9).public(), Op::Misbehaviour(other_steps)),
+        Err(MsError::BadEvidence)
+    );
+    let mut wrong_index = prepare(2, 1);
+    wrong_index.from = ReplicaIdx(2);
+    let framed = Evidence::Pbft {
+        a: prepare(1, 1),
+        b: wrong_index,
+    };
+    assert_eq!(
+        s.apply(&key(9).public(), Op::Misbehaviour(framed)),
+        Err(MsError::BadEvidence),
+        "a message claimed for another replica does not verify"
+    );
+    let ev = Evidence::Pbft {
+        a: prepare(1, 1),
+        b: prepare(2, 1),
+    };
+    assert_eq!(ev.culprit(s.config()), Some(liar.public()));
+    s.apply(&key(9).public(), Op::Misbehaviour(ev)).unwrap();
+    let next = epoch(&mut s);
+    assert!(next.member(&NodeId::of(&liar.public())).is_none());
 }
 
 #[test]

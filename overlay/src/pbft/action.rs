@@ -111,6 +111,15 @@ pub enum Action {
     CancelTimer(Timer),
     /// Persist before performing the following actions.
     Persist(Record),
+    /// A replica signed two different digests for one step (pre-prepare, prepare or commit
+    /// of one view and sequence number): the two messages prove it, to anyone who knows the
+    /// instance's keys. The host reports them to the MS, which evicts the signer.
+    Equivocation {
+        /// The message held.
+        a: Box<Signed>,
+        /// The conflicting one.
+        b: Box<Signed>,
+    },
     /// Input was dropped.
     Dropped {
         /// The sender, if a replica.

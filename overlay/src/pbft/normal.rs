@@ -136,12 +136,16 @@ impl<A: Application> Replica<A> {
         if batch.0.len() > self.cfg.batch_max || batch.digest() != digest {
             return self.drop_input(Some(m.from), Drop::Malformed);
         }
-        if let Some((v, d, _, _)) = &self.slots.get(&seq).and_then(|s| s.pre_prepare.as_ref())
+        if let Some((v, d, _, held)) = &self.slots.get(&seq).and_then(|s| s.pre_prepare.as_ref())
             && *v == view
         {
             let reason = if *d == digest {
                 Drop::Duplicate
             } else {
+                self.out.push(Action::Equivocation {
+                    a: Box::new(held.clone()),
+                    b: Box::new(m.clone()),
+                });
                 Drop::Conflicting
             };
             return self.drop_input(Some(m.from), reason);
@@ -233,7 +237,13 @@ impl<A: Application> Replica<A> {
         let verdict = match votes.get(&from) {
             Some(v) if v.view > view => Some(Drop::Stale),
             Some(v) if v.view == view && v.digest == digest => Some(Drop::Duplicate),
-            Some(v) if v.view == view => Some(Drop::Conflicting),
+            Some(v) if v.view == view => {
+                self.out.push(Action::Equivocation {
+                    a: Box::new(v.msg.clone()),
+                    b: Box::new(m.clone()),
+                });
+                Some(Drop::Conflicting)
+            }
             _ => None,
         };
         if let Some(reason) = verdict {

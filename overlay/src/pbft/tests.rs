@@ -171,7 +171,7 @@ fn wrong_view_out_of_window_and_duplicates_are_counted() {
     let m = from(&cfg, &ks, 2, prepare(1, 0));
     assert_eq!(dropped(&r.on_event(Event::Message(m.clone()))), vec![]);
     assert_eq!(
-        dropped(&r.on_event(Event::Message(m))),
+        dropped(&r.on_event(Event::Message(m.clone()))),
         vec![Drop::Duplicate]
     );
     let conflicting = from(
@@ -184,10 +184,13 @@ fn wrong_view_out_of_window_and_duplicates_are_counted() {
             digest: Hash::default(),
         },
     );
-    assert_eq!(
-        dropped(&r.on_event(Event::Message(conflicting))),
-        vec![Drop::Conflicting]
-    );
+    let out = r.on_event(Event::Message(conflicting.clone()));
+    assert_eq!(dropped(&out), vec![Drop::Conflicting]);
+    let proof = out.iter().find_map(|a| match a {
+        Action::Equivocation { a, b } => Some(((**a).clone(), (**b).clone())),
+        _ => None,
+    });
+    assert_eq!(proof, Some((m, conflicting)), "the two messages prove it");
     assert_eq!(r.log_len(), 1);
 }
 

@@ -69,9 +69,13 @@ impl World {
         Ok(())
     }
 
-    /// Whether `id` was removed, died or was proven Byzantine: it must leave.
+    /// Whether `id` was removed, died or was proven Byzantine: it must leave (or, caught
+    /// equivocating in PBFT, may).
     pub(super) fn leaving(&self, id: &NodeId) -> bool {
-        self.removed.contains(id) || self.dead.contains(id) || self.evidenced.contains(id)
+        self.removed.contains(id)
+            || self.dead.contains(id)
+            || self.evidenced.contains(id)
+            || self.accused.contains(id)
     }
 
     fn fresh_key(&mut self) -> overlay::crypto::SecretKey {

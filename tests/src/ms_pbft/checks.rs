@@ -93,7 +93,10 @@ impl World {
             return Err(format!("epoch {e}: {id} joined without an admission"));
         }
         let may_leave = |id: &NodeId| {
-            self.removed.contains(id) || self.dead.contains(id) || self.evidenced.contains(id)
+            self.removed.contains(id)
+                || self.dead.contains(id)
+                || self.evidenced.contains(id)
+                || self.accused.contains(id)
         };
         if let Some(id) = old.difference(&new).find(|id| !may_leave(id)) {
             return Err(format!(
@@ -294,6 +297,12 @@ impl World {
             last: last.hash(),
             byzantine: self.p.byzantine,
             excluded: self.excluded,
+            accused: self.accused.len() as u64,
+            accused_evicted: self
+                .accused
+                .iter()
+                .filter(|id| last.member(id).is_none())
+                .count() as u64,
         })
     }
 }

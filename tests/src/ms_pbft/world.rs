@@ -52,6 +52,10 @@ pub struct Outcome {
     pub byzantine: Option<(Behaviour, Fault)>,
     /// Signature shares a coordinator rejected.
     pub excluded: u64,
+    /// Nodes a correct replica caught signing two digests for one PBFT step and reported.
+    pub accused: u64,
+    /// Of those, how many the MS evicted by the last epoch.
+    pub accused_evicted: u64,
 }
 
 pub(super) enum Ev {
@@ -148,6 +152,9 @@ pub(super) struct World {
     pub revoked: BTreeSet<ClientId>,
     pub dead: BTreeSet<NodeId>,
     pub evidenced: BTreeSet<NodeId>,
+    /// Nodes a correct replica caught equivocating in PBFT and reported (they may leave; the
+    /// report may also come too late for its instance, so they need not).
+    pub accused: BTreeSet<NodeId>,
     /// The node that reported the evidence.
     pub reporter: Option<usize>,
     pub rounds_done: usize,
@@ -222,6 +229,7 @@ pub fn run(seed: u64, p: Params) -> Result<Outcome, String> {
         revoked: BTreeSet::new(),
         dead: BTreeSet::new(),
         evidenced: BTreeSet::new(),
+        accused: BTreeSet::new(),
         reporter: None,
         rounds_done: 0,
         next_key: 1_000,
@@ -561,6 +569,16 @@ impl World {
                     }
                 }
                 Action::Restored { .. } if self.correct(node) => executed = true,
+                // A correct replica caught a replica signing two digests for one step: it
+                // reports the two messages, as a node does, and the MS evicts the signer.
+                Action::Equivocation { a, b } if self.correct(node) => {
+                    if let Some(culprit) = cfg.key(a.from).map(NodeId::of)
+                        && self.accused.insert(culprit)
+                    {
+                        let op = Op::Misbehaviour(overlay::ms::Evidence::Pbft { a, b });
+                        self.submit(node, e, MsApp::encode_op(&op))?;
+                    }
+                }
                 Action::NewView(v) if self.trace => {
                     println!(
                         "{:>6} node {node} instance {e}: view {}",

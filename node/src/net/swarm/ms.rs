@@ -336,7 +336,7 @@ impl NetTask {
     /// Proof of misbehaviour this node found: log it, show it, and hand it to the MS, which
     /// revokes the client or evicts the node at the next epoch. Each culprit is reported once.
     pub(super) fn report_evidence(&mut self, evidence: overlay::ms::Evidence) {
-        let Some(culprit) = evidence.culprit() else {
+        let Some(culprit) = evidence.culprit(&self.view.borrow().config) else {
             return;
         };
         let node = NodeId::of(&culprit);
@@ -362,7 +362,17 @@ impl NetTask {
             subject,
             format!("{role} {} {what}; proof sent to the MS", subject.short()),
         );
-        self.submit_to_ms(overlay::ms::Op::Misbehaviour(evidence));
+        let op = overlay::ms::Op::Misbehaviour(evidence);
+        let size = overlay::ms::MsApp::encode_op(&op).len();
+        if size > overlay::pbft::OP_BYTES_MAX {
+            // A pre-prepare with a large batch: the MS cannot order a proof this big.
+            warn!(
+                size,
+                "the proof is too large for the MS to order; not submitted"
+            );
+            return;
+        }
+        self.submit_to_ms(op);
     }
 
     /// Answers `Handover` and `MsState` requests.
