@@ -236,13 +236,14 @@ async fn run_cluster(
     );
     shown(&exe, &["get", "greeting", "--client", &client])?;
     join_walkthrough(&exe, dir, base, configs.len(), &client, &mut children).await?;
+    let dashboard = analyser_walkthrough(&exe, dir, base).await?;
     if once {
         println!("\n== stopping the cluster (--once)");
         stop(children).await;
         return Ok(());
     }
     println!(
-        "\nThe cluster runs until Ctrl-C. Try: {} status --peer {}",
+        "\nThe cluster runs until Ctrl-C. Open {dashboard} in a browser, or try: {} analyze --peer {} --watch 2s",
         exe.display(),
         addr(base, 1)
     );
@@ -356,6 +357,58 @@ async fn join_walkthrough(
     println!("\n== every object still reads back, the new node among its replicas");
     shown(exe, &["get", "object7", "--client", client])?;
     Ok(())
+}
+
+/// Every node serves the analyser; the admin registers an analyst, who looks at a node from
+/// the terminal and gets a token for its dashboard from another host. Returns node0's
+/// dashboard address.
+async fn analyser_walkthrough(exe: &Path, dir: &Path, base: u16) -> anyhow::Result<String> {
+    let http = match client::request(&addr(base, 0), Request::Status, Duration::from_secs(5)).await
+    {
+        Ok(Response::Status(r)) => r.http.unwrap_or_default(),
+        _ => String::new(),
+    };
+    let dashboard = format!("http://{http}/");
+    println!(
+        "\n== the node analyser: node0's dashboard is {dashboard} (ring, members and probes, transfers,"
+    );
+    println!(
+        "   epochs, evictions and revocations; it refreshes itself); the same from the terminal:"
+    );
+    let admin = dir.join("admin").display().to_string();
+    let cred = dir.join("demo-analyst.cred");
+    let cred_s = cred.display().to_string();
+    if !cred.exists() {
+        shown(
+            exe,
+            &[
+                "admin",
+                "--admin-dir",
+                &admin,
+                "add-client",
+                "--name",
+                "demo-analyst",
+                "--caps",
+                "analyze",
+                "--expires",
+                "30d",
+                "--out",
+                &cred_s,
+            ],
+        )?;
+    }
+    shown(
+        exe,
+        &["analyze", "--peer", &addr(base, 0), "--credential", &cred_s],
+    )?;
+    println!(
+        "\n== from another host the HTTP analyser needs a token signed with an `analyze` credential:"
+    );
+    shown(
+        exe,
+        &["analyze", "--token", "--credential", &cred_s, "--valid", "1h"],
+    )?;
+    Ok(dashboard)
 }
 
 /// The admin registers a storage client; it writes and reads a keyed object and a content
