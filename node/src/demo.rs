@@ -406,7 +406,14 @@ async fn analyser_walkthrough(exe: &Path, dir: &Path, base: u16) -> anyhow::Resu
     );
     shown(
         exe,
-        &["analyze", "--token", "--credential", &cred_s, "--valid", "1h"],
+        &[
+            "analyze",
+            "--token",
+            "--credential",
+            &cred_s,
+            "--valid",
+            "1h",
+        ],
     )?;
     Ok(dashboard)
 }

@@ -1,4 +1,4 @@
-//! The node analyser over HTTP (issue 7, begun): every node serves `/status` (JSON) and
+//! The node analyser over HTTP (issue 7): every node serves `/status` (JSON) and
 //! `/metrics` (Prometheus text) on 127.0.0.1; the metrics parse with a Prometheus parser and
 //! their counters move when operations run.
 
@@ -91,6 +91,42 @@ fn every_node_serves_status_and_metrics_that_move() {
             Ok(())
         } else {
             Err(format!("served {served} -> {now}"))
+        }
+    });
+    // Every write a replica served is timed: the write histogram's +Inf bucket counts them.
+    let after = scrape(&http);
+    let writes = after
+        .samples
+        .iter()
+        .find(|x| {
+            x.metric == "rampart_store_latency_seconds" && x.labels.get("op") == Some("write")
+        })
+        .expect("the write latency histogram");
+    match &writes.value {
+        prometheus_parse::Value::Histogram(buckets) => {
+            let total = buckets
+                .iter()
+                .find(|b| b.less_than.is_infinite())
+                .map_or(0.0, |b| b.count);
+            assert!(total >= 20.0, "{buckets:?}");
+            assert!(
+                buckets.windows(2).all(|w| w[0].count <= w[1].count),
+                "cumulative: {buckets:?}"
+            );
+        }
+        other => panic!("not a histogram: {other:?}"),
+    }
+    wait_for("probe answers seen", Duration::from_secs(60), || {
+        let s = scrape(&http);
+        let n = s
+            .samples
+            .iter()
+            .filter(|x| x.metric == "rampart_probe_answer_age_seconds")
+            .count();
+        if n >= 3 {
+            Ok(())
+        } else {
+            Err(format!("probe answers seen from {n} members"))
         }
     });
 }
