@@ -1,22 +1,5 @@
 #!/usr/bin/env bash
-# Installs the headless browser the dashboard test drives (chromium and its WebDriver),
-# only when they are missing. Debian/Ubuntu; runs apt-get as root or through sudo.
+# Installs the headless browser the dashboard test drives (chromium and its WebDriver) when
+# missing.
 set -euo pipefail
-
-packages=(chromium chromium-driver)
-
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-echo "installing system packages: ${missing[*]}" >&2
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "need root or sudo to install: ${missing[*]}" >&2; exit 1; }
-  sudo="sudo"
-fi
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+exec bash "$(dirname "$0")/deps.sh" chromium chromium-driver

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs the system packages the build needs, only when they are missing.
-# Debian/Ubuntu; runs apt-get as root or through sudo.
+# Installs system packages, only when they are missing: the ones named as arguments, or by
+# default what the build needs. Debian/Ubuntu; runs apt-get as root or through sudo.
 set -euo pipefail
 
 # A C toolchain for crates with C parts; clang and libclang for rocksdb's bindings.
 packages=(build-essential pkg-config clang libclang-dev)
+[ $# -gt 0 ] && packages=("$@")
 
 missing=()
 for p in "${packages[@]}"; do
@@ -20,4 +21,4 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
-$sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -5,6 +5,10 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 bash "$root/tests/scripts/deps.sh"
 bash "$root/tests/scripts/browser-deps.sh"
+# The fault campaign needs root for its namespaces; without root it says so and skips.
+if [ "$(id -u)" -eq 0 ]; then
+  bash "$root/tests/scripts/campaign-deps.sh"
+fi
 cd "$root"
 if cargo fmt --version >/dev/null 2>&1; then
   cargo fmt --all -- --check

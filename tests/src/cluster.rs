@@ -14,6 +14,8 @@ pub struct Node {
     pub dir: PathBuf,
     /// The running process, if started.
     pub proc: Option<Child>,
+    /// A command prefix it runs under (e.g. `ip netns exec <ns>`), empty for none.
+    pub prefix: Vec<String>,
 }
 
 impl Node {
@@ -41,20 +43,30 @@ pub struct Cluster {
     pub nodes: Vec<Node>,
     /// Extra TOML every node's configuration file holds (e.g. a `[pbft]` table).
     pub node_config: String,
+    /// An analyst credential for status requests from outside the nodes' host (nodes in
+    /// network namespaces see the test as another host).
+    pub analyst: Option<PathBuf>,
 }
 
 impl Cluster {
     /// Makes an authority, `n` node keys and admissions, and a genesis, all with the CLI.
     pub fn genesis(n: usize) -> Cluster {
+        let addrs = (0..n)
+            .map(|_| format!("/ip4/127.0.0.1/tcp/{}", free_port()))
+            .collect();
+        Cluster::genesis_at(addrs, vec![Vec::new(); n])
+    }
+
+    /// As `genesis`, with node `i` at `addrs[i]` and started under `prefixes[i]`.
+    pub fn genesis_at(addrs: Vec<String>, prefixes: Vec<Vec<String>>) -> Cluster {
         let root = tempfile::tempdir().expect("temp dir");
         let admin = root.path().join("admin");
         let admin_s = admin.to_str().expect("utf-8 path");
         rampart_ok(&["admin", "--admin-dir", admin_s, "init"]);
         let mut nodes = Vec::new();
         let mut cert_args: Vec<String> = Vec::new();
-        for i in 0..n {
+        for (i, (addr, prefix)) in addrs.into_iter().zip(prefixes).enumerate() {
             let dir = root.path().join(format!("node{i}"));
-            let addr = format!("/ip4/127.0.0.1/tcp/{}", free_port());
             admit(&admin, &dir, &addr, &[]);
             let cert = dir.join("add.cert");
             cert_args.push("--cert".into());
@@ -63,6 +75,7 @@ impl Cluster {
                 addr,
                 dir,
                 proc: None,
+                prefix,
             });
         }
         let bundles = root.path().join("bundles");
@@ -85,6 +98,7 @@ impl Cluster {
             root,
             nodes,
             node_config: String::new(),
+            analyst: None,
         }
     }
 
@@ -106,8 +120,21 @@ impl Cluster {
         };
         let config = node.dir.join("node.toml");
         std::fs::write(&config, &self.node_config).expect("write node.toml");
-        let log = std::fs::File::create(node.dir.join("node.log")).expect("log file");
-        let child = Command::new(rampart_bin())
+        // Appended to, so a restarted node's log keeps what it said before.
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(node.dir.join("node.log"))
+            .expect("log file");
+        let mut cmd = match node.prefix.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(rampart_bin());
+                c
+            }
+            None => Command::new(rampart_bin()),
+        };
+        let child = cmd
             .args(["node", "start", "--config"])
             .arg(&config)
             .arg("--data-dir")
@@ -138,7 +165,10 @@ impl Cluster {
 
     /// `rampart status --peer <node i> --json`, parsed; an error if the node does not answer.
     pub fn status(&self, i: usize) -> Result<serde_json::Value, String> {
-        status_of(&self.nodes[i].addr)
+        match &self.analyst {
+            Some(cred) => analyze_of(&self.nodes[i].addr, cred),
+            None => status_of(&self.nodes[i].addr),
+        }
     }
 
     /// Waits until every node is connected to every other and they agree on the epoch and
@@ -177,9 +207,14 @@ impl Cluster {
     /// Admits a new node with `rampart admin add-node --admission` and starts it with
     /// `--admission` and the first node as bootstrap peer; returns its index.
     pub fn join(&mut self) -> usize {
+        let addr = format!("/ip4/127.0.0.1/tcp/{}", free_port());
+        self.join_at(addr, Vec::new())
+    }
+
+    /// As `join`, with the node at `addr`, started under `prefix`.
+    pub fn join_at(&mut self, addr: String, prefix: Vec<String>) -> usize {
         let i = self.nodes.len();
         let dir = self.root.path().join(format!("node{i}"));
-        let addr = format!("/ip4/127.0.0.1/tcp/{}", free_port());
         let admission = dir.join("node.admission");
         admit(
             &self.admin_dir(),
@@ -191,6 +226,7 @@ impl Cluster {
             addr,
             dir,
             proc: None,
+            prefix,
         });
         self.start(i);
         i
@@ -246,6 +282,25 @@ fn admit(admin: &Path, dir: &Path, addr: &str, extra: &[&str]) {
 /// `rampart status --peer addr --json`, parsed.
 pub fn status_of(addr: &str) -> Result<serde_json::Value, String> {
     let out = rampart(&["status", "--peer", addr, "--json", "--timeout", "3s"]);
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("status is not JSON: {e}"))
+}
+
+/// `rampart analyze --peer addr --credential cred --json`, parsed: status as an analyst, for
+/// nodes that see the asker as another host.
+pub fn analyze_of(addr: &str, cred: &Path) -> Result<serde_json::Value, String> {
+    let out = rampart(&[
+        "analyze",
+        "--peer",
+        addr,
+        "--credential",
+        cred.to_str().ok_or("credential path is not UTF-8")?,
+        "--json",
+        "--timeout",
+        "3s",
+    ]);
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
     }

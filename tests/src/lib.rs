@@ -6,11 +6,13 @@
 
 pub mod benchutil;
 pub mod byzantine;
+pub mod campaign;
 pub mod churn_sim;
 pub mod cluster;
 pub mod dbqs_sim;
 pub mod ms_pbft;
 pub mod ms_sim;
+pub mod netns;
 pub mod pbft_sim;
 pub mod sim;
 pub mod webdriver;
