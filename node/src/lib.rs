@@ -4,6 +4,7 @@
 //! The `rampart` binary is a thin command line over this crate.
 
 pub mod analyzer;
+pub mod byzantine;
 pub mod client;
 pub mod metrics;
 pub mod net;

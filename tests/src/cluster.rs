@@ -16,6 +16,8 @@ pub struct Node {
     pub proc: Option<Child>,
     /// A command prefix it runs under (e.g. `ip netns exec <ns>`), empty for none.
     pub prefix: Vec<String>,
+    /// Extra arguments to `rampart node start` (e.g. `--byzantine stale`).
+    pub extra: Vec<String>,
 }
 
 impl Node {
@@ -76,6 +78,7 @@ impl Cluster {
                 dir,
                 proc: None,
                 prefix,
+                extra: Vec::new(),
             });
         }
         let bundles = root.path().join("bundles");
@@ -144,6 +147,7 @@ impl Cluster {
             .arg(from)
             .arg(file)
             .args(["--listen", &node.addr, "--bootstrap", &bootstrap])
+            .args(&node.extra)
             .env(
                 "RUST_LOG",
                 std::env::var("RAMPART_TEST_LOG").unwrap_or_else(|_| "info,libp2p=warn".into()),
@@ -227,6 +231,7 @@ impl Cluster {
             dir,
             proc: None,
             prefix,
+            extra: Vec::new(),
         });
         self.start(i);
         i

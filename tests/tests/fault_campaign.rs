@@ -28,6 +28,21 @@ fn the_system_keeps_its_promises_under_the_scripted_faults() {
         assert!(said(kind), "no {kind} in the campaign: {:?}", report.log);
     }
     assert!(report.faults >= 8, "faults injected: {}", report.faults);
+    // The liar signs two votes for one PBFT step when it is an MS replica; a correct replica
+    // that sees both reports them and the MS evicts it.
+    if let Some((i, b, member)) = report.liar {
+        println!(
+            "the liar, node{i} ({b:?}, an MS replica at the start: {}), is a member at the end: {member}; proofs reported: {}",
+            report.liar_in_ms, report.proofs
+        );
+        if b == rampart::byzantine::Behaviour::Equivocate && report.liar_in_ms {
+            assert!(
+                report.proofs > 0,
+                "no correct replica reported the double votes"
+            );
+            assert!(!member, "the equivocating MS replica was not evicted");
+        }
+    }
     assert!(
         report.counts.writes_ok >= 100 && report.counts.reads_ok >= 100,
         "too little load got through: {:?}",

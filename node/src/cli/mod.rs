@@ -161,6 +161,10 @@ enum NodeCmd {
         /// Bootstrap peer multiaddr (repeatable).
         #[arg(long)]
         bootstrap: Vec<String>,
+        /// Lie on purpose, for fault campaigns: equivocate, stale, forge or silent. Test
+        /// (debug) builds only.
+        #[arg(long, value_enum, hide = true)]
+        byzantine: Option<rampart::byzantine::Behaviour>,
     },
     /// Print the configuration file with every default.
     Config,
@@ -191,6 +195,7 @@ pub fn run() -> anyhow::Result<()> {
                     admission,
                     listen,
                     bootstrap,
+                    byzantine,
                 },
         } => {
             init_logging("info,libp2p=warn");
@@ -201,6 +206,7 @@ pub fn run() -> anyhow::Result<()> {
                 admission,
                 listen,
                 bootstrap,
+                byzantine,
             };
             rampart::node::start(config::load(path.as_deref(), flags)?)
         }

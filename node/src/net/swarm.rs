@@ -81,6 +81,8 @@ pub struct Counters {
 
 /// What this node does for the MS besides carrying configurations.
 pub struct Roles {
+    /// How it lies, in a test build told to.
+    pub liar: Option<crate::byzantine::Liar>,
     /// Its PBFT replica, if it is in the MS group.
     pub pbft: Option<PbftLink>,
     /// Threshold signing: holder and coordinator.
@@ -186,6 +188,7 @@ pub struct NetTask {
     last_probe: Option<Instant>,
     counters: Counters,
     health: health::Health,
+    liar: Option<crate::byzantine::Liar>,
     /// Connections from this host (loopback), which may ask for status without a credential.
     local_conns: HashSet<ConnectionId>,
     store: Option<StoreLink>,
@@ -204,6 +207,7 @@ impl NetTask {
         roles: Roles,
     ) -> NetTask {
         let Roles {
+            liar,
             pbft,
             tsig,
             submitter,
@@ -250,6 +254,7 @@ impl NetTask {
             last_probe: None,
             counters: Counters::default(),
             health: health::Health::default(),
+            liar,
             local_conns: HashSet::new(),
             store,
             http,
@@ -808,19 +813,28 @@ impl NetTask {
     fn send_pbft(&mut self, o: Outbound, retiring: bool) {
         let link = if retiring { &self.retiring } else { &self.pbft };
         let Some(link) = link else { return };
+        let instance = link.cfg.instance;
+        let lie = |liar: &Option<crate::byzantine::Liar>, peer: usize, msg: Signed| match liar {
+            Some(l) => l.pbft(&instance, peer, msg),
+            None => vec![msg],
+        };
         match o {
             Outbound::To(to, msg) => {
                 if let Some(peer) = link.peers.get(to.0 as usize).copied() {
-                    self.swarm.behaviour_mut().pbft.send_request(&peer, msg);
+                    for msg in lie(&self.liar, to.0 as usize, msg) {
+                        self.swarm.behaviour_mut().pbft.send_request(&peer, msg);
+                    }
                 }
             }
             Outbound::All(msg) => {
                 let me = peer_id_of_self(&self.swarm);
-                for peer in link.peers.clone().into_iter().filter(|p| *p != me) {
-                    self.swarm
-                        .behaviour_mut()
-                        .pbft
-                        .send_request(&peer, msg.clone());
+                for (i, peer) in link.peers.clone().into_iter().enumerate() {
+                    if peer == me {
+                        continue;
+                    }
+                    for msg in lie(&self.liar, i, msg.clone()) {
+                        self.swarm.behaviour_mut().pbft.send_request(&peer, msg);
+                    }
                 }
             }
             Outbound::Reply(reply) => {

@@ -205,6 +205,8 @@ pub struct Settings {
     pub transfer_ranges: usize,
     /// Where the HTTP analyser listens (none: off).
     pub http_listen: Option<String>,
+    /// Lie on purpose (test builds only).
+    pub byzantine: Option<crate::byzantine::Behaviour>,
 }
 
 /// Flags that override the file.
@@ -222,6 +224,8 @@ pub struct Overrides {
     pub listen: Option<String>,
     /// `--bootstrap` (repeatable; replaces the file's list when given).
     pub bootstrap: Vec<String>,
+    /// `--byzantine`.
+    pub byzantine: Option<crate::byzantine::Behaviour>,
 }
 
 /// Reads `path` (if given), applies defaults and `flags`.
@@ -243,9 +247,13 @@ pub fn load(path: Option<&Path>, flags: Overrides) -> anyhow::Result<Settings> {
         .key
         .or_else(|| file.key.map(rel))
         .unwrap_or_else(|| data_dir.join("node.key"));
+    if flags.byzantine.is_some() && !crate::byzantine::allowed() {
+        anyhow::bail!("--byzantine is for test builds only; this is a release build");
+    }
     let net = file.network.unwrap_or_default();
     let ms = |v: Option<u64>, d: u64| Duration::from_millis(v.unwrap_or(d).max(1));
     Ok(Settings {
+        byzantine: flags.byzantine,
         genesis: flags.genesis.or_else(|| file.genesis.map(rel)),
         admission: flags.admission.or_else(|| file.admission.map(rel)),
         listen: flags

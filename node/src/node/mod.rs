@@ -152,6 +152,10 @@ pub fn start(settings: Settings) -> anyhow::Result<()> {
             submitter.set_instance(Some(instance));
         }
         let roles = Roles {
+            liar: settings.byzantine.map(|b| {
+                tracing::warn!(behaviour = ?b, "THIS NODE LIES ON PURPOSE (--byzantine, a test build)");
+                crate::byzantine::Liar::new(b, overlay::crypto::SecretKey::from_seed(&key.seed()))
+            }),
             pbft: pbft_link,
             tsig,
             submitter,

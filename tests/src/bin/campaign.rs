@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant};
 
+use rampart::byzantine::Behaviour;
 use rampart_tests::campaign::{self, Plan};
 
 fn arg(args: &[String], name: &str, default: u64) -> u64 {
@@ -20,16 +21,41 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!(
-            "campaign [--minutes 30] [--seed 1] [--nodes 7]\n  runs the scripted faults, then random faults for --minutes (bounded: it stops by itself),\n  then checks that every acknowledged write reads back, the history is linearizable and every\n  live node agrees on the epoch. Needs root."
+            "campaign [--minutes 30] [--seed 1] [--nodes 7] [--byzantine equivocate|stale|forge|silent|none]\n  one node lies throughout (by default the behaviour cycles with the seed);\n  runs the scripted faults, then random faults for --minutes (bounded: it stops by itself),\n  then checks that every acknowledged write reads back, the history is linearizable and every\n  live node agrees on the epoch. Needs root."
         );
         return;
     }
+    let seed = arg(&args, "--seed", 1);
+    let liars = [
+        None,
+        Some(Behaviour::Equivocate),
+        Some(Behaviour::Stale),
+        Some(Behaviour::Forge),
+        Some(Behaviour::Silent),
+    ];
+    let liar = match args
+        .iter()
+        .position(|a| a == "--byzantine")
+        .and_then(|i| args.get(i + 1))
+    {
+        Some(name) => match <Behaviour as clap::ValueEnum>::from_str(name, true) {
+            Ok(b) => Some(b),
+            Err(_) if name == "none" => None,
+            Err(e) => {
+                eprintln!("--byzantine {name}: {e}");
+                std::process::exit(2);
+            }
+        },
+        None => liars[(seed % liars.len() as u64) as usize],
+    };
     let plan = Plan {
         nodes: arg(&args, "--nodes", 7).max(7) as usize,
         random_for: Duration::from_secs(arg(&args, "--minutes", 30) * 60),
-        seed: arg(&args, "--seed", 1),
+        seed,
+        liar,
         ..Plan::short()
     };
+    println!("campaign: seed {seed}, liar {liar:?}");
     let started = Instant::now();
     match campaign::run(&plan) {
         Ok(r) => {

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use rampart::byzantine::Behaviour;
 use rampart::client::{Client, ClientOptions};
 use rand::Rng as _;
 use rand::SeedableRng;
@@ -40,6 +41,8 @@ pub struct Plan {
     pub tag: String,
     /// The subnet 10.a.b.0/24.
     pub subnet: (u8, u8),
+    /// One node lies throughout (`rampart node start --byzantine`): f = 1 liar per group.
+    pub liar: Option<Behaviour>,
 }
 
 impl Plan {
@@ -51,6 +54,7 @@ impl Plan {
             seed: 1,
             tag: "rfc".into(),
             subnet: (77, 7),
+            liar: Some(Behaviour::Equivocate),
         }
     }
 }
@@ -70,6 +74,12 @@ pub struct Report {
     pub epoch: u64,
     /// Why operations failed, by message.
     pub errors: Vec<(String, u64)>,
+    /// The lying node, and whether it is still a member at the end.
+    pub liar: Option<(usize, Behaviour, bool)>,
+    /// Whether the liar was an MS replica when the campaign began.
+    pub liar_in_ms: bool,
+    /// Proofs of misbehaviour correct nodes reported to the MS (from their logs).
+    pub proofs: u64,
 }
 
 /// Writers, registers per writer, readers.
@@ -99,12 +109,26 @@ pub fn run(plan: &Plan) -> Result<Report, String> {
     let mut c = Cluster::genesis_at(addrs, prefixes);
     c.node_config = "[ms]\nepoch_interval_ms = 2000\nprobe_interval_ms = 1000\nprobe_misses = 25\n[transfer]\nrate_mib_s = 1\n".into();
     let full = plan.nodes - 1;
+    // The liar is an MS replica at genesis when one is free, so that its PBFT lies count.
+    let liar = (0..full)
+        .rev()
+        .find(|i| holds_share(&c.nodes[*i].dir.join("node.bundle")))
+        .unwrap_or(plan.nodes - 2);
+    if let Some(b) = plan.liar {
+        c.nodes[liar].extra = vec!["--byzantine".into(), format!("{b:?}").to_lowercase()];
+    }
     let disk = SmallDisk::mount(&c.nodes[full].dir.join("data"), 384)?;
     c.client("analyst", "analyze", "1d");
     c.analyst = Some(c.root.path().join("clients/analyst.cred"));
     c.start_all();
     c.wait_meshed(Duration::from_secs(120));
 
+    let liar_in_ms = plan.liar.is_some() && {
+        let id = c.status(liar)?["node"].clone();
+        c.status(0)?["members"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|x| x["node"] == id && x["ms"] == true))
+    };
     let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let load = Arc::new(Load::new());
     let mut regs: Vec<Register> = Vec::new();
@@ -185,7 +209,15 @@ pub fn run(plan: &Plan) -> Result<Report, String> {
     };
 
     let mut log = Log::default();
-    let result = schedule(plan, &mut c, &net, &disk, &mut log, since);
+    let result = schedule(
+        plan,
+        plan.liar.map(|_| liar),
+        &mut c,
+        &net,
+        &disk,
+        &mut log,
+        since,
+    );
     load.stop.store(true, Ordering::Relaxed);
     workers
         .join()
@@ -200,7 +232,32 @@ pub fn run(plan: &Plan) -> Result<Report, String> {
         }
     }
     disk.free();
-    let epoch = settle(&c)?;
+    let skip = plan.liar.map(|_| liar);
+    let epoch = settle(&c, skip)?;
+    let liar_report = match plan.liar {
+        Some(b) => {
+            let live = (0..c.nodes.len()).find(|i| Some(*i) != skip).unwrap_or(0);
+            let s = c.status(live)?;
+            let id = c.status(liar).map(|l| l["node"].clone()).ok();
+            let member = s["members"]
+                .as_array()
+                .is_some_and(|m| m.iter().any(|x| Some(&x["node"]) == id.as_ref()));
+            Some((liar, b, member))
+        }
+        None => None,
+    };
+    // Counted in the logs, which survive restarts (a node's events do not).
+    let proofs = c
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| Some(*i) != skip)
+        .map(|(_, n)| {
+            n.log()
+                .matches("reporting the proof to the membership service")
+                .count() as u64
+        })
+        .sum();
     let finals = rt.block_on(async {
         let reader = Client::connect(client_of(&reader_file)?)
             .await
@@ -234,7 +291,15 @@ pub fn run(plan: &Plan) -> Result<Report, String> {
         verdict,
         epoch,
         errors,
+        liar: liar_report,
+        liar_in_ms,
+        proofs,
     })
+}
+
+/// Whether the genesis bundle at `path` holds an MS key share.
+fn holds_share(path: &std::path::Path) -> bool {
+    bootstrap::bundle::read(path).is_ok_and(|b| b.share.is_some())
 }
 
 /// The last acknowledged write of each register.
@@ -261,15 +326,16 @@ fn last_acknowledged(
     last
 }
 
-/// Waits until every live node is in the same epoch with the same configuration; returns it.
-fn settle(c: &Cluster) -> Result<u64, String> {
+/// Waits until every live node but `skip` (the liar) is in the same epoch with the same
+/// configuration; returns it.
+fn settle(c: &Cluster, skip: Option<usize>) -> Result<u64, String> {
     Ok(wait_for(
         "every live node in one epoch after the campaign",
         Duration::from_secs(180),
         || {
             let mut seen: Option<(serde_json::Value, serde_json::Value)> = None;
             for (i, n) in c.nodes.iter().enumerate() {
-                if n.proc.is_none() {
+                if n.proc.is_none() || Some(i) == skip {
                     continue;
                 }
                 let s = c.status(i)?;
@@ -293,7 +359,7 @@ fn settle(c: &Cluster) -> Result<u64, String> {
 
 /// The roles the scripted faults need: a replica outside the MS group, another one, the MS
 /// primary, and an MS replica that is not the primary.
-fn roles(c: &Cluster, avoid: usize) -> Result<(usize, usize, usize, usize), String> {
+fn roles(c: &Cluster, avoid: &[usize]) -> Result<(usize, usize, usize, usize), String> {
     let s = c.status(0)?;
     let ids: Vec<String> = (0..c.nodes.len())
         .map(|i| {
@@ -321,12 +387,12 @@ fn roles(c: &Cluster, avoid: usize) -> Result<(usize, usize, usize, usize), Stri
         .position(|id| *id == primary_id)
         .ok_or("the primary is not a node here")?;
     let plain: Vec<usize> = (0..c.nodes.len())
-        .filter(|i| !ms.contains(i) && *i != avoid)
+        .filter(|i| !ms.contains(i) && !avoid.contains(i))
         .collect();
     let other_ms = ms
         .iter()
         .copied()
-        .find(|i| *i != primary && *i != avoid)
+        .find(|i| *i != primary && !avoid.contains(i))
         .ok_or("no second MS replica")?;
     match plain.as_slice() {
         [a, b, ..] => Ok((*a, *b, primary, other_ms)),
@@ -344,6 +410,7 @@ fn at(since: Instant, secs: u64) {
 /// The scripted faults, then random ones for `plan.random_for`.
 fn schedule(
     plan: &Plan,
+    liar: Option<usize>,
     c: &mut Cluster,
     net: &Net,
     disk: &SmallDisk,
@@ -351,10 +418,11 @@ fn schedule(
     since: Instant,
 ) -> Result<(), String> {
     let full = plan.nodes - 1;
-    let (a, b, primary, ms) = roles(c, full)?;
+    let avoid: Vec<usize> = [Some(full), liar].into_iter().flatten().collect();
+    let (a, b, primary, ms) = roles(c, &avoid)?;
     log.note(
         since,
-        format!("roles: node{a} and node{b} outside the MS group, node{primary} the MS primary, node{ms} another MS replica, node{full} with a small disk"),
+        format!("roles: node{a} and node{b} outside the MS group, node{primary} the MS primary, node{ms} another MS replica, node{full} with a small disk, liar {liar:?} ({:?})", plan.liar),
     );
     let script: [(u64, Fault); 16] = [
         (5, Fault::Kill(a)),
@@ -390,6 +458,9 @@ fn schedule(
     while Instant::now() < end {
         // One node at a time is faulty, so every group keeps 3f+1 - 1 correct replicas.
         let i = rng.gen_range(0..genesis);
+        if Some(i) == liar {
+            continue;
+        }
         let hold = Duration::from_secs(rng.gen_range(3..15));
         let (fault, repair) = match rng.gen_range(0..4) {
             0 => (Fault::Kill(i), Fault::Restart(i)),

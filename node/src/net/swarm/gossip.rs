@@ -152,7 +152,9 @@ impl NetTask {
         let config = self.view.borrow().config.clone();
         match probe::check(&message.data, &config) {
             Ok(ProbeMsg::Challenge(c, _)) => {
-                if config.member(&self.me).is_some() {
+                if config.member(&self.me).is_some()
+                    && self.liar.as_ref().is_none_or(|l| l.speaks())
+                {
                     let answer = probe::answer(&self.key, &c);
                     self.publish_probe(&answer);
                 }

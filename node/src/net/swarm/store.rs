@@ -324,6 +324,13 @@ impl NetTask {
             }
             _ => link.counters.served += 1,
         }
+        let reply = match self.liar.as_mut() {
+            Some(l) => match l.store_reply(reply) {
+                Some(r) => r,
+                None => return,
+            },
+            None => reply,
+        };
         if self
             .swarm
             .behaviour_mut()

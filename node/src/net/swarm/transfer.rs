@@ -562,7 +562,11 @@ impl NetTask {
             request_response::Event::Message { peer, message, .. } => match message {
                 Message::Request {
                     request, channel, ..
-                } => self.transfer_request(peer, request, channel),
+                } => {
+                    if self.liar.as_ref().is_none_or(|l| l.speaks()) {
+                        self.transfer_request(peer, request, channel)
+                    }
+                }
                 Message::Response {
                     request_id,
                     response,
