@@ -68,7 +68,7 @@ impl Liar {
         match self.behaviour {
             Behaviour::Silent => None,
             Behaviour::Stale => Some(stale(reply)),
-            Behaviour::Equivocate if self.replies % 2 == 0 => Some(stale(reply)),
+            Behaviour::Equivocate if self.replies.is_multiple_of(2) => Some(stale(reply)),
             Behaviour::Equivocate => Some(reply),
             Behaviour::Forge => Some(match reply {
                 Reply::Version(Some(mut v)) => {
@@ -98,7 +98,7 @@ impl Liar {
             }],
             // Half the peers get a vote for another digest first, then the true one: two
             // votes for one step, both signed.
-            Behaviour::Equivocate if peer % 2 == 1 => {
+            Behaviour::Equivocate if !peer.is_multiple_of(2) => {
                 let other = |d: &Hash| Hash::of(&[b"rampart/v1/byzantine\0", &d.0]);
                 let payload = match &msg.payload {
                     Payload::Prepare { view, seq, digest } => Payload::Prepare {
