@@ -119,3 +119,98 @@ impl Liar {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use overlay::config::{Configuration, Member, choose_ms_group};
+    use overlay::dbqs::object::Version;
+    use overlay::id::{Epoch, NodeId};
+    use overlay::ms::Evidence;
+    use overlay::pbft::{Config, ReplicaIdx, Seq, View};
+
+    fn config(keys: &[SecretKey]) -> Configuration {
+        let mut members: Vec<Member> = keys
+            .iter()
+            .map(|k| Member {
+                key: k.public(),
+                addrs: vec![],
+            })
+            .collect();
+        members.sort_by_key(Member::id);
+        let ids: Vec<NodeId> = members.iter().map(Member::id).collect();
+        Configuration {
+            epoch: Epoch(0),
+            ms_group: choose_ms_group(&ids, 1, &Hash([0; 32])),
+            members,
+            f: 1,
+            f_ms: 1,
+            vnodes: 4,
+            revoked: Default::default(),
+        }
+    }
+
+    #[test]
+    fn each_behaviour_lies_as_described_and_an_equivocator_is_caught() {
+        let keys: Vec<SecretKey> = (1..=4u8).map(|i| SecretKey::from_seed(&[i; 32])).collect();
+        let c = config(&keys);
+        let cfg = Config::for_ms(&c);
+        let from = ReplicaIdx(0);
+        let me = keys
+            .iter()
+            .find(|k| cfg.key(from) == Some(&k.public()))
+            .expect("replica 0's key")
+            .seed();
+        let k = || SecretKey::from_seed(&me);
+        let me = k();
+        let vote = Signed::sign(
+            &me,
+            &cfg.instance,
+            from,
+            Payload::Prepare {
+                view: View(0),
+                seq: Seq(1),
+                digest: Hash([1; 32]),
+            },
+        );
+        let owner = SecretKey::from_seed(&[9; 32]);
+        let held = || {
+            Reply::Version(Some(Box::new(Version::sign(
+                &owner,
+                b"k",
+                1,
+                Some(b"v".to_vec()),
+            ))))
+        };
+
+        let silent = Liar::new(Behaviour::Silent, k());
+        assert!(silent.pbft(&cfg.instance, 1, vote.clone()).is_empty());
+        assert!(!silent.speaks());
+        assert_eq!(Liar::new(Behaviour::Silent, k()).store_reply(held()), None);
+
+        let mut stale = Liar::new(Behaviour::Stale, k());
+        assert_eq!(stale.store_reply(held()), Some(Reply::Version(None)));
+
+        let forge = Liar::new(Behaviour::Forge, k());
+        let forged = forge.pbft(&cfg.instance, 1, vote.clone());
+        assert!(forged[0].verify(&cfg).is_err());
+        match Liar::new(Behaviour::Forge, k()).store_reply(held()) {
+            Some(Reply::Version(Some(v))) => assert!(v.verify().is_err()),
+            other => panic!("{other:?}"),
+        }
+
+        let eq = Liar::new(Behaviour::Equivocate, k());
+        assert_eq!(eq.pbft(&cfg.instance, 2, vote.clone()), vec![vote.clone()]);
+        let two = eq.pbft(&cfg.instance, 1, vote.clone());
+        assert_eq!(two.len(), 2);
+        let proof = Evidence::Pbft {
+            a: Box::new(two[0].clone()),
+            b: Box::new(two[1].clone()),
+        };
+        assert_eq!(
+            proof.culprit(&c),
+            Some(me.public()),
+            "the two votes prove it"
+        );
+    }
+}
