@@ -379,23 +379,7 @@ async fn analyser_walkthrough(exe: &Path, dir: &Path, base: u16) -> anyhow::Resu
     let cred = dir.join("demo-analyst.cred");
     let cred_s = cred.display().to_string();
     if !cred.exists() {
-        shown(
-            exe,
-            &[
-                "admin",
-                "--admin-dir",
-                &admin,
-                "add-client",
-                "--name",
-                "demo-analyst",
-                "--caps",
-                "analyze",
-                "--expires",
-                "30d",
-                "--out",
-                &cred_s,
-            ],
-        )?;
+        add_client(exe, &admin, "demo-analyst", "analyze", &cred_s)?;
     }
     shown(
         exe,
@@ -426,22 +410,12 @@ fn storage_walkthrough(exe: &Path, dir: &Path, base: u16, nodes: usize) -> anyho
     println!(
         "\n== the admin registers a storage client; it stores and reads objects (dBQS, quorums of 2f+1 = 3)"
     );
-    shown(
+    add_client(
         exe,
-        &[
-            "admin",
-            "--admin-dir",
-            &admin,
-            "add-client",
-            "--name",
-            "demo-store",
-            "--caps",
-            "put,get",
-            "--expires",
-            "30d",
-            "--out",
-            &cred.display().to_string(),
-        ],
+        &admin,
+        "demo-store",
+        "put,get",
+        &cred.display().to_string(),
     )?;
     let peers: Vec<String> = (0..nodes).map(|i| format!("{:?}", addr(base, i))).collect();
     let client = dir.join("client.toml");
@@ -479,23 +453,7 @@ fn membership_walkthrough(exe: &Path, dir: &Path, base: u16) -> anyhow::Result<(
     let cred = dir.join("demo-app.cred").display().to_string();
     let revoke = dir.join("demo-app.revoke").display().to_string();
     println!("\n== the admin registers a client, then revokes it through the membership service");
-    shown(
-        exe,
-        &[
-            "admin",
-            "--admin-dir",
-            &admin,
-            "add-client",
-            "--name",
-            "demo-app",
-            "--caps",
-            "put,get",
-            "--expires",
-            "30d",
-            "--out",
-            &cred,
-        ],
-    )?;
+    add_client(exe, &admin, "demo-app", "put,get", &cred)?;
     shown(
         exe,
         &[
@@ -533,6 +491,28 @@ fn membership_walkthrough(exe: &Path, dir: &Path, base: u16) -> anyhow::Result<(
     shown(
         exe,
         &["freshness", "--peer", &addr(base, 3), "--ms-key", &bundle],
+    )?;
+    Ok(())
+}
+
+/// `rampart admin add-client` for 30 days, shown.
+fn add_client(exe: &Path, admin: &str, name: &str, caps: &str, out: &str) -> anyhow::Result<()> {
+    shown(
+        exe,
+        &[
+            "admin",
+            "--admin-dir",
+            admin,
+            "add-client",
+            "--name",
+            name,
+            "--caps",
+            caps,
+            "--expires",
+            "30d",
+            "--out",
+            out,
+        ],
     )?;
     Ok(())
 }

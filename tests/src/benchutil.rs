@@ -57,3 +57,65 @@ pub fn fsync_rate() -> f64 {
         Duration::from_secs(2),
     )
 }
+
+/// The command that reproduces this run, as the report quotes it: `./target/debug/<bin>` and
+/// the arguments, without `--json <file>` (where the figures went is not part of the run).
+pub fn command_line() -> String {
+    let mut args = std::env::args();
+    let bin = args.next().unwrap_or_default();
+    let name = std::path::Path::new(&bin)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or(bin);
+    let mut out = vec![format!("./target/debug/{name}")];
+    let mut skip = false;
+    for a in args {
+        if skip {
+            skip = false;
+        } else if a == "--json" {
+            skip = true;
+        } else if !a.starts_with("--json=") {
+            out.push(a);
+        }
+    }
+    out.join(" ")
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Writes `value` to `path` as pretty JSON, making its directory; panics if it cannot, since
+/// a benchmark whose figures were lost should not look like it succeeded.
+pub fn write_json(path: &std::path::Path, value: &serde_json::Value) {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).expect("make the JSON file's directory");
+    }
+    let text = serde_json::to_string_pretty(value).expect("JSON");
+    std::fs::write(path, text + "\n")
+        .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+}
+
+/// The fields every benchmark's JSON starts with: which bench, the command that reproduces
+/// it, when it started, whether writes were durable.
+pub fn json_header(bench: &str, durable: Option<bool>) -> serde_json::Value {
+    serde_json::json!({
+        "bench": bench,
+        "command": command_line(),
+        "started_unix": unix_now(),
+        "durable": durable,
+    })
+}
+
+/// The `p`-th quantile (0..=1) of sorted durations, in milliseconds (0 when empty).
+pub fn quantile_ms(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)].as_secs_f64() * 1000.0
+}

@@ -4,6 +4,7 @@
 //! Waiting is always on a condition with a deadline ([`wait_for`]); a test never sleeps a
 //! fixed time hoping something happened.
 
+pub mod bench_report;
 pub mod benchutil;
 pub mod byzantine;
 pub mod campaign;
@@ -75,6 +76,39 @@ pub fn rampart_fails(args: &[&str]) -> String {
         "rampart {args:?} panicked: {stderr}"
     );
     stderr
+}
+
+/// `GET path` from `addr` over plain HTTP/1.1, with a bearer token if given: the status code
+/// and the body.
+pub fn http_get(addr: &str, path: &str, token: Option<&str>) -> Result<(u16, String), String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).map_err(|e| format!("{addr}: {e}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?;
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).map_err(|e| e.to_string())?;
+    let (head, body) = raw.split_once("\r\n\r\n").ok_or("no header end")?;
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or("no status code")?;
+    Ok((code, body.to_string()))
+}
+
+/// The number after `name` among command-line `args`, or `default`.
+pub fn arg(args: &[String], name: &str, default: u64) -> u64 {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.

@@ -2,32 +2,14 @@
 //! `/metrics` (Prometheus text) on 127.0.0.1; the metrics parse with a Prometheus parser and
 //! their counters move when operations run.
 
-use std::io::{Read, Write};
 use std::time::Duration;
 
 use rampart::client::{Client, ClientOptions};
 use rampart_tests::cluster::Cluster;
 use rampart_tests::wait_for;
 
-/// `GET path` from `addr` over plain HTTP/1.1; the status code and the body.
 fn get(addr: &str, path: &str) -> Result<(u16, String), String> {
-    let mut s = std::net::TcpStream::connect(addr).map_err(|e| format!("{addr}: {e}"))?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))
-        .map_err(|e| e.to_string())?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .map_err(|e| e.to_string())?;
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).map_err(|e| e.to_string())?;
-    let (head, body) = raw.split_once("\r\n\r\n").ok_or("no header end")?;
-    let code = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or("no status code")?;
-    Ok((code, body.to_string()))
+    rampart_tests::http_get(addr, path, None)
 }
 
 fn scrape(addr: &str) -> prometheus_parse::Scrape {

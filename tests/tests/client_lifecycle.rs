@@ -5,7 +5,6 @@
 //! revoked with no admin involved; analysts see a node's status with an `analyze`
 //! credential, from this host and (with a token) over HTTP from another address.
 
-use std::io::{Read, Write};
 use std::path::Path;
 use std::time::Duration;
 
@@ -53,26 +52,8 @@ fn send(addr: &str, key: &SecretKey, cred: &overlay::cert::Certificate, req: Req
     )
 }
 
-/// `GET path` over HTTP/1.1 from `addr`, with an optional bearer token.
 fn http_get(addr: &str, path: &str, token: Option<&str>) -> (u16, String) {
-    let mut sock = std::net::TcpStream::connect(addr).expect("connect");
-    sock.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
-    write!(
-        sock,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n"
-    )
-    .expect("write");
-    let mut raw = String::new();
-    sock.read_to_string(&mut raw).expect("read");
-    let (head, body) = raw.split_once("\r\n\r\n").expect("a response");
-    let code = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .expect("a status code");
-    (code, body.to_string())
+    rampart_tests::http_get(addr, path, token).expect("an HTTP answer")
 }
 
 /// This host's address on its first non-loopback interface, if it has one (a UDP connect

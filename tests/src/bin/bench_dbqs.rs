@@ -1,18 +1,23 @@
-//! `bench_dbqs`: dBQS put and get throughput and latency on four `rampart node` processes
-//! (f = 1) over libp2p on loopback, for 1 KiB and 64 KiB values at 1, 8 and 32 concurrent
-//! clients (each its own connection and credential key, one operation in flight), beside this
-//! machine's ed25519 and fsync rates measured in the same run.
+//! `bench_dbqs`: dBQS put and get throughput and latency on `rampart node` processes (four by
+//! default; replica groups stay 3f+1 = 4 with f = 1 whatever the node count) over libp2p on
+//! loopback, for 1 KiB and 64 KiB values at 1, 8 and 32 concurrent clients (each its own
+//! connection and credential key, one operation in flight), beside this machine's ed25519 and
+//! fsync rates measured in the same run.
 //!
 //! `cargo build --workspace --all-targets && ./target/debug/bench_dbqs` (`--no-sync` turns WAL
-//! fsync off; `--quick` runs fewer operations).
+//! fsync off; `--quick` runs fewer operations; `--nodes 7` runs seven nodes; `--clients
+//! 1,2,4,8,16,32` and `--sizes 1,64` (KiB) choose the grid; `--json <file>` also writes the
+//! figures as JSON).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use clap::Parser;
 use futures::future::join_all;
 use rampart::client::{Client, ClientOptions};
-use rampart_tests::benchutil::{crypto_rates, fsync_rate};
+use rampart_tests::benchutil::{crypto_rates, fsync_rate, json_header, quantile_ms, write_json};
 use rampart_tests::cluster::Cluster;
+use serde_json::json;
 
 /// Signature work per operation for n = 4, f = 1: a put signs its version once, the client
 /// verifies the up to 3 versions the query returns, and 4 replicas verify the new version; a
@@ -23,18 +28,36 @@ const GET: (f64, f64) = (0.0, 3.0);
 /// Sequential WAL fsyncs per put at each of 4 replicas, sharing one disk.
 const FSYNCS_PER_PUT: f64 = 4.0;
 
+/// dBQS put and get on node processes, with their bounds.
+#[derive(Parser)]
+struct Args {
+    /// 200 operations a row instead of 1,600.
+    #[arg(long)]
+    quick: bool,
+    /// Turn the rocksdb WAL fsync off (not durable).
+    #[arg(long)]
+    no_sync: bool,
+    /// Node processes (replica groups stay 4 with f = 1; the MS group is 4 of them).
+    #[arg(long, default_value_t = 4)]
+    nodes: usize,
+    /// Concurrent client counts, comma-separated; each is one row per size and operation.
+    #[arg(long, value_delimiter = ',', default_value = "1,8,32")]
+    clients: Vec<usize>,
+    /// Value sizes in KiB, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,64")]
+    sizes: Vec<usize>,
+    /// Operations a row, split over its clients (each makes at least 10).
+    #[arg(long)]
+    ops: Option<usize>,
+    /// Also write the figures, the bounds and the command line to this file as JSON.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
 fn options(file: &Path) -> ClientOptions {
     let mut o = ClientOptions::from_client_file(file).expect("client file");
     o.timeout = Duration::from_secs(120);
     o
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i].as_secs_f64() * 1000.0
 }
 
 struct Run {
@@ -75,13 +98,17 @@ async fn drive(clients: &[Client], per_client: usize, size: usize, put: bool) ->
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
-    let sync = !std::env::args().any(|a| a == "--no-sync");
+    let args = Args::parse();
+    let t_start = Instant::now();
+    assert!(args.nodes >= 4, "--nodes: at least 4 (groups of 3f+1 = 4)");
+    let sync = !args.no_sync;
+    let total = args.ops.unwrap_or(if args.quick { 200 } else { 1600 });
     let (sign, verify) = crypto_rates();
     let fsyncs = fsync_rate();
     println!(
-        "ed25519 on this machine (one core): {sign:.0} signs/s, {verify:.0} verifies/s; disk: {fsyncs:.0} fsyncs/s; WAL fsync {}",
-        if sync { "on" } else { "off" }
+        "ed25519 on this machine (one core): {sign:.0} signs/s, {verify:.0} verifies/s; disk: {fsyncs:.0} fsyncs/s; WAL fsync {}; {} nodes",
+        if sync { "on" } else { "off" },
+        args.nodes
     );
     let bound = |(s, v): (f64, f64)| 2.0 / (s / sign + v / verify);
     println!();
@@ -89,18 +116,18 @@ fn main() {
         "| op | value | clients | ops | ops/s | MB/s | p50 ms | p99 ms | crypto bound | ÷ crypto | fsync bound | ÷ fsync |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    let mut c = Cluster::genesis(4);
+    let mut c = Cluster::genesis(args.nodes);
     c.node_config = format!("[storage]\nsync = {sync}\n");
     c.start_all();
-    c.wait_meshed(Duration::from_secs(60));
+    c.wait_meshed(Duration::from_secs(60 + 10 * args.nodes as u64));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
-    for size in [1024usize, 64 * 1024] {
-        for n in [1usize, 8, 32] {
-            let total = if quick { 200 } else { 1600 };
+    let mut rows = Vec::new();
+    for size in args.sizes.iter().map(|k| k * 1024) {
+        for &n in &args.clients {
             let per_client = (total / n).max(10);
             let clients: Vec<Client> = (0..n)
                 .map(|i| {
@@ -113,27 +140,49 @@ fn main() {
                 let r = rt.block_on(drive(&clients, per_client, size, put));
                 let ops_s = r.ops as f64 / r.secs;
                 let crypto = bound(if put { PUT } else { GET });
-                let fsync = if put && sync {
-                    format!("{:.0}", fsyncs / FSYNCS_PER_PUT)
-                } else {
-                    "-".into()
-                };
-                let fsync_ratio = if put && sync {
-                    format!("{:.2}", ops_s / (fsyncs / FSYNCS_PER_PUT))
-                } else {
-                    "-".into()
-                };
+                let fsync_bound = (put && sync).then_some(fsyncs / FSYNCS_PER_PUT);
+                let fsync = fsync_bound.map_or("-".into(), |b| format!("{b:.0}"));
+                let fsync_ratio = fsync_bound.map_or("-".into(), |b| format!("{:.2}", ops_s / b));
+                let op = if put { "put" } else { "get" };
+                let (p50, p99) = (quantile_ms(&r.lat, 0.5), quantile_ms(&r.lat, 0.99));
+                let mbs = ops_s * size as f64 / 1e6;
                 println!(
-                    "| {} | {} KiB | {n} | {} | {ops_s:.0} | {:.2} | {:.2} | {:.2} | {crypto:.0} | {:.2} | {fsync} | {fsync_ratio} |",
-                    if put { "put" } else { "get" },
+                    "| {op} | {} KiB | {n} | {} | {ops_s:.0} | {mbs:.2} | {p50:.2} | {p99:.2} | {crypto:.0} | {:.2} | {fsync} | {fsync_ratio} |",
                     size / 1024,
                     r.ops,
-                    ops_s * size as f64 / 1e6,
-                    percentile(&r.lat, 0.5),
-                    percentile(&r.lat, 0.99),
                     ops_s / crypto,
                 );
+                rows.push(json!({
+                    "op": op,
+                    "value_bytes": size,
+                    "clients": n,
+                    "ops": r.ops,
+                    "ops_per_s": ops_s,
+                    "mb_per_s": mbs,
+                    "p50_ms": p50,
+                    "p99_ms": p99,
+                    "crypto_bound": crypto,
+                    "crypto_ratio": ops_s / crypto,
+                    "fsync_bound": fsync_bound,
+                    "fsync_ratio": fsync_bound.map(|b| ops_s / b),
+                }));
             }
         }
+    }
+    if let Some(path) = &args.json {
+        let mut out = json_header("dbqs", Some(sync));
+        out["quick"] = json!(args.quick);
+        out["wall_secs"] = json!(t_start.elapsed().as_secs_f64());
+        out["machine"] = json!({
+            "signs_per_s": sign, "verifies_per_s": verify, "fsyncs_per_s": fsyncs,
+        });
+        out["params"] = json!({
+            "nodes": args.nodes, "f": 1, "group": 4, "ops_per_row": total,
+            "clients": args.clients, "sizes_kib": args.sizes,
+            "put_signs_verifies": [PUT.0, PUT.1], "get_signs_verifies": [GET.0, GET.1],
+            "fsyncs_per_put": FSYNCS_PER_PUT,
+        });
+        out["rows"] = json!(rows);
+        write_json(path, &out);
     }
 }

@@ -5,9 +5,13 @@
 //! machine's SHA-256 rate measured in the same run (the ring is mostly hashing).
 //!
 //! `cargo run -p rampart-tests --bin bench_ms_scale -- [--members 100000] [--epochs 3]`
+//! (`--quick`: 10,000 members, one epoch; `--json <file>` also writes the figures as JSON).
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::time::Instant;
+
+use clap::Parser;
 
 use overlay::cert::{CertBody, CertContent, Certificate};
 use overlay::config::{Configuration, Delta, Member, choose_ms_group};
@@ -20,15 +24,25 @@ use overlay::ms::{Op, Outcome, State, roles};
 use overlay::ring::Ring;
 use overlay::threshold::{self, KeyPackage, PublicKeyPackage};
 use overlay::time::Timestamp;
+use rampart_tests::benchutil::{json_header, write_json};
 use rand::SeedableRng;
+use serde_json::json;
 
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+/// The membership service at scale: pure computation, no network, no disk.
+#[derive(Parser)]
+struct Args {
+    /// Members at genesis (default 100,000; 10,000 with --quick).
+    #[arg(long)]
+    members: Option<u64>,
+    /// Epochs of 1% churn (default 3; 1 with --quick).
+    #[arg(long)]
+    epochs: Option<u64>,
+    /// 10,000 members and one epoch unless --members and --epochs say otherwise.
+    #[arg(long)]
+    quick: bool,
+    /// Also write the figures, the bound and the command line to this file as JSON.
+    #[arg(long)]
+    json: Option<PathBuf>,
 }
 
 fn rss_kib() -> u64 {
@@ -66,8 +80,12 @@ fn ms(t0: Instant) -> f64 {
 }
 
 fn main() {
-    let n = arg("--members", 100_000);
-    let epochs = arg("--epochs", 3);
+    let args = Args::parse();
+    let t_start = Instant::now();
+    let n = args
+        .members
+        .unwrap_or(if args.quick { 10_000 } else { 100_000 });
+    let epochs = args.epochs.unwrap_or(if args.quick { 1 } else { 3 });
     let churn = (n / 100).max(2);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
     let authority = SecretKey::generate(&mut rng);
@@ -100,16 +118,16 @@ fn main() {
     let ring_ms = ms(t);
     let rss_ring = rss_kib();
     let config_bytes = encode(&config).len();
+    let config_per_member = config_bytes as f64 / n as f64;
+    let memory_per_member = (rss_config.saturating_sub(rss0) * 1024) as f64 / n as f64;
+    let ring_per_member = (rss_ring.saturating_sub(rss_config) * 1024) as f64 / n as f64;
+    let positions_per_s = (n * u64::from(VNODES_DEFAULT)) as f64 / (ring_ms / 1000.0);
     println!("machine: {sha_rate:.0} SHA-256/s (64-byte inputs, one core)");
     println!(
-        "{n} members, vnodes {VNODES_DEFAULT}: configuration {} bytes encoded ({:.0} B/member), {:.0} B/member in memory; ring {:.0} B/member, built in {ring_ms:.0} ms ({:.0} positions/s, {:.2} of the SHA-256 rate)",
-        config_bytes,
-        config_bytes as f64 / n as f64,
-        (rss_config.saturating_sub(rss0) * 1024) as f64 / n as f64,
-        (rss_ring.saturating_sub(rss_config) * 1024) as f64 / n as f64,
-        (n * u64::from(VNODES_DEFAULT)) as f64 / (ring_ms / 1000.0),
-        (n * u64::from(VNODES_DEFAULT)) as f64 / (ring_ms / 1000.0) / sha_rate
+        "{n} members, vnodes {VNODES_DEFAULT}: configuration {config_bytes} bytes encoded ({config_per_member:.0} B/member), {memory_per_member:.0} B/member in memory; ring {ring_per_member:.0} B/member, built in {ring_ms:.0} ms ({positions_per_s:.0} positions/s, {:.2} of the SHA-256 rate)",
+        positions_per_s / sha_rate
     );
+    let mut rows = Vec::new();
     drop(ring);
 
     let now = Timestamp(1_700_000_000);
@@ -184,13 +202,44 @@ fn main() {
         let t = Instant::now();
         let diff = overlay::ring::RingDiff::between(&old_ring, &new_ring);
         let diff_ms = ms(t);
+        let moved = diff.moved().count();
         println!(
-            "| {} | {} | {} | {delta_bytes} | {next_ms:.0} | {apply_ms:.0} | {rebuild_ms:.0} | {diff_ms:.0} | {} | {handover_ms:.0} |",
+            "| {} | {} | {} | {delta_bytes} | {next_ms:.0} | {apply_ms:.0} | {rebuild_ms:.0} | {diff_ms:.0} | {moved} | {handover_ms:.0} |",
             config.epoch.0,
             delta.upserted.len(),
             delta.removed.len(),
-            diff.moved().count()
         );
+        rows.push(json!({
+            "epoch": config.epoch.0,
+            "joins": delta.upserted.len(),
+            "leaves": delta.removed.len(),
+            "delta_bytes": delta_bytes,
+            "next_config_ms": next_ms,
+            "delta_apply_ms": apply_ms,
+            "ring_rebuild_ms": rebuild_ms,
+            "ring_diff_ms": diff_ms,
+            "arcs_moved": moved,
+            "handover_ms": handover_ms,
+        }));
+    }
+    if let Some(path) = &args.json {
+        let mut out = json_header("ms_scale", None);
+        out["quick"] = json!(args.quick);
+        out["wall_secs"] = json!(t_start.elapsed().as_secs_f64());
+        out["machine"] = json!({ "sha256_per_s": sha_rate });
+        out["params"] = json!({
+            "members": n, "epochs": epochs, "churn_per_epoch": churn, "vnodes": VNODES_DEFAULT,
+            "ms_group": 4,
+        });
+        out["config_bytes"] = json!(config_bytes);
+        out["config_bytes_per_member"] = json!(config_per_member);
+        out["memory_bytes_per_member"] = json!(memory_per_member);
+        out["ring_bytes_per_member"] = json!(ring_per_member);
+        out["ring_build_ms"] = json!(ring_ms);
+        out["ring_positions_per_s"] = json!(positions_per_s);
+        out["ring_sha_ratio"] = json!(positions_per_s / sha_rate);
+        out["rows"] = json!(rows);
+        write_json(path, &out);
     }
 }
 

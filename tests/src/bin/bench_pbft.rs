@@ -2,15 +2,18 @@
 //! `rampart node` processes over real libp2p on loopback, at several batch sizes and client
 //! counts, beside this machine's own ed25519 sign and verify rates measured in the same run.
 //!
-//! `cargo build --release -p rampart --bins && cargo run --release -p rampart-tests --bin bench_pbft`
-//! (`RAMPART_BIN` may point at the rampart binary; `--quick` runs a smaller grid; `--no-sync`
-//! turns WAL fsync off.)
+//! `cargo build --workspace --all-targets && ./target/debug/bench_pbft`
+//! (`RAMPART_BIN` may point at the rampart binary; `--quick` runs a smaller grid with fewer
+//! requests; `--no-sync` turns WAL fsync off; `--json <file>` also writes the figures as JSON.)
 
-use std::time::Duration;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
+use clap::Parser;
 use rampart::ordering::{self, LoadSpec};
-use rampart_tests::benchutil::{crypto_rates, fsync_rate};
+use rampart_tests::benchutil::{crypto_rates, fsync_rate, json_header, write_json};
 use rampart_tests::cluster::Cluster;
+use serde_json::json;
 
 /// Signature operations per request and per batch that the protocol implies for n = 4 when
 /// clients send each request to every replica: (signs, verifies) per request, per batch.
@@ -24,11 +27,29 @@ const PER_BATCH: (f64, f64) = (8.0, 24.0);
 /// sent, then the prepared certificate with the commit sent.
 const FSYNCS_PER_BATCH: f64 = 2.0;
 
+/// PBFT ordering of the null application on four node processes, with its bounds.
+#[derive(Parser)]
+struct Args {
+    /// A smaller grid: batch_max 1 and 64, 1 and 8 clients, at most 400 requests a row.
+    #[arg(long)]
+    quick: bool,
+    /// Turn the rocksdb WAL fsync off (not durable).
+    #[arg(long)]
+    no_sync: bool,
+    /// Also write the figures, the bounds and the command line to this file as JSON.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
-    let sync = !std::env::args().any(|a| a == "--no-sync");
+    let args = Args::parse();
+    let t_start = Instant::now();
+    let quick = args.quick;
+    let sync = !args.no_sync;
     let batches: &[usize] = if quick { &[1, 64] } else { &[1, 16, 64] };
     let client_counts: &[usize] = if quick { &[1, 8] } else { &[1, 8, 64] };
+    // Requests a row, split over its clients (each makes at least 20 and at most 500).
+    let total = if quick { 400 } else { 3000 };
     let (sign, verify) = crypto_rates();
     let fsyncs = fsync_rate();
     println!(
@@ -39,6 +60,7 @@ fn main() {
         "| batch_max | clients | requests | ops/s | p50 ms | p99 ms | crypto bound | ops/s ÷ crypto | fsync bound | ops/s ÷ fsync |"
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mut rows = Vec::new();
     for &batch in batches {
         let mut c = Cluster::genesis(4);
         c.node_config = format!(
@@ -47,7 +69,7 @@ fn main() {
         c.start_all();
         c.wait_meshed(Duration::from_secs(60));
         for &clients in client_counts {
-            let per_client = (3000 / clients).clamp(20, 500);
+            let per_client = (total / clients).clamp(20, 500);
             let spec = LoadSpec {
                 clients,
                 requests_per_client: per_client,
@@ -64,6 +86,9 @@ fn main() {
                 Ok(r) => r,
                 Err(e) => {
                     println!("| {batch} | {clients} | - | failed: {e} | | | | |");
+                    rows.push(json!({
+                        "batch_max": batch, "clients": clients, "error": e.to_string(),
+                    }));
                     continue;
                 }
             };
@@ -75,20 +100,31 @@ fn main() {
             let bound = 2.0 / (signs / sign + verifies / verify);
             // Four replicas share one disk; each batch costs each of them FSYNCS_PER_BATCH.
             let disk = fsyncs * b / (4.0 * FSYNCS_PER_BATCH);
+            let ops = report.ops_per_sec();
             let disk_cols = if sync {
-                format!("{disk:.0} | {:.2}", report.ops_per_sec() / disk)
+                format!("{disk:.0} | {:.2}", ops / disk)
             } else {
                 "- | -".to_string()
             };
             println!(
-                "| {batch} | {clients} | {} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {disk_cols} |",
+                "| {batch} | {clients} | {} | {ops:.0} | {:.2} | {:.2} | {bound:.0} | {:.2} | {disk_cols} |",
                 report.ok,
-                report.ops_per_sec(),
                 report.latency_ms(50.0),
                 report.latency_ms(99.0),
-                bound,
-                report.ops_per_sec() / bound
+                ops / bound
             );
+            rows.push(json!({
+                "batch_max": batch,
+                "clients": clients,
+                "requests": report.ok,
+                "ops_per_s": ops,
+                "p50_ms": report.latency_ms(50.0),
+                "p99_ms": report.latency_ms(99.0),
+                "crypto_bound": bound,
+                "crypto_ratio": ops / bound,
+                "fsync_bound": sync.then_some(disk),
+                "fsync_ratio": sync.then_some(ops / disk),
+            }));
         }
     }
     println!();
@@ -98,5 +134,22 @@ fn main() {
         );
     } else {
         println!("NOT durable (--no-sync): rocksdb WAL writes are not fsynced.");
+    }
+    if let Some(path) = &args.json {
+        let mut out = json_header("pbft", Some(sync));
+        out["quick"] = json!(quick);
+        out["wall_secs"] = json!(t_start.elapsed().as_secs_f64());
+        out["machine"] = json!({
+            "signs_per_s": sign, "verifies_per_s": verify, "fsyncs_per_s": fsyncs,
+        });
+        out["params"] = json!({
+            "replicas": 4, "f": 1, "op_bytes": 16, "application": "null",
+            "requests_per_row": total, "per_client_min": 20, "per_client_max": 500,
+            "per_request_signs_verifies": [PER_REQUEST.0, PER_REQUEST.1],
+            "per_batch_signs_verifies": [PER_BATCH.0, PER_BATCH.1],
+            "fsyncs_per_batch": FSYNCS_PER_BATCH,
+        });
+        out["rows"] = json!(rows);
+        write_json(path, &out);
     }
 }

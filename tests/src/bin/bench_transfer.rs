@@ -6,21 +6,46 @@
 //! and its loopback TCP copy rate.
 //!
 //! `cargo build --workspace --all-targets && ./target/debug/bench_transfer`
-//! (`--mib N` moves N MiB instead of 1024; `--no-sync` turns WAL fsync off everywhere).
+//! (`--mib N` moves N MiB instead of 1024; `--quick` moves 64 MiB; `--no-sync` turns WAL
+//! fsync off everywhere; `--json <file>` also writes the figures as JSON).
 
 use std::io::{Read, Write};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use actors::db::Db;
 use actors::dbqs::RocksStore;
+use clap::Parser;
 use futures::{StreamExt, stream};
 use overlay::crypto::SecretKey;
 use overlay::dbqs::object::Version;
 use overlay::dbqs::replica::{Request, handle};
 use rampart::client::{Client, ClientOptions};
+use rampart_tests::benchutil::{json_header, write_json};
 use rampart_tests::cluster::Cluster;
+use serde_json::json;
 
 const MIB: usize = 1024 * 1024;
+
+/// The `[ms] epoch_interval_ms` of the bench's cluster.
+const EPOCH_INTERVAL_MS: u64 = 500;
+
+/// State transfer to a joining node, with the machine's rocksdb and loopback rates.
+#[derive(Parser)]
+struct Args {
+    /// MiB to load, as that many 1 MiB objects (default 1024; 64 with --quick).
+    #[arg(long)]
+    mib: Option<usize>,
+    /// 64 MiB unless --mib says otherwise.
+    #[arg(long)]
+    quick: bool,
+    /// Turn the rocksdb WAL fsync off everywhere (not durable).
+    #[arg(long)]
+    no_sync: bool,
+    /// Also write the figures, the bounds and the command line to this file as JSON.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
 
 /// MB/s of writing `n` versions of 1 MiB into a fresh rocksdb, one at a time.
 fn rocksdb_rate(n: usize, sync: bool) -> f64 {
@@ -70,14 +95,10 @@ fn loopback_rate(n: usize) -> f64 {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let sync = !args.iter().any(|a| a == "--no-sync");
-    let mib: usize = args
-        .iter()
-        .position(|a| a == "--mib")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1024);
+    let args = Args::parse();
+    let t_start = Instant::now();
+    let sync = !args.no_sync;
+    let mib: usize = args.mib.unwrap_or(if args.quick { 64 } else { 1024 });
     println!(
         "bench_transfer: {mib} MiB as {mib} objects of 1 MiB, WAL fsync {}",
         if sync { "on" } else { "off" }
@@ -90,7 +111,7 @@ fn main() {
 
     let mut c = Cluster::genesis(4);
     c.node_config = format!(
-        "[ms]\nepoch_interval_ms = 500\n[transfer]\nrate_mib_s = 0\n[storage]\nsync = {sync}\n"
+        "[ms]\nepoch_interval_ms = {EPOCH_INTERVAL_MS}\n[transfer]\nrate_mib_s = 0\n[storage]\nsync = {sync}\n"
     );
     c.start_all();
     c.wait_meshed(Duration::from_secs(90));
@@ -115,7 +136,8 @@ fn main() {
     for r in results {
         r.expect("put");
     }
-    println!("loaded {mib} MiB in {:.1} s", t0.elapsed().as_secs_f64());
+    let load_secs = t0.elapsed().as_secs_f64();
+    println!("loaded {mib} MiB in {load_secs:.1} s");
     rampart_tests::wait_for(
         "every replica holds every object",
         Duration::from_secs(300),
@@ -162,10 +184,8 @@ fn main() {
     let objects = t["objects_fetched"].as_u64().unwrap_or(0) as f64;
     let secs = (t_done - t_member).as_secs_f64();
     let mbs = bytes / secs / 1e6;
-    println!(
-        "join to first epoch as a member: {:.1} s",
-        (t_member - t_join).as_secs_f64()
-    );
+    let join_secs = (t_member - t_join).as_secs_f64();
+    println!("join to first epoch as a member: {join_secs:.1} s");
     println!(
         "transferred {:.0} MB in {objects:.0} objects to the new node in {secs:.1} s (epoch to every range transferred)",
         bytes / 1e6
@@ -177,4 +197,28 @@ fn main() {
         100.0 * mbs / rocks,
         100.0 * mbs / loopback
     );
+    if let Some(path) = &args.json {
+        let mut out = json_header("transfer", Some(sync));
+        out["quick"] = json!(args.quick);
+        out["wall_secs"] = json!(t_start.elapsed().as_secs_f64());
+        out["machine"] = json!({
+            "rocksdb_mb_per_s": rocks, "rocksdb_sample_mib": 256.min(mib),
+            "loopback_mb_per_s": loopback, "loopback_sample_mib": 1024,
+        });
+        out["params"] = json!({
+            "mib": mib, "object_bytes": MIB, "nodes_before": 4, "f": 1,
+            "epoch_interval_ms": EPOCH_INTERVAL_MS, "rate_mib_s": 0, "load_in_flight": 8,
+        });
+        out["load_secs"] = json!(load_secs);
+        out["load_mb_per_s"] = json!((mib * MIB) as f64 / load_secs / 1e6);
+        out["join_to_member_secs"] = json!(join_secs);
+        out["moved_bytes"] = json!(bytes);
+        out["moved_objects"] = json!(objects);
+        out["transfer_secs"] = json!(secs);
+        out["mb_per_s"] = json!(mbs);
+        out["objects_per_s"] = json!(objects / secs);
+        out["rocksdb_ratio"] = json!(mbs / rocks);
+        out["loopback_ratio"] = json!(mbs / loopback);
+        write_json(path, &out);
+    }
 }

@@ -7,15 +7,8 @@
 use std::time::{Duration, Instant};
 
 use rampart::byzantine::Behaviour;
+use rampart_tests::arg;
 use rampart_tests::campaign::{self, Plan};
-
-fn arg(args: &[String], name: &str, default: u64) -> u64 {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

@@ -6,15 +6,8 @@
 
 use std::time::Instant;
 
+use rampart_tests::arg;
 use rampart_tests::pbft_sim::{self, Params};
-
-fn arg(args: &[String], name: &str, default: u64) -> u64 {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
