@@ -50,16 +50,22 @@ pub fn write(path: &Path, a: &Admission, ow: Overwrite) -> Result<(), FileError>
 /// valid at `now`.
 pub fn read(path: &Path, now: Timestamp) -> Result<Admission, FileError> {
     let bytes = files::read_bounded(path, ADMISSION_BYTES_MAX + MAGIC.len() + 1)?;
-    let body = files::strip_magic(path, MAGIC, &bytes)?;
-    let a: Admission = decode(body, ADMISSION_BYTES_MAX)
-        .map_err(|e| FileError::new(path, format!("not a valid admission: {e}")))?;
+    parse(&bytes, now).map_err(|reason| FileError::new(path, reason))
+}
+
+/// Decodes the bytes of an admission file (magic line and all) and checks it as [`read`]
+/// does. The error is the reason, without the file name.
+pub fn parse(bytes: &[u8], now: Timestamp) -> Result<Admission, String> {
+    let body = files::magic_body(MAGIC, bytes)?;
+    let a: Admission =
+        decode(body, ADMISSION_BYTES_MAX).map_err(|e| format!("not a valid admission: {e}"))?;
     a.cert
         .verify(&a.authority, now)
-        .map_err(|e| FileError::new(path, format!("admission certificate refused: {e}")))?;
+        .map_err(|e| format!("admission certificate refused: {e}"))?;
     if a.node().is_none() {
-        return Err(FileError::new(
-            path,
-            format!("a {} certificate, not an add", a.cert.content.body.kind()),
+        return Err(format!(
+            "a {} certificate, not an add",
+            a.cert.content.body.kind()
         ));
     }
     Ok(a)

@@ -70,11 +70,17 @@ pub fn write(path: &Path, bundle: &Bundle, ow: Overwrite) -> Result<(), FileErro
 /// Reads and checks a bundle.
 pub fn read(path: &Path) -> Result<Bundle, FileError> {
     let bytes = files::read_bounded(path, BUNDLE_BYTES_MAX + MAGIC.len() + 1)?;
-    let body = files::strip_magic(path, MAGIC, &bytes)?;
-    let bundle: Bundle = decode(body, BUNDLE_BYTES_MAX)
-        .map_err(|e| FileError::new(path, format!("not a valid genesis bundle: {e}")))?;
+    parse(&bytes).map_err(|reason| FileError::new(path, reason))
+}
+
+/// Decodes and checks the bytes of a bundle file (magic line and all). The error is the
+/// reason, without the file name.
+pub fn parse(bytes: &[u8]) -> Result<Bundle, String> {
+    let body = files::magic_body(MAGIC, bytes)?;
+    let bundle: Bundle =
+        decode(body, BUNDLE_BYTES_MAX).map_err(|e| format!("not a valid genesis bundle: {e}"))?;
     bundle
         .check()
-        .map_err(|e| FileError::new(path, format!("genesis bundle refused: {e}")))?;
+        .map_err(|e| format!("genesis bundle refused: {e}"))?;
     Ok(bundle)
 }

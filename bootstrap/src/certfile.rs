@@ -20,9 +20,14 @@ pub fn write(path: &Path, cert: &Certificate, ow: Overwrite) -> Result<(), FileE
 /// Reads and decodes a certificate file; does not verify it.
 pub fn read(path: &Path) -> Result<Certificate, FileError> {
     let bytes = files::read_bounded(path, CERT_BYTES_MAX + MAGIC.len() + 1)?;
-    let body = files::strip_magic(path, MAGIC, &bytes)?;
-    Certificate::from_bytes(body)
-        .map_err(|e| FileError::new(path, format!("not a valid certificate: {e}")))
+    parse(&bytes).map_err(|reason| FileError::new(path, reason))
+}
+
+/// Decodes the bytes of a certificate file (magic line and all); does not verify it. The
+/// error is the reason, without the file name.
+pub fn parse(bytes: &[u8]) -> Result<Certificate, String> {
+    let body = files::magic_body(MAGIC, bytes)?;
+    Certificate::from_bytes(body).map_err(|e| format!("not a valid certificate: {e}"))
 }
 
 /// Reads a certificate file and verifies it against `authority` at `now`.

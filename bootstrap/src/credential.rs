@@ -42,20 +42,23 @@ pub fn write(path: &Path, cred: &Credential, ow: Overwrite) -> Result<(), FileEr
 /// certificate against the authority is the replicas' job and the caller's choice.
 pub fn read(path: &Path) -> Result<Credential, FileError> {
     let bytes = files::read_bounded(path, CERT_BYTES_MAX + 64 + MAGIC.len() + 1)?;
-    let body = files::strip_magic(path, MAGIC, &bytes)?;
-    let body: CredentialBody = decode(body, CERT_BYTES_MAX + 64)
-        .map_err(|e| FileError::new(path, format!("not a valid credential: {e}")))?;
+    parse(&bytes).map_err(|reason| FileError::new(path, reason))
+}
+
+/// Decodes the bytes of a credential file (magic line and all) and checks that the key
+/// matches the certificate. The error is the reason, without the file name.
+pub fn parse(bytes: &[u8]) -> Result<Credential, String> {
+    let body = files::magic_body(MAGIC, bytes)?;
+    let body: CredentialBody =
+        decode(body, CERT_BYTES_MAX + 64).map_err(|e| format!("not a valid credential: {e}"))?;
     let key = SecretKey::from_seed(&body.seed);
     match &body.cert.content.body {
         CertBody::Client { key: k, .. } if *k == key.public() => {}
         CertBody::Client { .. } => {
-            return Err(FileError::new(path, "the certificate is for another key"));
+            return Err("the certificate is for another key".into());
         }
         other => {
-            return Err(FileError::new(
-                path,
-                format!("holds a {} certificate", other.kind()),
-            ));
+            return Err(format!("holds a {} certificate", other.kind()));
         }
     }
     Ok(Credential {

@@ -42,6 +42,17 @@ pub fn read_bounded(path: &Path, max: usize) -> Result<Vec<u8>, FileError> {
     std::fs::read(path).map_err(|e| FileError::new(path, e.to_string()))
 }
 
+/// Refuses `bytes` longer than `max`, with the reason [`read_bounded`] gives for such a file.
+pub fn check_len(bytes: &[u8], max: usize) -> Result<(), String> {
+    if bytes.len() > max {
+        return Err(format!(
+            "file is {} bytes, more than the {max} bytes allowed",
+            bytes.len()
+        ));
+    }
+    Ok(())
+}
+
 /// How to treat an existing file at the destination.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Overwrite {
@@ -117,6 +128,12 @@ pub fn with_magic(magic: &str, body: &[u8]) -> Vec<u8> {
 
 /// Splits off and checks the magic line; the error says what the file seems to be instead.
 pub fn strip_magic<'a>(path: &Path, magic: &str, bytes: &'a [u8]) -> Result<&'a [u8], FileError> {
+    magic_body(magic, bytes).map_err(|reason| FileError::new(path, reason))
+}
+
+/// [`strip_magic`] on bytes that came from anywhere: the body after the magic line, or why
+/// the bytes are not such a file.
+pub fn magic_body<'a>(magic: &str, bytes: &'a [u8]) -> Result<&'a [u8], String> {
     let head = magic.as_bytes();
     if bytes.len() > head.len() && bytes.starts_with(head) && bytes[head.len()] == b'\n' {
         return Ok(&bytes[head.len() + 1..]);
@@ -133,10 +150,7 @@ pub fn strip_magic<'a>(path: &Path, magic: &str, bytes: &'a [u8]) -> Result<&'a 
             }
         })
         .collect();
-    Err(FileError::new(
-        path,
-        format!("not a {magic} file (it starts with {seen:?})"),
-    ))
+    Err(format!("not a {magic} file (it starts with {seen:?})"))
 }
 
 #[cfg(test)]

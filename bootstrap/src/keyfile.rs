@@ -20,12 +20,27 @@ pub fn write(path: &Path, key: &SecretKey, ow: Overwrite) -> Result<(), FileErro
 /// Reads a secret key file.
 pub fn read(path: &Path) -> Result<SecretKey, FileError> {
     let bytes = files::read_bounded(path, KEY_FILE_BYTES_MAX)?;
-    let body = files::strip_magic(path, MAGIC, &bytes)?;
-    let text = std::str::from_utf8(body).map_err(|_| FileError::new(path, "not text"))?;
+    parse(&bytes).map_err(|reason| FileError::new(path, reason))
+}
+
+/// Decodes the bytes of a secret key file (magic line and all). The error is the reason,
+/// without the file name.
+pub fn parse(bytes: &[u8]) -> Result<SecretKey, String> {
+    files::check_len(bytes, KEY_FILE_BYTES_MAX)?;
+    let body = files::magic_body(MAGIC, bytes)?;
+    let text = std::str::from_utf8(body).map_err(|_| "not text".to_string())?;
     let mut seed = [0u8; 32];
     hex::decode_to_slice(text.trim(), &mut seed)
-        .map_err(|_| FileError::new(path, "the key is not 64 hex digits"))?;
+        .map_err(|_| "the key is not 64 hex digits".to_string())?;
     Ok(SecretKey::from_seed(&seed))
+}
+
+/// Decodes the bytes of a public key file (64 hex digits). The error is the reason,
+/// without the file name.
+pub fn parse_public(bytes: &[u8]) -> Result<PublicKey, String> {
+    files::check_len(bytes, KEY_FILE_BYTES_MAX)?;
+    let text = std::str::from_utf8(bytes).map_err(|_| "not text".to_string())?;
+    public_key_from_hex(text)
 }
 
 /// Reads a public key given as 64 hex digits, or as the path of a file holding them (a `.pub`
@@ -34,8 +49,7 @@ pub fn read_public(arg: &str) -> Result<PublicKey, FileError> {
     let path = Path::new(arg);
     if path.exists() {
         let bytes = files::read_bounded(path, KEY_FILE_BYTES_MAX)?;
-        let text = std::str::from_utf8(&bytes).map_err(|_| FileError::new(path, "not text"))?;
-        return public_key_from_hex(text).map_err(|e| FileError::new(path, e));
+        return parse_public(&bytes).map_err(|reason| FileError::new(path, reason));
     }
     public_key_from_hex(arg).map_err(|e| {
         let why = if arg.len() == 64 {

@@ -60,7 +60,13 @@ impl Registry {
             return Ok(Registry::default());
         }
         let bytes = files::read_bounded(path, REGISTRY_BYTES_MAX)?;
-        serde_json::from_slice(&bytes).map_err(|e| FileError::new(path, format!("bad JSON: {e}")))
+        Registry::parse(&bytes).map_err(|reason| FileError::new(path, reason))
+    }
+
+    /// Decodes the bytes of a registry file. The error is the reason, without the file name.
+    pub fn parse(bytes: &[u8]) -> Result<Registry, String> {
+        files::check_len(bytes, REGISTRY_BYTES_MAX)?;
+        serde_json::from_slice(bytes).map_err(|e| format!("bad JSON: {e}"))
     }
 
     /// Saves it atomically.

@@ -173,7 +173,8 @@ impl OpLatency {
             .iter()
             .zip(self.buckets.iter().chain(std::iter::repeat(&0)))
             .map(|(b, n)| {
-                total += n;
+                // Reports come from other nodes: bucket counts are not to be trusted to add up.
+                total = u64::saturating_add(total, *n);
                 (*b as f64 / 1e6, total)
             })
             .collect()

@@ -31,7 +31,9 @@ export RUSTC_BOOTSTRAP=1
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "fuzz: installing cargo-fuzz"
+    t0=$SECONDS
     cargo install cargo-fuzz --locked
+    echo "fuzz: installed cargo-fuzz in $((SECONDS - t0)) s"
 fi
 
 cd "$fuzz"

@@ -15,3 +15,6 @@ if cargo fmt --version >/dev/null 2>&1; then
 fi
 cargo build --locked --workspace --all-targets
 cargo test --locked --workspace
+# Every decoder of network and file input under libFuzzer, a few seconds each (cargo-fuzz on
+# the stable toolchain; see fuzz/README.md). FUZZ_SECONDS=600 for a long run.
+FUZZ_SECONDS="${FUZZ_SECONDS:-5}" bash "$root/tests/scripts/fuzz.sh"

@@ -7,6 +7,9 @@ use overlay::id::{Hash, NodeId};
 use overlay::ring::{Ring, vnode_position};
 use overlay::wire::StatusReport;
 
+/// The most vnode positions drawn (beyond, the dashboard draws members evenly spaced).
+const RING_POINTS_MAX: usize = 1 << 20;
+
 fn hexes(ids: impl Iterator<Item = Hash>) -> Vec<String> {
     ids.map(|h| h.to_hex()).collect()
 }
@@ -22,6 +25,11 @@ fn fraction(p: &Hash) -> f64 {
 /// fractions (`[0, 1]` when it holds the whole ring).
 fn ring_of(r: &StatusReport) -> (Vec<serde_json::Value>, Vec<[f64; 2]>) {
     let ids: Vec<NodeId> = r.members.iter().map(|m| m.node).collect();
+    // The report may come from a hostile node: draw no ring it could make absurdly large.
+    let points = ids.len().saturating_mul(r.vnodes as usize);
+    if r.vnodes > overlay::constants::VNODES_MAX || points > RING_POINTS_MAX {
+        return (Vec::new(), Vec::new());
+    }
     let mut points: Vec<(f64, &NodeId)> = ids
         .iter()
         .flat_map(|id| (0..r.vnodes).map(move |v| (fraction(&vnode_position(id, v)), id)))

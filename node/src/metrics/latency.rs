@@ -20,7 +20,8 @@ impl EncodeMetric for Latencies {
                 .zip(l.buckets.iter().chain(std::iter::repeat(&0)))
                 .map(|(b, n)| (*b as f64 / 1e6, *n))
                 .collect();
-            let below: u64 = buckets.iter().map(|(_, n)| n).sum();
+            // Reports may come from other nodes: counts need not add up, nor fit when added.
+            let below = buckets.iter().fold(0u64, |a, (_, n)| a.saturating_add(*n));
             buckets.push((f64::MAX, l.count.saturating_sub(below)));
             encoder
                 .encode_family(&labels)?

@@ -221,7 +221,8 @@ impl Handover {
             return Ok(());
         }
         checked.sort_unstable_by(|a, b| b.cmp(a));
-        let k = checked[quorum - 1] as usize;
+        // `ready` never exceeds the dealings ordered, except in a state decoded from elsewhere.
+        let k = (checked[quorum - 1] as usize).min(self.dealings.len());
         let chosen: Vec<NodeId> = self.dealings[..k]
             .iter()
             .map(|d| d.dealer)
