@@ -17,4 +17,4 @@ cargo build --locked --workspace --all-targets
 cargo test --locked --workspace
 # Every decoder of network and file input under libFuzzer, a few seconds each (cargo-fuzz on
 # the stable toolchain; see fuzz/README.md). FUZZ_SECONDS=600 for a long run.
-FUZZ_SECONDS="${FUZZ_SECONDS:-5}" bash "$root/tests/scripts/fuzz.sh"
+FUZZ_SECONDS="${FUZZ_SECONDS:-3}" bash "$root/tests/scripts/fuzz.sh"
