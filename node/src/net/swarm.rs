@@ -189,6 +189,8 @@ pub struct NetTask {
     counters: Counters,
     health: health::Health,
     liar: Option<crate::byzantine::Liar>,
+    /// The current epoch's ring, built once per epoch.
+    ring: Option<(Epoch, Arc<Ring>)>,
     /// Connections from this host (loopback), which may ask for status without a credential.
     local_conns: HashSet<ConnectionId>,
     store: Option<StoreLink>,
@@ -255,6 +257,7 @@ impl NetTask {
             counters: Counters::default(),
             health: health::Health::default(),
             liar,
+            ring: None,
             local_conns: HashSet::new(),
             store,
             http,
@@ -865,14 +868,14 @@ impl NetTask {
 
     /// An HTTP analyser request: from this host it is answered; from another it needs an
     /// analyst's token.
-    fn answer_http(&self, ask: crate::analyzer::Ask) {
+    fn answer_http(&mut self, ask: crate::analyzer::Ask) {
         let view = self.view.borrow().clone();
+        let ring = self.current_ring(&view.config);
         let allowed = match &ask.token {
             _ if !ask.remote => Ok(()),
             None => Err("from another host, the analyser needs a token: `rampart analyze --token --credential <an analyze credential>`".to_string()),
             Some(t) => overlay::analyst::AnalystToken::from_hex(t)
                 .and_then(|t| {
-                    let ring = Ring::of(&view.config);
                     t.check(&self.gate(&view, &ring))
                         .map_err(|r| r.to_string())
                 }),
@@ -885,7 +888,12 @@ impl NetTask {
 
     /// Who may see this node's status over the control protocol: members, anyone on this
     /// host (the operator's `rampart status`), and analysts with a credential.
-    fn answer_status(&self, peer: PeerId, connection: ConnectionId, request: Request) -> Response {
+    fn answer_status(
+        &mut self,
+        peer: PeerId,
+        connection: ConnectionId,
+        request: Request,
+    ) -> Response {
         let view = self.view.borrow().clone();
         match request {
             Request::Analyze(cert) => {
@@ -897,7 +905,7 @@ impl NetTask {
                         );
                     }
                 };
-                let ring = Ring::of(&view.config);
+                let ring = self.current_ring(&view.config);
                 match self.gate(&view, &ring).admit_analyst(&cert, Some(&key)) {
                     Ok(_) => Response::Status(Box::new(self.status(&view))),
                     Err(r) => Response::Refused(r.to_string()),
@@ -909,6 +917,19 @@ impl NetTask {
             _ => Response::Refused(
                 "status is for members and this node's own host; an analyst runs `rampart analyze --credential <an analyze credential>`".into(),
             ),
+        }
+    }
+
+    /// The ring of `config`, built once per epoch: store requests and analysts' credentials
+    /// are checked against it.
+    fn current_ring(&mut self, config: &Configuration) -> Arc<Ring> {
+        match &self.ring {
+            Some((e, r)) if *e == config.epoch => r.clone(),
+            _ => {
+                let r = Arc::new(Ring::of(config));
+                self.ring = Some((config.epoch, r.clone()));
+                r
+            }
         }
     }
 

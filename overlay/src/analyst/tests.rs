@@ -1,36 +1,19 @@
-use std::collections::BTreeMap;
-
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
 use super::*;
 use crate::cert::{Capabilities, CertContent};
-use crate::config::{Configuration, Member, choose_ms_group};
-use crate::id::{ClientId, Epoch, Hash, NodeId};
+use crate::config::Configuration;
+use crate::id::ClientId;
 use crate::ring::Ring;
 
 fn key(seed: u64) -> SecretKey {
     SecretKey::generate(&mut ChaCha20Rng::seed_from_u64(seed))
 }
 
+/// Four members; their keys do not matter here.
 fn config() -> Configuration {
-    let mut members: Vec<Member> = (0..4)
-        .map(|s| Member {
-            key: key(100 + s).public(),
-            addrs: vec![],
-        })
-        .collect();
-    members.sort_by_key(Member::id);
-    let ids: Vec<NodeId> = members.iter().map(Member::id).collect();
-    Configuration {
-        epoch: Epoch(1),
-        ms_group: choose_ms_group(&ids, 1, &Hash([0; 32])),
-        members,
-        f: 1,
-        f_ms: 1,
-        vnodes: 4,
-        revoked: BTreeMap::new(),
-    }
+    crate::config::tests::config(1, &[100, 101, 102, 103], 1)
 }
 
 fn credential(authority: &SecretKey, client: &SecretKey, caps: &str) -> Certificate {

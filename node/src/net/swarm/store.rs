@@ -3,7 +3,6 @@
 //! client in a newer epoch makes this node ask its members for the newer configuration.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::Instant;
 
 use actix::Addr;
@@ -15,7 +14,6 @@ use overlay::dbqs::replica::{Refusal, Reply, Request};
 use overlay::dbqs::wire::{StoreReply, StoreRequest};
 use overlay::id::{Epoch, Hash};
 use overlay::ms::Evidence;
-use overlay::ring::Ring;
 use overlay::wire::{OpLatency, StoreStatus};
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
@@ -71,7 +69,6 @@ pub struct StoreLink {
     inflight: usize,
     inflight_bytes: usize,
     verified: HashSet<Hash>,
-    ring: Option<(Epoch, Arc<Ring>)>,
     /// When a client's newer epoch last made this node ask its members for it.
     last_catch_up: Option<std::time::Instant>,
     /// What was served and refused, for status.
@@ -93,7 +90,6 @@ impl StoreLink {
             inflight: 0,
             inflight_bytes: 0,
             verified: HashSet::new(),
-            ring: None,
             last_catch_up: None,
             counters: StoreStatus {
                 latency: OPS.iter().map(|o| OpLatency::new(o)).collect(),
@@ -165,19 +161,11 @@ impl NetTask {
         channel: ResponseChannel<StoreReply>,
     ) {
         let config = self.view.borrow().config.clone();
-        let epoch = config.epoch;
         let me = self.me;
         let authority = self.authority;
+        let ring = self.current_ring(&config);
         let Some(link) = self.store.as_mut() else {
             return;
-        };
-        let ring = match &link.ring {
-            Some((e, r)) if *e == epoch => r.clone(),
-            _ => {
-                let r = Arc::new(Ring::of(&config));
-                link.ring = Some((epoch, r.clone()));
-                r
-            }
         };
         let cert_id = msg.credential.id();
         let peer_key = match &msg.credential.content.body {
