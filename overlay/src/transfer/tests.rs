@@ -402,3 +402,159 @@ mod mover_admit {
         assert_eq!(sources, vec![Epoch(5); 4], "{outs:?}");
     }
 }
+
+/// The attacks of issue 15 on a transfer, each at the step where it used to work.
+mod attacks {
+    use super::super::fetch::{Fetch, Out};
+    use super::super::page::{ListPage, page_of};
+    use super::listed;
+    use crate::crypto::SecretKey;
+    use crate::dbqs::client::Group;
+    use crate::dbqs::mem::MemStore;
+    use crate::dbqs::object::{Version, VersionKey, content_id};
+    use crate::dbqs::replica::{self, Reply, Request};
+    use crate::id::Hash;
+    use crate::ring::Range;
+
+    fn write(store: &mut MemStore, v: &Version) {
+        let version = Box::new(v.clone());
+        replica::handle(store, Request::Write { version });
+    }
+
+    /// The highest version among the versions a fetch handed over for storing.
+    fn stored_key(outs: &[Out]) -> Option<VersionKey> {
+        outs.iter()
+            .filter_map(|o| match o {
+                Out::StoreVersion(v) => Some(v.key()),
+                _ => None,
+            })
+            .max()
+    }
+
+    /// Old group {A, B, C, D}: v5 at A, B and C, v4 at D. The answers of A, B and C are
+    /// slow: the mover's tick fires before they arrive, again and again, until the fetch
+    /// asks D, which answers at once. Then the late answers arrive. The new replica must end
+    /// with v5: with v4, the new group {B, C, D, E} holds v5 at two replicas only, and with
+    /// C lying a quorum {C, D, E} reads v4.
+    #[test]
+    fn a_late_answer_from_the_best_holder_wins_over_a_lower_claim_asked_after_a_tick() {
+        let owner = SecretKey::from_seed(&[21; 32]);
+        let v5 = Version::sign(&owner, b"k", 5, Some(b"five".to_vec()));
+        let v4 = Version::sign(&owner, b"k", 4, Some(b"four".to_vec()));
+        let mut old = vec![MemStore::default(); 4];
+        for s in &mut old[..3] {
+            write(s, &v5);
+        }
+        write(&mut old[3], &v4);
+        let range = Range::full();
+        let (mut f, outs) = Fetch::start(Group::of(4), range, None, 8);
+        let mut all = Vec::new();
+        let mut held_back = Vec::new();
+        let mut queue = outs;
+        for tick in 0..12 {
+            let mut next = Vec::new();
+            for o in std::mem::take(&mut queue) {
+                match o {
+                    Out::List { to, req } => {
+                        next.extend(f.on_page(to, page_of(&req, listed(&old[to]))));
+                    }
+                    // A, B and C answer only after the ticks.
+                    Out::Get { to, req } if to < 3 => held_back.push((to, req)),
+                    Out::Get { to, req } => {
+                        let id = v4.id();
+                        let r = replica::handle(&mut old[to], req);
+                        next.extend(f.on_reply(to, id, r));
+                    }
+                    Out::StoreVersion(v) => {
+                        all.push(Out::StoreVersion(v));
+                        next.extend(f.applied(1));
+                    }
+                    other => all.push(other),
+                }
+            }
+            queue = next;
+            if queue.is_empty() && tick < 6 {
+                queue = f.on_timer();
+            }
+        }
+        for (to, req) in held_back {
+            let r = replica::handle(&mut old[to], req);
+            let outs = f.on_reply(to, v5.id(), r);
+            for o in outs {
+                if let Out::StoreVersion(v) = o {
+                    all.push(Out::StoreVersion(v));
+                    f.applied(1);
+                } else {
+                    all.push(o);
+                }
+            }
+        }
+        assert!(
+            stored_key(&all).is_some_and(|k| k >= v5.key()),
+            "the new replica ends below v5: {:?}",
+            stored_key(&all)
+        );
+    }
+
+    /// One Byzantine old replica lists chunks it made up, with ids inside the range, and
+    /// serves their bytes (whose hash is the id). Nothing of that may be stored: no client
+    /// ever stored it, and content is never deleted.
+    #[test]
+    fn chunks_one_old_replica_made_up_are_not_stored() {
+        let owner = SecretKey::from_seed(&[22; 32]);
+        let real = Version::sign(&owner, b"real", 1, Some(b"r".to_vec()));
+        let mut old = vec![MemStore::default(); 4];
+        for s in &mut old {
+            write(s, &real);
+        }
+        let junk: Vec<Vec<u8>> = (0..40u32)
+            .map(|i| format!("junk {i}").into_bytes())
+            .collect();
+        for b in &junk {
+            old[0].content.insert(content_id(b), b.clone());
+        }
+        let range = Range::full();
+        let (mut f, outs) = Fetch::start(Group::of(4), range, None, 16);
+        let mut stored: Vec<Hash> = Vec::new();
+        let mut queue = outs;
+        for _ in 0..10_000 {
+            if queue.is_empty() {
+                if f.is_done() {
+                    break;
+                }
+                queue = f.on_timer();
+                continue;
+            }
+            let mut next = Vec::new();
+            for o in std::mem::take(&mut queue) {
+                match o {
+                    Out::List { to, req } => {
+                        let p: ListPage = page_of(&req, listed(&old[to]));
+                        next.extend(f.on_page(to, p));
+                    }
+                    Out::Get { to, req } => {
+                        let id = match &req {
+                            Request::Read { id } | Request::GetContent { id } => *id,
+                            _ => unreachable!(),
+                        };
+                        let r = replica::handle(&mut old[to], req);
+                        next.extend(f.on_reply(to, id, r));
+                    }
+                    Out::StoreContent(b) => {
+                        stored.push(content_id(&b));
+                        next.extend(f.applied(1));
+                    }
+                    Out::StoreVersion(_) => next.extend(f.applied(1)),
+                    Out::Progress(_) | Out::Done => {}
+                }
+            }
+            queue = next;
+        }
+        assert!(f.is_done());
+        assert!(
+            stored.is_empty(),
+            "{} made-up chunks were stored",
+            stored.len()
+        );
+    }
+}
