@@ -12,8 +12,11 @@ pub const CF_PBFT: &str = "pbft";
 pub const CF_VERSIONS: &str = "dbqs_versions";
 /// Column family of dBQS content objects, by content id.
 pub const CF_CONTENT: &str = "dbqs_content";
+/// Column family of what is held of each dBQS object (its version key, or "content"), by
+/// id, written in the same batch as the object: a transfer listing reads this, not values.
+pub const CF_INDEX: &str = "dbqs_index";
 /// Every column family the node uses.
-pub const COLUMN_FAMILIES: &[&str] = &[CF_PBFT, CF_VERSIONS, CF_CONTENT];
+pub const COLUMN_FAMILIES: &[&str] = &[CF_PBFT, CF_VERSIONS, CF_CONTENT, CF_INDEX];
 
 /// A database error, with what was being done.
 #[derive(Debug, thiserror::Error)]

@@ -4,12 +4,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use overlay::dbqs::provenance::check_content;
 use overlay::dbqs::blob::Blob;
 use overlay::dbqs::object::content_id;
 use overlay::dbqs::replica::Reply;
 use overlay::dbqs::wire::{STORE_REPLY_BYTES_MAX, StoreReply};
 use overlay::encoding::decode;
-use rampart_fuzz::roundtrip;
+use rampart_fuzz::{AUTHORITY, roundtrip};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(msg) = decode::<StoreReply>(data, STORE_REPLY_BYTES_MAX) else {
@@ -24,9 +25,9 @@ fuzz_target!(|data: &[u8]| {
                 let _ = Blob::from_bytes(value);
             }
         }
-        Reply::Content(Some(bytes)) => {
-            let _ = content_id(bytes);
-            let _ = Blob::from_bytes(bytes);
+        Reply::Content(Some(c)) => {
+            let _ = check_content(c, &content_id(&c.bytes), &AUTHORITY);
+            let _ = Blob::from_bytes(&c.bytes);
         }
         Reply::Refused(r) => {
             let _ = (r.is_epoch(), r.is_transient(), r.to_string());

@@ -9,10 +9,10 @@ use overlay::dbqs::object::content_id;
 use overlay::dbqs::replica::Reply;
 use overlay::encoding::decode;
 use overlay::ring::Range;
-use overlay::transfer::fetch::Fetch;
+use overlay::transfer::fetch::{Fetch, Out};
 use overlay::transfer::page::{Held, ListPage, Listed};
 use overlay::transfer::wire::{Answer, TRANSFER_REPLY_BYTES_MAX, TransferReply};
-use rampart_fuzz::roundtrip;
+use rampart_fuzz::{AUTHORITY, roundtrip};
 
 const N: usize = 4;
 
@@ -21,11 +21,14 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     roundtrip(&msg, data, TRANSFER_REPLY_BYTES_MAX);
-    let (mut fetch, _) = Fetch::start(Group::of(N), Range::full(), None, 256);
+    let (mut fetch, outs) = Fetch::start(Group::of(N), Range::full(), None, 256, *AUTHORITY);
+    let Some(Out::List { req, .. }) = outs.first().cloned() else {
+        return;
+    };
     match msg.answer {
         Answer::Page(page) => {
             for from in 0..N {
-                let _ = fetch.on_page(from, page.clone());
+                let _ = fetch.on_page(from, &req, page.clone());
             }
             let _ = fetch.on_timer();
         }
@@ -35,8 +38,8 @@ fuzz_target!(|data: &[u8]| {
                     id: v.id(),
                     held: Held::Keyed(v.key()),
                 },
-                Reply::Content(Some(bytes)) => Listed {
-                    id: content_id(bytes),
+                Reply::Content(Some(c)) => Listed {
+                    id: content_id(&c.bytes),
                     held: Held::Content,
                 },
                 _ => return,
@@ -46,7 +49,7 @@ fuzz_target!(|data: &[u8]| {
                 complete: true,
             };
             for from in 0..N {
-                let _ = fetch.on_page(from, page.clone());
+                let _ = fetch.on_page(from, &req, page.clone());
             }
             for from in 0..N {
                 let _ = fetch.on_reply(from, listed.id, reply.clone());

@@ -7,6 +7,7 @@ use overlay::config::{Configuration, Delta};
 use overlay::crypto::SecretKey;
 use overlay::dbqs::blob::{Blob, CHUNK_BYTES, Manifest};
 use overlay::dbqs::object::{Version, content_id, keyed_id};
+use overlay::dbqs::provenance::Content;
 use overlay::dbqs::replica::{Refusal, Reply, Request as StoreOp};
 use overlay::dbqs::wire::{StoreReply, StoreRequest};
 use overlay::encoding::{domain_bytes, encode};
@@ -79,6 +80,15 @@ fn add_cert(i: u8) -> Certificate {
 
 fn version(owner: &SecretKey, name: &[u8], number: u64, value: Option<Vec<u8>>) -> Version {
     Version::sign(owner, name, number, value).with_credential(CREDENTIAL.clone())
+}
+
+/// `bytes` as the fuzz client stored them.
+fn stored(bytes: Vec<u8>) -> Content {
+    Content::sign(&client(), CREDENTIAL.clone(), bytes)
+}
+
+fn chunk() -> Content {
+    stored(b"chunk".to_vec())
 }
 
 fn manifest() -> Blob {
@@ -261,6 +271,7 @@ fn store(s: &mut Seeds) {
             "put-content",
             StoreOp::PutContent {
                 bytes: b"chunk".to_vec(),
+                proof: Box::new(chunk().proof),
             },
         ),
     ];
@@ -281,7 +292,7 @@ fn store(s: &mut Seeds) {
                 held: written.key(),
             },
         ),
-        ("content", Reply::Content(Some(manifest().to_bytes()))),
+        ("content", Reply::Content(Some(Box::new(stored(manifest().to_bytes()))))),
         (
             "content-stored",
             Reply::ContentStored {
@@ -382,7 +393,7 @@ fn transfer(s: &mut Seeds) {
         ("object", Answer::Object(Reply::Version(Some(Box::new(v))))),
         (
             "content",
-            Answer::Object(Reply::Content(Some(b"chunk".to_vec()))),
+            Answer::Object(Reply::Content(Some(Box::new(chunk())))),
         ),
         ("complete", Answer::Complete(vec![true, false])),
         ("refused", Answer::Refused("not a member".into())),

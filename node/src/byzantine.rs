@@ -4,9 +4,12 @@
 //! The node's protocols run as usual; what it sends is rewritten here on the way out.
 
 use overlay::crypto::{SecretKey, Signature};
-use overlay::dbqs::replica::Reply;
+use overlay::dbqs::fixture::{self, MADE_UP};
+use overlay::dbqs::replica::{Reply, Request};
 use overlay::id::Hash;
 use overlay::pbft::{Payload, Signed};
+use overlay::transfer::page::{Held, Listed, page_of};
+use overlay::transfer::wire::{Answer, Ask};
 
 /// How the node lies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -21,6 +24,10 @@ pub enum Behaviour {
     Forge,
     /// Says nothing: no PBFT messages, store replies, transfer answers or probe answers.
     Silent,
+    /// As an old replica in a transfer, lists objects it made up beside what it holds and
+    /// serves them: chunks whose hash is their id and versions that verify, under a key and
+    /// a credential no real authority signed (`overlay::dbqs::fixture::made_up_*`).
+    Invent,
 }
 
 /// The node's lies.
@@ -67,6 +74,7 @@ impl Liar {
         };
         match self.behaviour {
             Behaviour::Silent => None,
+            Behaviour::Invent => Some(reply),
             Behaviour::Stale => Some(stale(reply)),
             Behaviour::Equivocate if self.replies.is_multiple_of(2) => Some(stale(reply)),
             Behaviour::Equivocate => Some(reply),
@@ -75,14 +83,57 @@ impl Liar {
                     v.sig = corrupt(&v.sig);
                     Reply::Version(Some(v))
                 }
-                Reply::Content(Some(mut b)) => {
-                    if let Some(x) = b.first_mut() {
+                Reply::Content(Some(mut c)) => {
+                    if let Some(x) = c.bytes.first_mut() {
                         *x ^= 0x5a;
                     }
-                    Reply::Content(Some(b))
+                    Reply::Content(Some(c))
                 }
                 other => other,
             }),
+        }
+    }
+
+    /// The transfer answer it sends to `ask` instead of `answer`.
+    pub fn transfer_answer(&self, ask: &Ask, answer: Answer) -> Answer {
+        if self.behaviour != Behaviour::Invent {
+            return answer;
+        }
+        match (ask, answer) {
+            (Ask::List { req, .. }, Answer::Page(p)) => {
+                let made = (0..MADE_UP).flat_map(|k| {
+                    let c = Listed {
+                        id: fixture::made_up_content(k).id(),
+                        held: Held::Content,
+                    };
+                    [c, Listed::keyed(&fixture::made_up_version(k))]
+                });
+                let complete = p.complete;
+                let mut page = page_of(req, p.entries.into_iter().chain(made));
+                page.complete &= complete;
+                Answer::Page(page)
+            }
+            (Ask::Get { req, .. }, Answer::Object(Reply::Version(None))) => {
+                let id = match req {
+                    Request::Read { id } => *id,
+                    _ => return Answer::Object(Reply::Version(None)),
+                };
+                let made = (0..MADE_UP)
+                    .map(fixture::made_up_version)
+                    .find(|v| v.id() == id);
+                Answer::Object(Reply::Version(made.map(Box::new)))
+            }
+            (Ask::Get { req, .. }, Answer::Object(Reply::Content(None))) => {
+                let id = match req {
+                    Request::GetContent { id } => *id,
+                    _ => return Answer::Object(Reply::Content(None)),
+                };
+                let made = (0..MADE_UP)
+                    .map(fixture::made_up_content)
+                    .find(|c| c.id() == id);
+                Answer::Object(Reply::Content(made.map(Box::new)))
+            }
+            (_, other) => other,
         }
     }
 
@@ -91,7 +142,7 @@ impl Liar {
     pub fn pbft(&self, instance: &Hash, peer: usize, msg: Signed) -> Vec<Signed> {
         match self.behaviour {
             Behaviour::Silent => vec![],
-            Behaviour::Stale => vec![msg],
+            Behaviour::Stale | Behaviour::Invent => vec![msg],
             Behaviour::Forge => vec![Signed {
                 sig: corrupt(&msg.sig),
                 ..msg

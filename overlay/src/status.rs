@@ -218,6 +218,11 @@ pub struct TransferStatus {
     pub objects_deleted: u64,
     /// Transfer requests answered for other replicas.
     pub answered: u64,
+    /// Old replicas' answers this replica's fetches refused since start: nothing, less than
+    /// listed, or no valid proof of who stored the object (lies, mostly).
+    pub refused_answers: u64,
+    /// Objects an old replica listed that 2f+1 hold nothing provable of, so not taken.
+    pub unheld_entries: u64,
 }
 
 /// A PBFT replica's progress, in a status report.

@@ -37,10 +37,12 @@ use std::collections::{BTreeMap, VecDeque};
 
 use overlay::config::{Configuration, Member, choose_ms_group};
 use overlay::crypto::SecretKey;
+use overlay::dbqs::fixture;
 use overlay::dbqs::mem::MemStore;
 use overlay::dbqs::object::{Version, VersionKey};
 use overlay::dbqs::replica::{self, Reply, Request};
 use overlay::id::{Epoch, Hash, NodeId};
+use overlay::ms::Evidence;
 use overlay::ring::{RangeSet, Ring};
 use overlay::transfer::mover::{self, Applied, FetchId, Mover, Saved, Settings};
 use overlay::transfer::wire::{Answer, Ask};
@@ -98,6 +100,9 @@ pub struct Params {
     pub net: NetConfig,
     /// The movers' pacing.
     pub mover: Settings,
+    /// Clients give an operation up after this long (a timed-out write may or may not take
+    /// effect) and go on with their next one; `None`: they wait for every answer.
+    pub timeout_ms: Option<u64>,
 }
 
 impl Params {
@@ -144,6 +149,7 @@ impl Params {
                 running_max: rng.gen_range(1..=4),
                 parked_max: 64,
             },
+            timeout_ms: rng.gen_bool(0.5).then(|| rng.gen_range(150..2_500)),
         }
     }
 }
@@ -186,6 +192,8 @@ pub struct Stats {
     /// correct owner holds the range, but the sweep that would retire them waits for the
     /// Byzantine owner too.
     pub fetches_kept_for_liar: usize,
+    /// Operations clients gave up after their timeout.
+    pub timeouts: usize,
     /// Simulated milliseconds.
     pub sim_ms: u64,
 }
@@ -311,6 +319,9 @@ struct Node {
     /// The first version it stored of each object (a stale liar's story).
     first: BTreeMap<Hash, Version>,
     flip: bool,
+    /// Proofs that an owner signed two values as one version, as a correct replica found
+    /// them (the node reports them and the MS revokes the owner).
+    evidence: Vec<Evidence>,
 }
 
 impl Node {
@@ -330,6 +341,7 @@ impl Node {
             byzantine,
             first: BTreeMap::new(),
             flip: false,
+            evidence: Vec::new(),
         }
     }
 
@@ -346,7 +358,11 @@ impl Node {
                 .entry(version.id())
                 .or_insert_with(|| (**version).clone());
         }
-        replica::handle(&mut self.store, req)
+        let (reply, evidence) = replica::handle_noting(&mut self.store, req);
+        if self.byzantine.is_none() {
+            self.evidence.extend(evidence);
+        }
+        reply
     }
 
     /// What it owns in the epoch it moved into last.
@@ -370,6 +386,9 @@ struct Op {
 }
 
 struct Client {
+    /// The history's thread for this client's operations: a new one after each operation it
+    /// gave up, which stays open in the history (it may or may not have taken effect).
+    thread: usize,
     epoch: Epoch,
     op: Option<Op>,
     seq: u64,
@@ -406,6 +425,8 @@ struct World {
     testers: Vec<LinearizabilityTester<usize, Register<Option<u64>>>>,
     /// The highest version each keyed object's writes were acknowledged with.
     acked: Vec<VersionKey>,
+    /// The clients' write journal: version numbers signed and not seen complete.
+    journal: overlay::dbqs::journal::Journal,
     /// When each content object's first put completed.
     stored: BTreeMap<usize, u64>,
     next_value: u64,
@@ -446,7 +467,9 @@ impl World {
             keys: Vec::new(),
             index: BTreeMap::new(),
             clients: (0..p.clients)
-                .map(|_| Client {
+                .enumerate()
+                .map(|(c, _)| Client {
+                    thread: c,
                     epoch: Epoch(0),
                     op: None,
                     seq: 0,
@@ -457,6 +480,7 @@ impl World {
                 .map(|_| LinearizabilityTester::new(Register(None)))
                 .collect(),
             acked: vec![VersionKey::NONE; p.objects],
+            journal: Default::default(),
             stored: BTreeMap::new(),
             catalog,
             next_value: 1,
@@ -550,6 +574,7 @@ impl World {
             if self.step(ev)? {
                 return Ok(());
             }
+            self.no_evidence_against_honest_clients()?;
         }
         Err("the event queue ran dry".into())
     }
@@ -633,6 +658,22 @@ impl World {
         Ok(false)
     }
 
+    /// Honest clients never sign two values as one version (with one writer per owner key);
+    /// a correct replica that finds such a proof would have the owner revoked.
+    fn no_evidence_against_honest_clients(&self) -> Result<(), String> {
+        if self.p.shared_owner {
+            return Ok(());
+        }
+        for (n, node) in self.nodes.iter().enumerate() {
+            if let Some(e) = node.evidence.first() {
+                return Err(format!(
+                    "node {n} holds a proof that an honest client equivocated: {e:?}"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn alive(&self, n: usize, inc: u64) -> bool {
         self.nodes[n].up && self.nodes[n].inc == inc
     }
@@ -649,7 +690,12 @@ impl World {
         let node = &mut self.nodes[n];
         node.up = true;
         node.known = None;
-        node.mover = Some(Mover::new(node.id, self.p.mover, node.saved.clone()));
+        node.mover = Some(Mover::new(
+            node.id,
+            fixture::authority_key(),
+            self.p.mover,
+            node.saved.clone(),
+        ));
         let inc = node.inc;
         let tick = self.rng.gen_range(0..TICK_MS);
         self.sched.at(tick, Ev::Tick { node: n, inc });

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use overlay::crypto::SecretKey;
 use overlay::dbqs::client::{Action, Group, Outcome, Read, Write};
 use overlay::dbqs::content::{GetContent, PutContent};
+use overlay::dbqs::fixture;
 use overlay::dbqs::mem::MemStore;
 use overlay::dbqs::object::{Version, content_id, keyed_id, value_digest};
 use overlay::dbqs::replica::{self, Refusal, Reply, Request};
@@ -217,7 +218,9 @@ pub(crate) fn lie(
             }))
         }
         (Liar::WrongContent, Request::GetContent { .. }) => {
-            Some(Reply::Content(Some(b"not what was stored".to_vec())))
+            let key = SecretKey::from_seed(&[0xEE; 32]);
+            let wrong = fixture::content(&key, b"not what was stored".to_vec());
+            Some(Reply::Content(Some(Box::new(wrong))))
         }
         (Liar::WrongContent, Request::PutContent { .. }) => Some(Reply::ContentStored {
             id: content_id(b"something else"),
@@ -347,7 +350,9 @@ pub fn run(seed: u64, p: Params) -> Result<RunOutcome, String> {
                 if rng.gen_bool(0.35) {
                     let k = rng.gen_range(0..CONTENT_OBJECTS);
                     let (running, acts) = if rng.gen_bool(0.5) {
-                        let (m, acts) = PutContent::start(Group::of(N), contents[k].clone());
+                        let bytes = contents[k].clone();
+                        let proof = fixture::proof(&owners[0], content_id(&bytes));
+                        let (m, acts) = PutContent::start(Group::of(N), bytes, proof);
                         (Running::Put(m, k), acts)
                     } else {
                         let first = rng.gen_range(0..N);

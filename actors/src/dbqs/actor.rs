@@ -108,7 +108,10 @@ impl Handler<Absorb> for StoreActor {
         for item in msg.0 {
             let req = match item {
                 Item::Version(version) => Request::Write { version },
-                Item::Content(bytes) => Request::PutContent { bytes },
+                Item::Content(c) => Request::PutContent {
+                    bytes: c.bytes,
+                    proof: Box::new(c.proof),
+                },
             };
             if let (Reply::Refused(r), _) = self.serve(req) {
                 return Err(format!("storing a transferred object: {r}"));

@@ -5,6 +5,7 @@
 
 use overlay::constants::CERT_BYTES_MAX;
 use overlay::dbqs::object::{VALUE_BYTES_MAX, Version};
+use overlay::dbqs::provenance::Content;
 use overlay::dbqs::replica::{CONTENT_BYTES_MAX, Store};
 use overlay::encoding::{decode, encode};
 use overlay::id::Hash;
@@ -12,10 +13,12 @@ use overlay::ring::Range;
 use overlay::transfer::page::{Held, ListPage, ListRequest, Listed, PAGE_ENTRIES_MAX, offset};
 use rocksdb::{Direction, IteratorMode, WriteBatch};
 
-use crate::db::{CF_CONTENT, CF_VERSIONS, Db};
+use crate::db::{CF_CONTENT, CF_INDEX, CF_VERSIONS, Db};
 
-/// Room for a version's stamp, signature and owner credential besides its value.
-const VERSION_OVERHEAD_BYTES: usize = CERT_BYTES_MAX + 4096;
+/// The largest index entry (a tag and a version key).
+const INDEX_ENTRY_BYTES_MAX: usize = 64;
+/// Room for what travels with a value or a content object: stamp, signatures, credential.
+const PROOF_OVERHEAD_BYTES: usize = CERT_BYTES_MAX + 4096;
 
 /// The replica's objects.
 pub struct RocksStore {
@@ -112,38 +115,31 @@ impl RocksStore {
     pub fn page(&self, req: &ListRequest) -> Result<ListPage, String> {
         let limit = (req.limit as usize).clamp(1, PAGE_ENTRIES_MAX);
         let mut found: Vec<Listed> = Vec::new();
-        for (cf, keyed) in [(CF_VERSIONS, true), (CF_CONTENT, false)] {
-            let mut n = 0;
-            'segments: for seg in segments(&req.range, req.after.as_ref()) {
-                let from = seg.from.unwrap_or([0; 32]);
-                let iter = self.db.raw().iterator_cf(
-                    self.db.cf(cf),
-                    IteratorMode::From(&from, Direction::Forward),
-                );
-                for item in iter {
-                    let (k, v) = item.map_err(|e| format!("list: {e}"))?;
-                    let Ok(id) = <[u8; 32]>::try_from(&k[..]) else {
-                        continue;
-                    };
-                    if seg.from == Some(id) {
-                        continue;
-                    }
-                    if id > seg.to {
-                        break;
-                    }
-                    let held = if keyed {
-                        let v: Version = decode(&v, VALUE_BYTES_MAX + VERSION_OVERHEAD_BYTES)
-                            .map_err(|e| format!("corrupt version: {e}"))?;
-                        Held::Keyed(v.key())
-                    } else {
-                        Held::Content
-                    };
-                    found.push(Listed { id: Hash(id), held });
-                    n += 1;
-                    // One more than the limit tells whether the listing is complete.
-                    if n > limit {
-                        break 'segments;
-                    }
+        let mut n = 0;
+        'segments: for seg in segments(&req.range, req.after.as_ref()) {
+            let from = seg.from.unwrap_or([0; 32]);
+            let iter = self.db.raw().iterator_cf(
+                self.db.cf(CF_INDEX),
+                IteratorMode::From(&from, Direction::Forward),
+            );
+            for item in iter {
+                let (k, v) = item.map_err(|e| format!("list: {e}"))?;
+                let Ok(id) = <[u8; 32]>::try_from(&k[..]) else {
+                    continue;
+                };
+                if seg.from == Some(id) {
+                    continue;
+                }
+                if id > seg.to {
+                    break;
+                }
+                let held: Held = decode(&v, INDEX_ENTRY_BYTES_MAX)
+                    .map_err(|e| format!("corrupt index entry of {}: {e}", Hash(id).short()))?;
+                found.push(Listed { id: Hash(id), held });
+                n += 1;
+                // One more than the limit tells whether the listing is complete.
+                if n > limit {
+                    break 'segments;
                 }
             }
         }
@@ -158,12 +154,12 @@ impl RocksStore {
 }
 
 impl RocksStore {
-    /// Deletes every object in `range` from both column families, a batch at a time;
+    /// Deletes every object in `range` (values and index entries), a batch at a time;
     /// returns how many went.
     pub fn delete_range(&self, range: &Range) -> Result<u64, String> {
         const BATCH: usize = 1024;
         let mut gone = 0u64;
-        for cf in [CF_VERSIONS, CF_CONTENT] {
+        for cf in [CF_VERSIONS, CF_CONTENT, CF_INDEX] {
             for seg in segments(range, None) {
                 let mut from = seg.from;
                 loop {
@@ -194,7 +190,9 @@ impl RocksStore {
                         break;
                     }
                     self.db.write(batch).map_err(|e| e.to_string())?;
-                    gone += n as u64;
+                    if cf != CF_INDEX {
+                        gone += n as u64;
+                    }
                     from = last;
                 }
             }
@@ -211,7 +209,7 @@ impl Store for RocksStore {
             .get_pinned_cf(self.db.cf(CF_VERSIONS), id.0)
             .map_err(|e| format!("read version: {e}"))?;
         raw.map(|b| {
-            decode(&b, VALUE_BYTES_MAX + VERSION_OVERHEAD_BYTES)
+            decode(&b, VALUE_BYTES_MAX + PROOF_OVERHEAD_BYTES)
                 .map_err(|e| format!("corrupt version of {}: {e}", id.short()))
         })
         .transpose()
@@ -219,27 +217,41 @@ impl Store for RocksStore {
 
     fn put_version(&mut self, v: Version) -> Result<(), String> {
         let mut batch = WriteBatch::default();
+        batch.put_cf(
+            self.db.cf(CF_INDEX),
+            v.id().0,
+            encode(&Held::Keyed(v.key())),
+        );
         batch.put_cf(self.db.cf(CF_VERSIONS), v.id().0, encode(&v));
         self.db.write(batch).map_err(|e| e.to_string())
     }
 
-    fn content(&self, id: &Hash) -> Result<Option<Vec<u8>>, String> {
+    fn content(&self, id: &Hash) -> Result<Option<Content>, String> {
         let raw = self
             .db
             .raw()
-            .get_cf(self.db.cf(CF_CONTENT), id.0)
+            .get_pinned_cf(self.db.cf(CF_CONTENT), id.0)
             .map_err(|e| format!("read content: {e}"))?;
-        match raw {
-            Some(b) if b.len() > CONTENT_BYTES_MAX => {
-                Err(format!("corrupt content object {}: too large", id.short()))
-            }
-            other => Ok(other),
-        }
+        raw.map(|b| {
+            decode(&b, CONTENT_BYTES_MAX + PROOF_OVERHEAD_BYTES)
+                .map_err(|e| format!("corrupt content object {}: {e}", id.short()))
+        })
+        .transpose()
     }
 
-    fn put_content(&mut self, id: Hash, bytes: Vec<u8>) -> Result<(), String> {
+    fn has_content(&self, id: &Hash) -> Result<bool, String> {
+        let raw = self
+            .db
+            .raw()
+            .get_pinned_cf(self.db.cf(CF_CONTENT), id.0)
+            .map_err(|e| format!("read content: {e}"))?;
+        Ok(raw.is_some())
+    }
+
+    fn put_content(&mut self, id: Hash, content: Content) -> Result<(), String> {
         let mut batch = WriteBatch::default();
-        batch.put_cf(self.db.cf(CF_CONTENT), id.0, bytes);
+        batch.put_cf(self.db.cf(CF_INDEX), id.0, encode(&Held::Content));
+        batch.put_cf(self.db.cf(CF_CONTENT), id.0, encode(&content));
         self.db.write(batch).map_err(|e| e.to_string())
     }
 }
@@ -248,8 +260,21 @@ impl Store for RocksStore {
 mod tests {
     use super::*;
     use overlay::crypto::SecretKey;
+    use overlay::dbqs::fixture;
     use overlay::dbqs::replica::{Reply, Request, Store, handle};
     use overlay::transfer::page::page_of;
+
+    fn writer() -> SecretKey {
+        SecretKey::from_seed(&[6; 32])
+    }
+
+    fn put_content(bytes: Vec<u8>) -> Request {
+        let proof = fixture::proof(&writer(), overlay::dbqs::object::content_id(&bytes));
+        Request::PutContent {
+            bytes,
+            proof: Box::new(proof),
+        }
+    }
 
     #[test]
     fn versions_and_content_survive_a_reopen_and_never_go_back() {
@@ -267,12 +292,7 @@ mod tests {
                     },
                 );
             }
-            let r = handle(
-                &mut s,
-                Request::PutContent {
-                    bytes: b"c".to_vec(),
-                },
-            );
+            let r = handle(&mut s, put_content(b"c".to_vec()));
             assert!(matches!(r, Reply::ContentStored { .. }), "{r:?}");
         }
         let mut s = RocksStore::new(Db::open(dir.path(), true).unwrap());
@@ -281,7 +301,7 @@ mod tests {
         let id = overlay::dbqs::object::content_id(b"c");
         assert_eq!(
             handle(&mut s, Request::GetContent { id }),
-            Reply::Content(Some(b"c".to_vec()))
+            Reply::Content(Some(Box::new(fixture::content(&writer(), b"c".to_vec()))))
         );
     }
 
@@ -302,7 +322,7 @@ mod tests {
             );
             let c = format!("c{i}").into_bytes();
             ids.push(overlay::dbqs::object::content_id(&c));
-            handle(&mut s, Request::PutContent { bytes: c });
+            handle(&mut s, put_content(c));
         }
         let range = Range {
             start: Hash([0xc0; 32]),
@@ -337,7 +357,7 @@ mod tests {
                 id: overlay::dbqs::object::content_id(&c),
                 held: Held::Content,
             });
-            handle(&mut s, Request::PutContent { bytes: c });
+            handle(&mut s, put_content(c));
         }
         let mut ranges = vec![Range::full()];
         for k in 0..12u8 {

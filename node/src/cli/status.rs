@@ -81,6 +81,12 @@ fn print_transfer(t: &overlay::wire::TransferStatus) {
         t.objects_deleted,
         t.answered
     );
+    if t.refused_answers + t.unheld_entries > 0 {
+        println!(
+            "          refused since start: {} answers from old replicas (nothing, less than listed, or no proof of who stored it), {} listed objects 2f+1 did not hold",
+            t.refused_answers, t.unheld_entries
+        );
+    }
 }
 
 pub(super) fn print_table(r: &StatusReport) {

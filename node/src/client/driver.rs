@@ -5,6 +5,7 @@
 //! resends to silent replicas, and a restart in the new epoch when replicas say the epoch moved.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,7 +18,9 @@ use overlay::config::Configuration;
 use overlay::crypto::{PublicKey, SecretKey};
 use overlay::dbqs::client::{Action, Group, Outcome, Read, Write};
 use overlay::dbqs::content::{GetContent, PutContent};
+use overlay::dbqs::journal::Journal;
 use overlay::dbqs::object::keyed_id;
+use overlay::dbqs::provenance::ContentProof;
 use overlay::dbqs::replica::{Reply, Request};
 use overlay::dbqs::wire::{StoreReply, StoreRequest};
 use overlay::epoch::EpochCert;
@@ -27,7 +30,7 @@ use overlay::wire::{Request as ControlRequest, Response as ControlResponse};
 use tokio::sync::{mpsc, oneshot};
 use tracing::debug;
 
-use super::ClientError;
+use super::{ClientError, journal_file};
 use crate::net::behaviour::{Behaviour, BehaviourEvent};
 use crate::net::peers::{parse_addrs, peer_id_of};
 
@@ -149,6 +152,10 @@ pub struct Driver {
     refresh_asked: Option<Instant>,
     /// Bootstrap dials that failed before any configuration arrived.
     bootstrap_failures: usize,
+    /// Version numbers signed and not seen complete, per object.
+    journal: Journal,
+    /// Where the journal is kept.
+    journal_path: Option<PathBuf>,
 }
 
 impl Driver {
@@ -176,6 +183,42 @@ impl Driver {
             spread: 0,
             refresh_asked: None,
             bootstrap_failures: 0,
+            journal: Journal::default(),
+            journal_path: None,
+        }
+    }
+
+    /// The driver with the client's write journal, kept at `path`.
+    pub fn with_journal(mut self, journal: Journal, path: Option<PathBuf>) -> Driver {
+        self.journal = journal;
+        self.journal_path = path;
+        self
+    }
+
+    /// Records a write's newly signed version in the journal, durably, before it is sent.
+    fn journal_signed(&mut self, id: u64) -> Result<(), ClientError> {
+        let Some(Machine::Write(w)) = self.ops.get(&id).map(|op| &op.machine) else {
+            return Ok(());
+        };
+        let Some(v) = w.signed() else {
+            return Ok(());
+        };
+        let (object, number) = (w.object(), v.stamp.number);
+        if number <= self.journal.floor(&object) {
+            return Ok(());
+        }
+        self.journal
+            .signed(object, number)
+            .map_err(|e| ClientError::Local(e.to_string()))?;
+        self.save_journal().map_err(|e| {
+            ClientError::Local(format!("cannot keep the write journal, nothing sent: {e}"))
+        })
+    }
+
+    fn save_journal(&self) -> std::io::Result<()> {
+        match &self.journal_path {
+            Some(p) => journal_file::save(p, &self.journal),
+            None => Ok(()),
         }
     }
 
@@ -269,6 +312,8 @@ impl Driver {
                         Some(self.credential.clone()),
                     ),
                 };
+                let mut m = m;
+                m.sign_above(self.journal.floor(&m.object()));
                 (Machine::Write(Box::new(m)), a)
             }
             OpKind::Read { id } => {
@@ -276,7 +321,10 @@ impl Driver {
                 (Machine::Read(m), a)
             }
             OpKind::PutContent { bytes } => {
-                let (m, a) = PutContent::start(g, bytes);
+                let owner = SecretKey::from_seed(&self.key.seed());
+                let id = overlay::dbqs::object::content_id(&bytes);
+                let proof = ContentProof::sign(&owner, id, self.credential.clone());
+                let (m, a) = PutContent::start(g, bytes, proof);
                 (Machine::Put(m), a)
             }
             OpKind::GetContent { id } => {
@@ -349,6 +397,13 @@ impl Driver {
             op.waiting_since = Some(Instant::now());
             self.ops.insert(id, op);
             return;
+        }
+        if let (Outcome::Written(key), Machine::Write(w)) = (&outcome, &op.machine)
+            && self.journal.settled(&w.object(), key.number)
+            && let Err(e) = self.save_journal()
+        {
+            // Only costs a version number next time: the entry stays on disk.
+            debug!("cannot update the write journal: {e}");
         }
         let result = match outcome {
             Outcome::Refused(r) => Err(ClientError::Refused(r)),
@@ -523,6 +578,12 @@ impl Driver {
                     }
                     _ => return,
                 };
+                if let Err(e) = self.journal_signed(id) {
+                    if let Some(op) = self.ops.remove(&id) {
+                        let _ = op.reply.send(Err(e));
+                    }
+                    return;
+                }
                 self.perform(id, acts);
             }
             request_response::Event::OutboundFailure {

@@ -30,6 +30,7 @@
 
 mod blob_io;
 mod driver;
+mod journal_file;
 mod options;
 
 pub use options::{ClientFile, ClientOptions};
@@ -97,6 +98,10 @@ impl Client {
         let swarm = crate::net::behaviour::build(keypair, timing)
             .map_err(|e| ClientError::Local(format!("cannot start networking: {e}")))?;
         let owner = opts.key.public();
+        let journal = match &opts.journal {
+            Some(p) => journal_file::load(p)?,
+            None => Default::default(),
+        };
         let (tx, rx) = mpsc::channel(1024);
         let driver = Driver::new(
             swarm,
@@ -105,7 +110,8 @@ impl Client {
             opts.ms_key,
             opts.bootstrap,
             opts.timeout,
-        );
+        )
+        .with_journal(journal, opts.journal.clone());
         tokio::spawn(driver.run(rx));
         let client = Client {
             tx,

@@ -73,6 +73,9 @@ pub struct ClientOptions {
     pub bootstrap: Vec<Multiaddr>,
     /// How long one operation may take.
     pub timeout: Duration,
+    /// Where the write journal is kept (`None`: in memory only, which protects the writes
+    /// of this connection but not those of a process that ended with a write cut short).
+    pub journal: Option<PathBuf>,
 }
 
 impl ClientOptions {
@@ -109,6 +112,7 @@ impl ClientOptions {
             ms_key,
             bootstrap,
             timeout: TIMEOUT_DEFAULT,
+            journal: Some(super::journal_file::path_for(credential)),
         })
     }
 }

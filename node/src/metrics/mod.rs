@@ -200,6 +200,18 @@ pub fn render(r: &StatusReport) -> String {
         );
         counter(
             &mut reg,
+            "transfer_refused_answers",
+            "Old replicas' answers refused since start (nothing, less than listed, or no proof of who stored the object)",
+            t.refused_answers,
+        );
+        counter(
+            &mut reg,
+            "transfer_unheld_entries",
+            "Listed objects not taken since start: 2f+1 old replicas hold nothing provable of them",
+            t.unheld_entries,
+        );
+        counter(
+            &mut reg,
             "transfer_bytes_fetched",
             "Bytes fetched since start",
             t.bytes_fetched,

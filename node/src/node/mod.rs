@@ -170,7 +170,7 @@ pub fn start(settings: Settings) -> anyhow::Result<()> {
                 misses: settings.probe_misses,
             },
             ms_key: genesis.ms_key,
-            store: Some(start_store(&db, &settings, me)?),
+            store: Some(start_store(&db, &settings, me, authority)?),
             http: match &settings.http_listen {
                 Some(listen) => {
                     let (tx, rx) = mpsc::channel(crate::analyzer::ASKS_MAX);
@@ -192,10 +192,16 @@ pub fn start(settings: Settings) -> anyhow::Result<()> {
 }
 
 /// Starts the dBQS replica (see `actors::dbqs`).
-fn start_store(db: &Db, settings: &Settings, me: NodeId) -> anyhow::Result<StoreLink> {
+fn start_store(
+    db: &Db,
+    settings: &Settings,
+    me: NodeId,
+    authority: overlay::crypto::PublicKey,
+) -> anyhow::Result<StoreLink> {
     let store = RocksStore::new(db.clone());
     let moving = TransferLink::new(
         me,
+        authority,
         &settings.data_dir,
         settings.transfer_rate,
         settings.transfer_ranges,

@@ -50,6 +50,31 @@ pub struct Certificate {
 }
 
 impl Certificate {
+    /// A client credential for `key` named `name`, granting `caps` from `not_before` to
+    /// `not_after`.
+    pub fn client(
+        authority: &SecretKey,
+        key: PublicKey,
+        name: &str,
+        caps: Capabilities,
+        (not_before, not_after): (Timestamp, Timestamp),
+    ) -> Certificate {
+        let body = CertBody::Client {
+            key,
+            name: name.into(),
+            caps,
+        };
+        Certificate::issue(
+            authority,
+            CertContent {
+                body,
+                issued_at: not_before,
+                not_before,
+                not_after,
+            },
+        )
+    }
+
     /// Signs `content` with the authority's key.
     pub fn issue(authority: &SecretKey, content: CertContent) -> Certificate {
         let signature = authority.sign(&content);

@@ -6,11 +6,12 @@
 
 use super::blob::Blob;
 use super::object::{Version, content_id};
+use super::provenance::{self, ContentProof};
 use super::replica::{Refusal, Request};
 use super::wire::StoreRequest;
 use crate::cert::{Capability, CertBody, CertError};
 use crate::config::Configuration;
-use crate::crypto::{self, PublicKey};
+use crate::crypto::PublicKey;
 use crate::id::{ClientId, Hash, NodeId};
 use crate::ring::Ring;
 use crate::time::Timestamp;
@@ -34,7 +35,7 @@ pub fn object_of(req: &Request) -> Hash {
     match req {
         Request::Read { id } | Request::GetContent { id } => *id,
         Request::Write { version } => version.id(),
-        Request::PutContent { bytes } => content_id(bytes),
+        Request::PutContent { bytes, .. } => content_id(bytes),
     }
 }
 
@@ -89,6 +90,9 @@ impl Gate<'_> {
             if let Some(v) = &version.value {
                 Blob::from_bytes(v).map_err(Refusal::BadVersion)?;
             }
+        }
+        if let Request::PutContent { bytes, proof } = &msg.req {
+            self.content_proof(bytes, proof, known)?;
         }
         let object = object_of(&msg.req);
         if !self.ring.replica_group(&object).contains(&self.me) {
@@ -171,35 +175,21 @@ impl Gate<'_> {
         version: &Version,
         known: &dyn Fn(&Hash) -> bool,
     ) -> Result<(), Refusal> {
-        let Some(cert) = version.credential.as_deref() else {
-            return Err(Refusal::BadCredential(
-                "the version carries no credential of its owner".into(),
-            ));
-        };
-        if cert.authority != *self.authority {
-            return Err(Refusal::BadCredential(
-                "the version's credential is not signed by this system's authority".into(),
-            ));
-        }
-        if !known(&cert.id()) {
-            crypto::verify(self.authority, &cert.content, &cert.signature).map_err(|_| {
-                Refusal::BadCredential("the version's credential has a bad signature".into())
-            })?;
-        }
-        match &cert.content.body {
-            CertBody::Client { key, caps, .. } if *key == version.stamp.owner => {
-                if caps.allows(Capability::Put) {
-                    Ok(())
-                } else {
-                    Err(Refusal::Denied(
-                        "the version's owner may not store (no `put`)".into(),
-                    ))
-                }
-            }
-            _ => Err(Refusal::BadCredential(
-                "the version's credential is not its owner's".into(),
-            )),
-        }
+        let cert = version.credential.as_deref();
+        let sig_known = cert.is_some_and(|c| known(&c.id()));
+        provenance::may_store(&version.stamp.owner, cert, self.authority, sig_known)
+    }
+
+    /// A content object must carry the signature of a client allowed to store over its
+    /// id, so that a transfer can tell it from one an old replica made up.
+    fn content_proof(
+        &self,
+        bytes: &[u8],
+        proof: &ContentProof,
+        known: &dyn Fn(&Hash) -> bool,
+    ) -> Result<(), Refusal> {
+        let sig_known = known(&proof.credential.id());
+        provenance::check_proof(proof, &content_id(bytes), self.authority, sig_known)
     }
 }
 

@@ -229,6 +229,9 @@ pub struct Write {
     credential: Option<Certificate>,
     /// The version once signed: a restart stores it again rather than signing another.
     signed: Option<Box<Version>>,
+    /// The version number is signed above this (the client's journal: numbers it signed
+    /// before and never saw complete).
+    floor: u64,
     step: WriteStep,
 }
 
@@ -261,9 +264,27 @@ impl Write {
             value,
             credential,
             signed: None,
+            floor: 0,
             step: WriteStep::Query(Query::new(id)),
         };
         (w, acts)
+    }
+
+    /// Signs the version above `floor` whatever the query finds: numbers this client signed
+    /// before may sit at replicas the query did not hear from (see [`super::journal`]).
+    pub fn sign_above(&mut self, floor: u64) {
+        self.floor = self.floor.max(floor);
+    }
+
+    /// The object written.
+    pub fn object(&self) -> Hash {
+        super::object::keyed_id(&self.owner.public(), &self.name)
+    }
+
+    /// The version signed, once the query is done: the host records its number in the
+    /// client's journal before sending it.
+    pub fn signed(&self) -> Option<&Version> {
+        self.signed.as_deref()
     }
 
     /// Starts this write over against group `g`, another epoch's (once f+1 replicas refused
@@ -273,7 +294,10 @@ impl Write {
     /// by the churn simulation). A write that signed nothing starts from its query.
     pub fn restart(self, g: Group) -> (Write, Vec<Action>) {
         let Some(version) = self.signed else {
-            return Write::start_with(g, self.owner, self.name, self.value, self.credential);
+            let (mut w, acts) =
+                Write::start_with(g, self.owner, self.name, self.value, self.credential);
+            w.floor = self.floor;
+            return (w, acts);
         };
         let store = Store {
             key: version.key(),
@@ -290,6 +314,7 @@ impl Write {
             value: None,
             credential: None,
             signed: Some(version),
+            floor: self.floor,
             step: WriteStep::Store(store, req),
         };
         (w, acts)
@@ -315,7 +340,7 @@ impl Write {
                 if q.phase.held.len() < self.g.quorum() {
                     return Vec::new();
                 }
-                let next = q.best_key().number.saturating_add(1);
+                let next = q.best_key().number.max(self.floor).saturating_add(1);
                 let mut version = Version::sign(&self.owner, &self.name, next, self.value.take());
                 version.credential = self.credential.take().map(Box::new);
                 let version = Box::new(version);

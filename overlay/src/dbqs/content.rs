@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::client::{Action, Group, Outcome, forget_passing, send_all, verdict};
 use super::object::content_id;
+use super::provenance::ContentProof;
 use super::replica::{Refusal, Reply, Request};
 use crate::id::Hash;
 
@@ -22,10 +23,11 @@ pub struct PutContent {
 }
 
 impl PutContent {
-    /// Stores `bytes`.
-    pub fn start(g: Group, bytes: Vec<u8>) -> (PutContent, Vec<Action>) {
+    /// Stores `bytes`, which the storing client signed (`proof`, over their id).
+    pub fn start(g: Group, bytes: Vec<u8>, proof: ContentProof) -> (PutContent, Vec<Action>) {
         let id = content_id(&bytes);
-        let req = Request::PutContent { bytes };
+        let proof = Box::new(proof);
+        let req = Request::PutContent { bytes, proof };
         let acts = send_all(g, &req, |_| false);
         let p = PutContent {
             g,
@@ -166,9 +168,9 @@ impl GetContent {
             Reply::Refused(r) => {
                 self.refused.insert(from, r);
             }
-            Reply::Content(Some(bytes)) if content_id(&bytes) == self.id => {
+            Reply::Content(Some(c)) if c.id() == self.id => {
                 self.done = true;
-                return vec![Action::Done(Outcome::Content(Some(bytes)))];
+                return vec![Action::Done(Outcome::Content(Some(c.bytes)))];
             }
             _ if self.answered(from) => return Vec::new(),
             _ => {

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::object::Version;
+use super::provenance::Content;
 use super::replica::Store;
 use crate::id::Hash;
 
@@ -12,7 +13,7 @@ pub struct MemStore {
     /// The version held of each keyed object.
     pub versions: BTreeMap<Hash, Version>,
     /// Content objects by id.
-    pub content: BTreeMap<Hash, Vec<u8>>,
+    pub content: BTreeMap<Hash, Content>,
 }
 
 impl Store for MemStore {
@@ -23,11 +24,14 @@ impl Store for MemStore {
         self.versions.insert(v.id(), v);
         Ok(())
     }
-    fn content(&self, id: &Hash) -> Result<Option<Vec<u8>>, String> {
+    fn content(&self, id: &Hash) -> Result<Option<Content>, String> {
         Ok(self.content.get(id).cloned())
     }
-    fn put_content(&mut self, id: Hash, bytes: Vec<u8>) -> Result<(), String> {
-        self.content.insert(id, bytes);
+    fn has_content(&self, id: &Hash) -> Result<bool, String> {
+        Ok(self.content.contains_key(id))
+    }
+    fn put_content(&mut self, id: Hash, content: Content) -> Result<(), String> {
+        self.content.insert(id, content);
         Ok(())
     }
 }

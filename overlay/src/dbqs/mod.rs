@@ -10,6 +10,8 @@
 //!
 //! [`object`] holds the signed versions and their order, [`replica`] what a replica does with a
 //! request, [`access`] the checks before it (epoch, credential, range, value layout),
+//! [`provenance`] the proof of who stored an object, which transfers check, [`journal`] the
+//! version numbers a client signed and never saw complete,
 //! [`client`] and [`content`] the client's operations as state machines (replies in, messages
 //! out), [`blob`] how large values become chunks under a manifest, [`wire`] the messages, and
 //! [`mem`] a store in memory for simulations. Storage and the network are the host's.
@@ -18,8 +20,11 @@ pub mod access;
 pub mod blob;
 pub mod client;
 pub mod content;
+pub mod fixture;
+pub mod journal;
 pub mod mem;
 pub mod object;
+pub mod provenance;
 pub mod replica;
 pub mod wire;
 

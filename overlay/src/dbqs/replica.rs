@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::object::{BadVersion, Version, VersionKey, content_id};
+use super::provenance::{Content, ContentProof};
 use crate::id::{Epoch, Hash};
 use crate::ms::Evidence;
 
@@ -34,6 +35,8 @@ pub enum Request {
     PutContent {
         /// Its bytes.
         bytes: Vec<u8>,
+        /// Who stores it (checked by the gate before the request reaches the store).
+        proof: Box<ContentProof>,
     },
 }
 
@@ -47,8 +50,8 @@ pub enum Reply {
         /// Its key.
         held: VersionKey,
     },
-    /// A content object, if held.
-    Content(Option<Vec<u8>>),
+    /// A content object, if held, with who stored it.
+    Content(Option<Box<Content>>),
     /// A content object is held.
     ContentStored {
         /// Its id.
@@ -130,9 +133,11 @@ pub trait Store {
     /// Keeps `v` as the version of its object (the caller checked it is higher).
     fn put_version(&mut self, v: Version) -> Result<(), String>;
     /// The content object `id`.
-    fn content(&self, id: &Hash) -> Result<Option<Vec<u8>>, String>;
+    fn content(&self, id: &Hash) -> Result<Option<Content>, String>;
+    /// Whether content object `id` is held.
+    fn has_content(&self, id: &Hash) -> Result<bool, String>;
     /// Keeps a content object under its id.
-    fn put_content(&mut self, id: Hash, bytes: Vec<u8>) -> Result<(), String>;
+    fn put_content(&mut self, id: Hash, content: Content) -> Result<(), String>;
 }
 
 /// Handles one request against `store`.
@@ -189,9 +194,9 @@ fn serve<S: Store>(
             Ok(Reply::Stored { held: key })
         }
         Request::GetContent { id } => Ok(Reply::Content(
-            store.content(&id).map_err(Refusal::Storage)?,
+            store.content(&id).map_err(Refusal::Storage)?.map(Box::new),
         )),
-        Request::PutContent { bytes } => {
+        Request::PutContent { bytes, proof } => {
             if bytes.len() > CONTENT_BYTES_MAX {
                 return Err(Refusal::TooLarge(format!(
                     "a content object of {} bytes, at most {CONTENT_BYTES_MAX}",
@@ -199,8 +204,11 @@ fn serve<S: Store>(
                 )));
             }
             let id = content_id(&bytes);
-            if store.content(&id).map_err(Refusal::Storage)?.is_none() {
-                store.put_content(id, bytes).map_err(Refusal::Storage)?;
+            if !store.has_content(&id).map_err(Refusal::Storage)? {
+                let proof = *proof;
+                store
+                    .put_content(id, Content { bytes, proof })
+                    .map_err(Refusal::Storage)?;
             }
             Ok(Reply::ContentStored { id })
         }

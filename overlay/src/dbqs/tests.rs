@@ -7,8 +7,10 @@ use rand_core::SeedableRng;
 
 use super::client::{Action, Group, Outcome, Read, Write};
 use super::content::{GetContent, PutContent};
+use super::fixture;
 use super::mem::MemStore;
 use super::object::{Version, VersionKey, content_id, keyed_id, value_digest};
+use super::provenance::ContentProof;
 use super::replica::{self, Refusal, Reply, Request, Store};
 use crate::crypto::SecretKey;
 use crate::id::Hash;
@@ -118,6 +120,15 @@ impl Group4 {
 
 fn owner() -> SecretKey {
     SecretKey::generate(&mut ChaCha20Rng::seed_from_u64(1))
+}
+
+fn proof_of(bytes: &[u8]) -> ContentProof {
+    fixture::proof(&owner(), content_id(bytes))
+}
+
+fn put_content(bytes: Vec<u8>) -> Request {
+    let proof = Box::new(proof_of(&bytes));
+    Request::PutContent { bytes, proof }
 }
 
 fn value_of(o: &Outcome) -> Option<Vec<u8>> {
@@ -280,12 +291,7 @@ fn a_replica_refuses_bad_versions_and_keeps_what_it_had() {
 #[test]
 fn content_objects_are_named_by_their_hash_and_bounded() {
     let mut s = MemStore::default();
-    let r = replica::handle(
-        &mut s,
-        Request::PutContent {
-            bytes: b"blob".to_vec(),
-        },
-    );
+    let r = replica::handle(&mut s, put_content(b"blob".to_vec()));
     assert_eq!(
         r,
         Reply::ContentStored {
@@ -293,7 +299,7 @@ fn content_objects_are_named_by_their_hash_and_bounded() {
         }
     );
     let big = vec![0u8; replica::CONTENT_BYTES_MAX + 1];
-    let r = replica::handle(&mut s, Request::PutContent { bytes: big });
+    let r = replica::handle(&mut s, put_content(big));
     assert!(matches!(r, Reply::Refused(Refusal::TooLarge(_))), "{r:?}");
     assert_eq!(s.content.len(), 1);
 }
@@ -336,11 +342,13 @@ fn content_is_read_from_the_first_replica_with_a_valid_copy() {
         Some((1, Liar::Stale)),
     ] {
         let mut g = Group4::new(liar);
-        let (mut p, acts) = PutContent::start(Group::of(4), bytes.clone());
+        let (mut p, acts) = PutContent::start(Group::of(4), bytes.clone(), proof_of(&bytes));
         let out = g.run(acts, &mut |from, r| p.on_reply(from, r));
         assert_eq!(out, Some(Outcome::ContentStored(id)), "{liar:?}");
         // A replica that serves wrong bytes is passed over.
-        g.stores[0].content.insert(id, b"wrong".to_vec());
+        g.stores[0]
+            .content
+            .insert(id, fixture::content(&owner(), b"wrong".to_vec()));
         let (mut c, acts) = GetContent::start(Group::of(4), id, 0);
         let mut out = g.run(acts, &mut |from, r| c.on_reply(from, r));
         if out.is_none() {
@@ -523,7 +531,7 @@ mod access {
         };
         let r = check(&msg(reader, 3, borrowed));
         assert!(
-            matches!(&r, Err(Refusal::BadCredential(s)) if s.contains("not its owner")),
+            matches!(&r, Err(Refusal::BadCredential(s)) if s.contains("not the storing client")),
             "{r:?}"
         );
         let expired = gate(&config, 201)(&msg(good.clone(), 3, write(&client, ok_value.clone())));
@@ -557,14 +565,16 @@ fn a_content_get_does_not_give_up_while_a_correct_holder_is_unasked() {
     let bytes = b"kept by three".to_vec();
     let id = content_id(&bytes);
     let mut g = Group4::new(None);
-    let (mut p, acts) = PutContent::start(Group::of(4), bytes.clone());
+    let (mut p, acts) = PutContent::start(Group::of(4), bytes.clone(), proof_of(&bytes));
     assert_eq!(
         g.run(acts, &mut |from, r| p.on_reply(from, r)),
         Some(Outcome::ContentStored(id))
     );
     // Replica 3 missed the put; replica 0 lies. Two "missing" answers are f+1, not 2f+1.
     g.stores[3].content.remove(&id);
-    g.stores[0].content.insert(id, b"forged".to_vec());
+    g.stores[0]
+        .content
+        .insert(id, fixture::content(&owner(), b"forged".to_vec()));
     let (mut c, acts) = GetContent::start(Group::of(4), id, 3);
     assert_eq!(
         g.run(acts, &mut |from, r| c.on_reply(from, r)),
@@ -609,7 +619,7 @@ fn a_busy_replica_is_asked_again_and_one_liar_cannot_make_the_refusal_final() {
 #[test]
 fn f_plus_one_lasting_refusals_end_an_operation_and_passing_ones_ask_for_a_retry() {
     let bytes = b"c".to_vec();
-    let (mut p, _) = PutContent::start(Group::of(4), bytes.clone());
+    let (mut p, _) = PutContent::start(Group::of(4), bytes.clone(), proof_of(&bytes));
     assert!(p.on_reply(0, Reply::Refused(Refusal::Busy)).is_empty());
     let done = p.on_reply(
         1,
@@ -622,7 +632,7 @@ fn f_plus_one_lasting_refusals_end_an_operation_and_passing_ones_ask_for_a_retry
         matches!(&done[..], [Action::Done(Outcome::Refused(r))] if r.is_transient()),
         "{done:?}"
     );
-    let (mut p, _) = PutContent::start(Group::of(4), bytes);
+    let (mut p, _) = PutContent::start(Group::of(4), bytes.clone(), proof_of(&bytes));
     assert!(p.on_reply(0, Reply::Refused(Refusal::Busy)).is_empty());
     assert!(
         p.on_reply(1, Reply::Refused(Refusal::TooLarge("x".into())))
@@ -737,7 +747,7 @@ fn once_a_replica_says_the_group_moved_those_that_answered_are_asked_again() {
     assert_eq!(sent_to(&r.on_timer()), vec![2, 3]);
 
     let bytes = b"c".to_vec();
-    let (mut p, _) = PutContent::start(g, bytes.clone());
+    let (mut p, _) = PutContent::start(g, bytes.clone(), proof_of(&bytes));
     let stored = || Reply::ContentStored {
         id: content_id(b"c"),
     };
@@ -775,7 +785,69 @@ fn one_liar_and_one_replica_in_another_epoch_do_not_fail_a_content_get() {
     let acts = c.on_reply(1, stale());
     assert_eq!(sent_to(&acts), vec![2], "the get goes on: {acts:?}");
     assert_eq!(
-        c.on_reply(2, Reply::Content(Some(bytes.clone()))),
+        c.on_reply(
+            2,
+            Reply::Content(Some(Box::new(fixture::content(&owner(), bytes.clone()))))
+        ),
         vec![Action::Done(Outcome::Content(Some(bytes)))]
     );
+}
+
+/// Issue 15: a write times out after its version reached one replica only; the next write of
+/// the object queries the other three. Without the journal it signs another value under the
+/// same number and the replica holding the first proves "equivocation" against an honest
+/// client; with the journal's floor it signs the next number and no replica has evidence.
+#[test]
+fn a_write_after_a_timed_out_one_never_reuses_its_version_number() {
+    use super::journal::Journal;
+    for with_journal in [false, true] {
+        let mut stores = vec![MemStore::default(); 4];
+        let mut journal = Journal::default();
+        let (mut w, acts) = Write::start(Group::of(4), owner(), b"k".to_vec(), Some(b"A".to_vec()));
+        let mut store_phase = Vec::new();
+        for a in acts {
+            if let Action::Send { to, req } = a {
+                let r = replica::handle(&mut stores[to], req);
+                store_phase.extend(w.on_reply(to, r));
+            }
+        }
+        let first = w.signed().expect("signed after the query").clone();
+        journal.signed(w.object(), first.stamp.number).unwrap();
+        // Only replica 0 gets the store; the client gives up.
+        for a in store_phase {
+            if let Action::Send { to: 0, req } = a {
+                replica::handle(&mut stores[0], req);
+            }
+        }
+        let (mut w2, acts) =
+            Write::start(Group::of(4), owner(), b"k".to_vec(), Some(b"B".to_vec()));
+        if with_journal {
+            w2.sign_above(journal.floor(&w2.object()));
+        }
+        let mut next = Vec::new();
+        for a in acts {
+            if let Action::Send { to, req } = a
+                && to != 0
+            {
+                let r = replica::handle(&mut stores[to], req);
+                next.extend(w2.on_reply(to, r));
+            }
+        }
+        let mut evidence = Vec::new();
+        for a in next {
+            if let Action::Send { to, req } = a {
+                let (_, e) = replica::handle_noting(&mut stores[to], req);
+                evidence.extend(e);
+            }
+        }
+        assert_eq!(
+            evidence.is_empty(),
+            with_journal,
+            "journal {with_journal}: evidence {evidence:?}"
+        );
+        if with_journal {
+            let number = w2.signed().unwrap().stamp.number;
+            assert!(number > first.stamp.number);
+        }
+    }
 }

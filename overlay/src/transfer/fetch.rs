@@ -6,11 +6,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::page::{Held, ListPage, ListRequest, Listed, PAGE_ENTRIES_MAX, offset};
+use super::wanted::{Found, Said, Wanted};
+use crate::crypto::PublicKey;
 use crate::dbqs::client::Group;
-use crate::dbqs::object::{Version, content_id};
+use crate::dbqs::object::Version;
+use crate::dbqs::provenance::{Content, check_content, check_version};
 use crate::dbqs::replica::{Reply, Request};
 use crate::id::Hash;
-use crate::ring::Range;
+use crate::ring::{Range, RangeSet};
 
 /// Objects asked for or fetched but not yet stored, per fetch: with 1 MiB chunks, what one
 /// fetch can make a node hold.
@@ -36,8 +39,9 @@ pub enum Out {
     /// Keep this version (it verified; the host's store keeps it only if higher), then call
     /// [`Fetch::applied`].
     StoreVersion(Box<Version>),
-    /// Keep this content object (its hash is its id), then call [`Fetch::applied`].
-    StoreContent(Vec<u8>),
+    /// Keep this content object (its hash is its id, its proof verified), then call
+    /// [`Fetch::applied`].
+    StoreContent(Box<Content>),
     /// Everything up to `cursor` is stored: persist it, report progress.
     Progress(Progress),
     /// The whole range is transferred.
@@ -45,7 +49,7 @@ pub enum Out {
 }
 
 /// How far a transfer got.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Progress {
     /// Every object up to this one (in ring order from the range's start) is stored.
     pub cursor: Option<Hash>,
@@ -55,9 +59,15 @@ pub struct Progress {
     pub bytes: u64,
 }
 
-/// One object being fetched: who listed what, best claim first.
-struct Wanted {
-    claims: Vec<(Held, usize)>,
+/// What a fetch refused, since the host last asked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Refused {
+    /// Answers refused: nothing, less than the replica listed, or a copy that does not
+    /// verify or carries no proof of a client allowed to store (each a lie, or a copy lost
+    /// since it was listed).
+    pub answers: u64,
+    /// Objects listed by some old replica that 2f+1 hold nothing provable of, so not taken.
+    pub unheld: u64,
 }
 
 enum Step {
@@ -70,8 +80,8 @@ enum Step {
         boundary: Option<[u8; 32]>,
         last: Option<Hash>,
         wanted: BTreeMap<Hash, Wanted>,
-        /// Wanted objects asked for now.
-        asked: BTreeSet<Hash>,
+        /// Replicas whose page of this cursor arrived (before or after the decision).
+        paged: BTreeSet<usize>,
         /// Objects handed to the host and not yet reported stored.
         unapplied: usize,
     },
@@ -86,11 +96,21 @@ pub struct Fetch {
     limit: u32,
     step: Step,
     progress: Progress,
+    refused: Refused,
+    /// The authority whose credentials prove who stored an object.
+    authority: PublicKey,
 }
 
 impl Fetch {
-    /// Starts (or resumes after `cursor`) the transfer of `range` from an old group `g`.
-    pub fn start(g: Group, range: Range, cursor: Option<Hash>, limit: u32) -> (Fetch, Vec<Out>) {
+    /// Starts (or resumes after `cursor`) the transfer of `range` from an old group `g`,
+    /// taking only objects stored by clients `authority` allowed to store.
+    pub fn start(
+        g: Group,
+        range: Range,
+        cursor: Option<Hash>,
+        limit: u32,
+        authority: PublicKey,
+    ) -> (Fetch, Vec<Out>) {
         let mut f = Fetch {
             g,
             range,
@@ -99,12 +119,18 @@ impl Fetch {
             step: Step::Done,
             progress: Progress {
                 cursor,
-                objects: 0,
-                bytes: 0,
+                ..Progress::default()
             },
+            refused: Refused::default(),
+            authority,
         };
         let outs = f.list();
         (f, outs)
+    }
+
+    /// What was refused since the last call.
+    pub fn take_refused(&mut self) -> Refused {
+        std::mem::take(&mut self.refused)
     }
 
     /// Whether the range is transferred.
@@ -146,29 +172,78 @@ impl Fetch {
             && offs.first().is_none_or(|o| after.is_none_or(|a| *o > a))
     }
 
-    /// An old replica's page.
-    pub fn on_page(&mut self, from: usize, page: ListPage) -> Vec<Out> {
+    /// How far a page reaches: `None` is the range's end.
+    fn reach(&self, page: &ListPage) -> Option<[u8; 32]> {
+        match page.complete {
+            true => None,
+            false => page.entries.last().map(|l| offset(&self.range, &l.id)),
+        }
+    }
+
+    /// Old replica `from`'s answer to listing request `req`: a page of the current cursor
+    /// (taken before and after the page's boundary is decided), or of one object asked for
+    /// on its own.
+    pub fn on_page(&mut self, from: usize, req: &ListRequest, page: ListPage) -> Vec<Out> {
         if from >= self.g.n {
             return Vec::new();
         }
+        if *req != self.request() {
+            return self.on_point_page(from, req, page);
+        }
         let valid = self.valid(&page);
-        let Step::Listing { pages, bad, .. } = &mut self.step else {
+        let reach = self.reach(&page);
+        match &mut self.step {
+            Step::Listing { pages, bad, .. } => {
+                if pages.contains_key(&from) {
+                    return Vec::new();
+                }
+                match valid {
+                    true => pages.insert(from, page),
+                    false => {
+                        *bad += 1;
+                        None
+                    }
+                };
+                self.try_decide(false)
+            }
+            Step::Fetching { wanted, paged, .. } if valid && !paged.contains(&from) => {
+                paged.insert(from);
+                for (id, w) in wanted.iter_mut() {
+                    hear(w, from, id, &page, reach, &self.range);
+                }
+                self.settle_and_ask()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// A page answering "list just object `id`": it lists the object, or is empty and
+    /// complete.
+    fn on_point_page(&mut self, from: usize, req: &ListRequest, page: ListPage) -> Vec<Out> {
+        let Step::Fetching { wanted, .. } = &mut self.step else {
             return Vec::new();
         };
-        if pages.contains_key(&from) {
+        let id = req.range.end;
+        if req.range != RangeSet::point(&id) || req.after.is_some() {
             return Vec::new();
         }
-        if valid {
-            pages.insert(from, page);
-        } else {
-            *bad += 1;
+        let Some(w) = wanted.get_mut(&id) else {
+            return Vec::new();
+        };
+        if w.said[from] != Said::Unknown || !page.complete {
+            return Vec::new();
         }
-        self.try_decide(false)
+        w.said[from] = match page.entries.as_slice() {
+            [] => Said::Absent,
+            [l] if l.id == id => Said::Listed(l.held),
+            _ => return Vec::new(),
+        };
+        self.settle_and_ask()
     }
 
     /// Decides the page once 2f+1 valid pages arrived and either every replica answered or
     /// a timer passed: the boundary is the point 2f+1 pages reach, so every object up to it
-    /// is listed by 2f+1 replicas' pages, one of them a correct holder's.
+    /// is covered by 2f+1 replicas' pages.
     fn try_decide(&mut self, timer: bool) -> Vec<Out> {
         let Step::Listing { pages, bad, waited } = &mut self.step else {
             return Vec::new();
@@ -178,17 +253,10 @@ impl Fetch {
         if pages.len() < q || (pages.len() + *bad < self.g.n && !*waited) {
             return Vec::new();
         }
-        // How far each page reaches; None is the range's end.
-        let mut reach: Vec<Option<[u8; 32]>> = pages
-            .values()
-            .map(|p| {
-                if p.complete {
-                    None
-                } else {
-                    p.entries.last().map(|l| offset(&self.range, &l.id))
-                }
-            })
-            .collect();
+        let pages = std::mem::take(pages);
+        let reaches: BTreeMap<usize, Option<[u8; 32]>> =
+            pages.iter().map(|(r, p)| (*r, self.reach(p))).collect();
+        let mut reach: Vec<Option<[u8; 32]>> = reaches.values().copied().collect();
         // None (the end) sorts above every offset.
         reach.sort_unstable_by(|a, b| match (a, b) {
             (None, None) => std::cmp::Ordering::Equal,
@@ -199,63 +267,98 @@ impl Fetch {
         let boundary = reach[q - 1];
         let mut wanted: BTreeMap<Hash, Wanted> = BTreeMap::new();
         let mut last: Option<([u8; 32], Hash)> = None;
-        for (from, page) in pages.iter() {
-            for l in &page.entries {
-                let o = offset(&self.range, &l.id);
-                if boundary.is_some_and(|b| o > b) {
-                    continue;
-                }
-                if last.is_none_or(|(lo, _)| o > lo) {
-                    last = Some((o, l.id));
-                }
-                wanted
-                    .entry(l.id)
-                    .or_insert_with(|| Wanted { claims: Vec::new() })
-                    .claims
-                    .push((l.held, *from));
+        for l in pages.values().flat_map(|p| &p.entries) {
+            let o = offset(&self.range, &l.id);
+            if boundary.is_some_and(|b| o > b) {
+                continue;
+            }
+            if last.is_none_or(|(lo, _)| o > lo) {
+                last = Some((o, l.id));
+            }
+            wanted.entry(l.id).or_insert_with(|| Wanted::new(self.g.n));
+        }
+        for (from, page) in &pages {
+            for (id, w) in wanted.iter_mut() {
+                hear(w, *from, id, page, reaches[from], &self.range);
             }
         }
-        for w in wanted.values_mut() {
-            // Best claim first: keyed by version (highest first), content before keyed.
-            w.claims.sort_by_key(|c| std::cmp::Reverse(rank(&c.0)));
-        }
-        let last = match boundary {
-            // The page ends where 2f+1 pages reach: the cursor moves to that object.
-            Some(b) => last.filter(|(o, _)| *o <= b).map(|(_, id)| id),
-            None => None,
-        };
+        let last = boundary.and(last.map(|(_, id)| id));
         self.step = Step::Fetching {
             boundary,
             last,
             wanted,
-            asked: BTreeSet::new(),
+            paged: pages.keys().copied().collect(),
             unapplied: 0,
         };
-        let mut outs = self.fill();
+        self.settle_and_ask()
+    }
+
+    /// Hands over every settled object, asks for more while the window has room, and moves
+    /// on once the page is done.
+    fn settle_and_ask(&mut self) -> Vec<Out> {
+        let mut outs = self.settle();
+        outs.extend(self.fill());
         outs.extend(self.advance());
         outs
     }
 
-    /// Asks for more wanted objects while the window has room.
-    fn fill(&mut self) -> Vec<Out> {
+    /// Removes the settled objects, handing their best copies to the host.
+    fn settle(&mut self) -> Vec<Out> {
+        let q = self.g.quorum();
         let Step::Fetching {
-            wanted,
-            asked,
-            unapplied,
-            ..
+            wanted, unapplied, ..
         } = &mut self.step
         else {
             return Vec::new();
         };
-        let room = WINDOW.saturating_sub(asked.len() + *unapplied);
-        let next: Vec<Hash> = wanted
-            .keys()
-            .filter(|id| !asked.contains(id))
-            .take(room)
-            .copied()
+        let done: Vec<Hash> = wanted
+            .iter()
+            .filter(|(_, w)| w.settled(q))
+            .map(|(id, _)| *id)
             .collect();
-        asked.extend(next.iter().copied());
-        next.iter().filter_map(|id| self.ask(id)).collect()
+        let mut outs = Vec::new();
+        for id in done {
+            let Some(w) = wanted.remove(&id) else {
+                continue;
+            };
+            match w.best {
+                Some(Found::Version(v)) => {
+                    self.progress.bytes += v.value.as_ref().map_or(0, Vec::len) as u64;
+                    outs.push(Out::StoreVersion(v));
+                }
+                Some(Found::Content(c)) => {
+                    self.progress.bytes += c.bytes.len() as u64;
+                    outs.push(Out::StoreContent(c));
+                }
+                None => {
+                    // Listed, but 2f+1 replicas hold nothing of it that verifies: a liar's
+                    // invention or a write that never completed; it is not taken.
+                    self.refused.unheld += u64::from(w.listed());
+                    continue;
+                }
+            }
+            self.progress.objects += 1;
+            *unapplied += 1;
+        }
+        outs
+    }
+
+    /// Starts asking for more wanted objects while the window has room.
+    fn fill(&mut self) -> Vec<Out> {
+        let Step::Fetching {
+            wanted, unapplied, ..
+        } = &mut self.step
+        else {
+            return Vec::new();
+        };
+        let active = wanted.values().filter(|w| w.active).count();
+        let room = WINDOW.saturating_sub(active + *unapplied);
+        let mut outs = Vec::new();
+        for (id, w) in wanted.iter_mut().filter(|(_, w)| !w.active).take(room) {
+            w.active = true;
+            outs.extend(ask(id, w));
+        }
+        outs
     }
 
     /// The host stored `n` of the objects handed to it.
@@ -268,79 +371,47 @@ impl Fetch {
         outs
     }
 
-    /// Asks the holder of `id`'s best remaining claim.
-    fn ask(&self, id: &Hash) -> Option<Out> {
-        let Step::Fetching { wanted, .. } = &self.step else {
-            return None;
-        };
-        let (held, to) = *wanted.get(id)?.claims.first()?;
-        let req = match held {
-            Held::Keyed(_) => Request::Read { id: *id },
-            Held::Content => Request::GetContent { id: *id },
-        };
-        Some(Out::Get { to, req })
-    }
-
     /// Old replica `from`'s answer to the request for object `id` (the host knows which
-    /// request an answer belongs to).
+    /// request an answer belongs to). Taken whenever it comes, from any replica that listed
+    /// the object, if it beats the best copy so far.
     pub fn on_reply(&mut self, from: usize, id: Hash, reply: Reply) -> Vec<Out> {
-        let Step::Fetching {
-            wanted,
-            asked,
-            unapplied,
-            ..
-        } = &mut self.step
-        else {
+        let Step::Fetching { wanted, .. } = &mut self.step else {
             return Vec::new();
         };
-        if !asked.contains(&id) {
-            return Vec::new();
-        }
-        let Some(w) = wanted.get_mut(&id) else {
+        let Some(w) = wanted.get_mut(&id).filter(|_| from < self.g.n) else {
             return Vec::new();
         };
-        let Some(&(held, holder)) = w.claims.first() else {
+        let Said::Listed(held) = w.said[from] else {
             return Vec::new();
         };
-        if holder != from {
-            return Vec::new();
-        }
-        let stored = match (held, reply) {
+        let found = match (held, reply) {
+            // Busy, behind, or no longer holding it completely: ask again later.
+            (_, Reply::Refused(_)) => return Vec::new(),
             (Held::Keyed(claim), Reply::Version(Some(v)))
-                if v.verify_for(&id).is_ok() && v.key() >= claim =>
+                if v.key() >= claim && check_version(&v, &id, &self.authority).is_ok() =>
             {
-                let len = v.value.as_ref().map_or(0, Vec::len) as u64;
-                Some((Out::StoreVersion(v), len))
+                Some(Found::Version(v))
             }
-            (Held::Content, Reply::Content(Some(b))) if content_id(&b) == id => {
-                let len = b.len() as u64;
-                Some((Out::StoreContent(b), len))
+            (Held::Content, Reply::Content(Some(c)))
+                if check_content(&c, &id, &self.authority).is_ok() =>
+            {
+                Some(Found::Content(c))
             }
             _ => None,
         };
         let mut outs = Vec::new();
-        match stored {
-            Some((out, len)) => {
-                wanted.remove(&id);
-                asked.remove(&id);
-                *unapplied += 1;
-                self.progress.objects += 1;
-                self.progress.bytes += len;
-                outs.push(out);
-            }
+        match found {
+            Some(found) => w.offer(found),
             None => {
-                // Nothing, a forgery, or less than it listed: try the next claim.
-                w.claims.remove(0);
-                if w.claims.is_empty() {
-                    wanted.remove(&id);
-                    asked.remove(&id);
-                } else if let Some(o) = self.ask(&id) {
-                    outs.push(o);
-                }
+                // Nothing, a forgery, or less than it listed.
+                w.said[from] = Said::Disproved;
+                self.refused.answers += 1;
             }
         }
-        outs.extend(self.fill());
-        outs.extend(self.advance());
+        if !w.settled(self.g.quorum()) && w.asked.len() < w.said.len() {
+            outs.extend(ask(&id, w));
+        }
+        outs.extend(self.settle_and_ask());
         outs
     }
 
@@ -373,7 +444,8 @@ impl Fetch {
     }
 
     /// The timer: while listing, decide with what arrived (or ask again those that did not
-    /// answer); while fetching, ask the next holder of each object still missing.
+    /// answer); while fetching, ask another holder of each object still being settled, and
+    /// ask the replicas that said nothing about it to list it.
     pub fn on_timer(&mut self) -> Vec<Out> {
         match &mut self.step {
             Step::Listing { pages, .. } => {
@@ -388,25 +460,51 @@ impl Fetch {
                     .map(|to| Out::List { to, req })
                     .collect()
             }
-            Step::Fetching { wanted, asked, .. } => {
-                for (id, w) in wanted.iter_mut() {
-                    if w.claims.len() > 1 && asked.contains(id) {
-                        w.claims.rotate_left(1);
-                    }
+            Step::Fetching { wanted, .. } => {
+                let mut outs = Vec::new();
+                for (id, w) in wanted.iter_mut().filter(|(_, w)| w.active) {
+                    outs.extend(ask(id, w));
+                    let req = ListRequest {
+                        range: RangeSet::point(id),
+                        after: None,
+                        limit: 1,
+                    };
+                    outs.extend(w.unheard().into_iter().map(|to| Out::List { to, req }));
                 }
-                let ids: Vec<Hash> = asked.iter().copied().collect();
-                ids.iter().filter_map(|id| self.ask(id)).collect()
+                outs
             }
             Step::Done => Vec::new(),
         }
     }
 }
 
-fn rank(h: &Held) -> (u8, crate::dbqs::object::VersionKey) {
-    match h {
-        Held::Content => (1, crate::dbqs::object::VersionKey::NONE),
-        Held::Keyed(k) => (0, *k),
+/// Records what replica `from`'s page, reaching `reach`, says about object `id`.
+fn hear(
+    w: &mut Wanted,
+    from: usize,
+    id: &Hash,
+    page: &ListPage,
+    reach: Option<[u8; 32]>,
+    range: &Range,
+) {
+    if w.said[from] != Said::Unknown {
+        return;
     }
+    if let Some(l) = page.entries.iter().find(|l| l.id == *id) {
+        w.said[from] = Said::Listed(l.held);
+    } else if reach.is_none_or(|r| offset(range, id) <= r) {
+        w.said[from] = Said::Absent;
+    }
+}
+
+/// Asks the holder of `id`'s best claim not asked in this round.
+fn ask(id: &Hash, w: &mut Wanted) -> Option<Out> {
+    let (held, to) = w.next_holder()?;
+    let req = match held {
+        Held::Keyed(_) => Request::Read { id: *id },
+        Held::Content => Request::GetContent { id: *id },
+    };
+    Some(Out::Get { to, req })
 }
 
 impl Listed {

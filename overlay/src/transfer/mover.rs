@@ -19,12 +19,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::fetch::{Fetch, Out as FetchOut, Progress};
-use super::page::ListPage;
+use super::fetch::{Fetch, Out as FetchOut, Progress, Refused};
+use super::page::{ListPage, ListRequest};
 use super::wire::{Ask, COMPLETE_RANGES_MAX};
 use crate::config::Configuration;
+use crate::crypto::PublicKey;
 use crate::dbqs::client::Group;
 use crate::dbqs::object::Version;
+use crate::dbqs::provenance::Content;
 use crate::dbqs::replica::{Reply, Request};
 use crate::id::{Epoch, Hash, NodeId};
 use crate::ring::{Range, RangeSet, Ring, RingDiff};
@@ -129,8 +131,8 @@ impl Default for Saved {
 pub enum Item {
     /// A verified version (kept only if above what is held).
     Version(Box<Version>),
-    /// A content object whose hash is its id.
-    Content(Vec<u8>),
+    /// A content object whose hash is its id, with the proof of who stored it.
+    Content(Box<Content>),
 }
 
 /// What to tell the mover once a batch of items is stored.
@@ -240,6 +242,8 @@ struct SweepRound {
 /// One replica's reconfiguration state.
 pub struct Mover {
     me: NodeId,
+    /// The authority whose credentials prove who stored an object.
+    authority: PublicKey,
     settings: Settings,
     saved: Saved,
     current: Option<Configuration>,
@@ -253,6 +257,8 @@ pub struct Mover {
     sweep: Option<SweepRound>,
     /// Pending ranges whose fetch yielded its place while stalled: started after the rest.
     yielded: BTreeSet<(Range, Epoch)>,
+    /// What fetches refused since this mover started.
+    refused: Refused,
 }
 
 /// Progress of the transfers, for status.
@@ -278,14 +284,20 @@ pub struct Report {
     pub owned_share: f64,
     /// Fraction of the ring it may still hold data for without owning it.
     pub retained_share: f64,
+    /// Answers from old replicas refused since start (nothing, less than listed, or no
+    /// valid proof of who stored the object).
+    pub refused_answers: u64,
+    /// Objects some old replica listed that 2f+1 hold nothing provable of, not taken.
+    pub unheld_entries: u64,
 }
 
 impl Mover {
     /// A mover resuming from `saved`; call [`Mover::resume`] once the current configuration
     /// is known.
-    pub fn new(me: NodeId, settings: Settings, saved: Saved) -> Mover {
+    pub fn new(me: NodeId, authority: PublicKey, settings: Settings, saved: Saved) -> Mover {
         Mover {
             me,
+            authority,
             settings,
             saved,
             current: None,
@@ -297,6 +309,7 @@ impl Mover {
             have: BTreeSet::new(),
             sweep: None,
             yielded: BTreeSet::new(),
+            refused: Refused::default(),
         }
     }
 
@@ -558,6 +571,7 @@ impl Mover {
                 p.range,
                 p.cursor,
                 self.settings.page,
+                self.authority,
             );
             let id = self.next_id();
             self.running.insert(
@@ -587,6 +601,12 @@ impl Mover {
 
     /// Turns a fetch's outputs into the host's.
     fn translate(&mut self, id: FetchId, fo: Vec<FetchOut>) -> Vec<Out> {
+        let Some(r) = self.running.get_mut(&id) else {
+            return Vec::new();
+        };
+        let refused = r.fetch.take_refused();
+        self.refused.answers += refused.answers;
+        self.refused.unheld += refused.unheld;
         let Some(r) = self.running.get(&id) else {
             return Vec::new();
         };
@@ -605,7 +625,7 @@ impl Mover {
             match o {
                 FetchOut::List { to, req } => {
                     if r.group.get(to) == Some(&self.me) {
-                        to_self.push(to);
+                        to_self.push((to, req));
                     } else if let Some(node) = r.group.get(to) {
                         outs.push(Out::Send {
                             to: *node,
@@ -639,13 +659,13 @@ impl Mover {
         if !items.is_empty() || after.progress.is_some() || after.done {
             outs.push(Out::Apply { items, after });
         }
-        for i in to_self {
+        for (i, req) in to_self {
             let silent = ListPage {
                 entries: Vec::new(),
                 complete: false,
             };
             let more = match self.running.get_mut(&id) {
-                Some(r) => r.fetch.on_page(i, silent),
+                Some(r) => r.fetch.on_page(i, &req, silent),
                 None => Vec::new(),
             };
             outs.extend(self.translate(id, more));
@@ -657,13 +677,19 @@ impl Mover {
         self.running.get(&id)?.group.iter().position(|n| n == from)
     }
 
-    /// A listing page from node `from` for fetch `id`.
-    pub fn on_page(&mut self, id: FetchId, from: &NodeId, page: ListPage) -> Vec<Out> {
+    /// A listing page from node `from` for fetch `id`, answering `req`.
+    pub fn on_page(
+        &mut self,
+        id: FetchId,
+        from: &NodeId,
+        req: &ListRequest,
+        page: ListPage,
+    ) -> Vec<Out> {
         let Some(i) = self.index_of(id, from) else {
             return Vec::new();
         };
         let fo = match self.running.get_mut(&id) {
-            Some(r) => r.fetch.on_page(i, page),
+            Some(r) => r.fetch.on_page(i, req, page),
             None => return Vec::new(),
         };
         self.translate(id, fo)
@@ -800,7 +826,13 @@ impl Mover {
         if parked_now >= self.settings.parked_max {
             return (Admit::Busy, Vec::new());
         }
-        let (fetch, fo) = Fetch::start(Group::of(p.group.len()), RangeSet::point(object), None, 1);
+        let (fetch, fo) = Fetch::start(
+            Group::of(p.group.len()),
+            RangeSet::point(object),
+            None,
+            1,
+            self.authority,
+        );
         let id = self.next_id();
         self.running.insert(
             id,
@@ -1146,6 +1178,8 @@ impl Mover {
             },
             owned_share: owned.share(),
             retained_share: self.saved.dirty.minus(&owned).share(),
+            refused_answers: self.refused.answers,
+            unheld_entries: self.refused.unheld,
         }
     }
 }

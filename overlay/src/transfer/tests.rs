@@ -11,6 +11,7 @@ use super::fetch::{Fetch, Out};
 use super::page::{Held, ListPage, Listed, page_of};
 use crate::crypto::SecretKey;
 use crate::dbqs::client::Group;
+use crate::dbqs::fixture;
 use crate::dbqs::mem::MemStore;
 use crate::dbqs::object::{Version, VersionKey, content_id, value_digest};
 use crate::dbqs::replica::{self, Reply, Request};
@@ -81,14 +82,14 @@ impl Old {
             let name = format!("obj-{k}").into_bytes();
             let top = 1 + u64::from(rng.next_u32() % 4);
             let lag = (rng.next_u32() % 4) as usize;
-            let newest = Version::sign(owner, &name, top, Some(format!("v{top}").into_bytes()));
+            let newest = fixture::version(owner, &name, top, Some(format!("v{top}").into_bytes()));
             latest.insert(newest.id(), newest.key());
             for (r, store) in stores.iter_mut().enumerate() {
                 let n = if r == lag { top - 1 } else { top };
                 if n == 0 {
                     continue;
                 }
-                let v = Version::sign(owner, &name, n, Some(format!("v{n}").into_bytes()));
+                let v = fixture::version(owner, &name, n, Some(format!("v{n}").into_bytes()));
                 let version = Box::new(v);
                 replica::handle(store, Request::Write { version });
             }
@@ -98,7 +99,8 @@ impl Old {
             let lag = (rng.next_u32() % 4) as usize;
             for (r, s) in stores.iter_mut().enumerate() {
                 if r != lag {
-                    s.content.insert(content_id(&bytes), bytes.clone());
+                    let c = fixture::content(&owners[0], bytes.clone());
+                    s.content.insert(content_id(&bytes), c);
                 }
             }
             content.insert(content_id(&bytes), bytes);
@@ -185,7 +187,8 @@ impl Old {
                 Some(Reply::Version(Some(Box::new(v))))
             }
             (Liar::WrongContent, Request::GetContent { .. }) => {
-                Some(Reply::Content(Some(b"wrong".to_vec())))
+                let wrong = fixture::content(&SecretKey::from_seed(&[3; 32]), b"wrong".to_vec());
+                Some(Reply::Content(Some(Box::new(wrong))))
             }
             _ => Some(replica::handle(&mut self.stores[to], req)),
         }
@@ -202,7 +205,7 @@ fn run(
     stop_early: bool,
     rng: &mut ChaCha20Rng,
 ) -> (Option<Hash>, bool) {
-    let (mut f, outs) = Fetch::start(Group::of(4), range, cursor, 8);
+    let (mut f, outs) = Fetch::start(Group::of(4), range, cursor, 8, fixture::authority_key());
     let mut queue = outs;
     let mut last = cursor;
     for _round in 0..10_000 {
@@ -218,7 +221,7 @@ fn run(
             match o {
                 Out::List { to, req } => {
                     if let Some(p) = old.page(to, &req, rng) {
-                        next.extend(f.on_page(to, p));
+                        next.extend(f.on_page(to, &req, p));
                     }
                 }
                 Out::Get { to, req } => {
@@ -236,7 +239,7 @@ fn run(
                     next.extend(f.applied(1));
                 }
                 Out::StoreContent(b) => {
-                    new.content.insert(content_id(&b), b);
+                    new.content.insert(b.id(), *b);
                     next.extend(f.applied(1));
                 }
                 Out::Progress(p) => {
@@ -269,12 +272,13 @@ fn check(old: &Old, new: &MemStore, range: &Range, what: &str) {
     for (id, bytes) in &old.content {
         let got = new.content.get(id);
         if range.contains(id) {
+            let got = got.map(|c| &c.bytes);
             assert_eq!(got, Some(bytes), "{what}: content {id:?} missing");
         } else {
             assert_eq!(got, None, "{what}: content {id:?} from outside the range");
         }
     }
-    assert!(new.content.iter().all(|(id, b)| content_id(b) == *id));
+    assert!(new.content.iter().all(|(id, c)| c.id() == *id));
 }
 
 #[test]
@@ -385,7 +389,7 @@ mod mover_admit {
             running_max: 0,
             ..Settings::default()
         };
-        let mut m = Mover::new(me, settings, saved);
+        let mut m = Mover::new(me, crate::dbqs::fixture::authority_key(), settings, saved);
         assert!(m.on_epoch(&cfg, None).is_empty());
         let (admit, outs) = m.admit(&Hash([9; 32]), 1);
         assert_eq!(admit, Admit::Parked);
@@ -408,13 +412,17 @@ mod attacks {
     use super::super::fetch::{Fetch, Out};
     use super::super::page::{ListPage, page_of};
     use super::listed;
+    use crate::cert::{Capabilities, Certificate};
     use crate::crypto::SecretKey;
     use crate::dbqs::client::Group;
+    use crate::dbqs::fixture;
     use crate::dbqs::mem::MemStore;
-    use crate::dbqs::object::{Version, VersionKey, content_id};
-    use crate::dbqs::replica::{self, Reply, Request};
+    use crate::dbqs::object::{Version, VersionKey};
+    use crate::dbqs::provenance::Content;
+    use crate::dbqs::replica::{self, Request};
     use crate::id::Hash;
     use crate::ring::Range;
+    use crate::time::Timestamp;
 
     fn write(store: &mut MemStore, v: &Version) {
         let version = Box::new(v.clone());
@@ -439,15 +447,15 @@ mod attacks {
     #[test]
     fn a_late_answer_from_the_best_holder_wins_over_a_lower_claim_asked_after_a_tick() {
         let owner = SecretKey::from_seed(&[21; 32]);
-        let v5 = Version::sign(&owner, b"k", 5, Some(b"five".to_vec()));
-        let v4 = Version::sign(&owner, b"k", 4, Some(b"four".to_vec()));
+        let v5 = fixture::version(&owner, b"k", 5, Some(b"five".to_vec()));
+        let v4 = fixture::version(&owner, b"k", 4, Some(b"four".to_vec()));
         let mut old = vec![MemStore::default(); 4];
         for s in &mut old[..3] {
             write(s, &v5);
         }
         write(&mut old[3], &v4);
         let range = Range::full();
-        let (mut f, outs) = Fetch::start(Group::of(4), range, None, 8);
+        let (mut f, outs) = Fetch::start(Group::of(4), range, None, 8, fixture::authority_key());
         let mut all = Vec::new();
         let mut held_back = Vec::new();
         let mut queue = outs;
@@ -456,7 +464,7 @@ mod attacks {
             for o in std::mem::take(&mut queue) {
                 match o {
                     Out::List { to, req } => {
-                        next.extend(f.on_page(to, page_of(&req, listed(&old[to]))));
+                        next.extend(f.on_page(to, &req, page_of(&req, listed(&old[to]))));
                     }
                     // A, B and C answer only after the ticks.
                     Out::Get { to, req } if to < 3 => held_back.push((to, req)),
@@ -496,41 +504,67 @@ mod attacks {
         );
     }
 
-    /// One Byzantine old replica lists chunks it made up, with ids inside the range, and
-    /// serves their bytes (whose hash is the id). Nothing of that may be stored: no client
-    /// ever stored it, and content is never deleted.
+    /// One Byzantine old replica lists chunks and keyed objects it made up, with ids inside
+    /// the range, and serves them: the chunks' hashes are their ids, the versions verify
+    /// under the keys it made up, and each carries a credential of an authority it made up.
+    /// A correct old replica's page is slow, so at the boundary decision only two correct
+    /// pages say the objects are absent. Nothing of that may be stored: no client ever
+    /// stored it, and content is never deleted.
     #[test]
-    fn chunks_one_old_replica_made_up_are_not_stored() {
+    fn objects_one_old_replica_made_up_are_not_stored() {
         let owner = SecretKey::from_seed(&[22; 32]);
-        let real = Version::sign(&owner, b"real", 1, Some(b"r".to_vec()));
+        let real = fixture::version(&owner, b"real", 1, Some(b"r".to_vec()));
         let mut old = vec![MemStore::default(); 4];
         for s in &mut old {
             write(s, &real);
         }
-        let junk: Vec<Vec<u8>> = (0..40u32)
-            .map(|i| format!("junk {i}").into_bytes())
-            .collect();
-        for b in &junk {
-            old[0].content.insert(content_id(b), b.clone());
+        let stranger = SecretKey::from_seed(&[23; 32]);
+        let fake = Certificate::client(
+            &SecretKey::from_seed(&[24; 32]),
+            stranger.public(),
+            "made up",
+            Capabilities::parse("put,get").unwrap(),
+            (Timestamp(0), Timestamp(u64::MAX)),
+        );
+        for i in 0..40u32 {
+            let b = format!("junk {i}").into_bytes();
+            let c = Content::sign(&stranger, fake.clone(), b);
+            old[0].content.insert(c.id(), c);
+            let v = Version::sign(&stranger, &i.to_be_bytes(), 9, Some(b"junk".to_vec()))
+                .with_credential(fake.clone());
+            old[0].versions.insert(v.id(), v);
         }
         let range = Range::full();
-        let (mut f, outs) = Fetch::start(Group::of(4), range, None, 16);
+        let (mut f, outs) = Fetch::start(Group::of(4), range, None, 16, fixture::authority_key());
         let mut stored: Vec<Hash> = Vec::new();
         let mut queue = outs;
+        let mut slow: Vec<(u32, super::super::page::ListRequest)> = Vec::new();
+        let mut tick = 0;
         for _ in 0..10_000 {
             if queue.is_empty() {
                 if f.is_done() {
                     break;
                 }
                 queue = f.on_timer();
+                tick += 1;
+                // Replica 3's pages come two ticks late.
+                let (late, early): (Vec<_>, Vec<_>) = std::mem::take(&mut slow)
+                    .into_iter()
+                    .partition(|s| s.0 + 2 <= tick);
+                slow = early;
+                for (_, req) in late {
+                    let p: ListPage = page_of(&req, listed(&old[3]));
+                    queue.extend(f.on_page(3, &req, p));
+                }
                 continue;
             }
             let mut next = Vec::new();
             for o in std::mem::take(&mut queue) {
                 match o {
+                    Out::List { to: 3, req } => slow.push((tick, req)),
                     Out::List { to, req } => {
                         let p: ListPage = page_of(&req, listed(&old[to]));
-                        next.extend(f.on_page(to, p));
+                        next.extend(f.on_page(to, &req, p));
                     }
                     Out::Get { to, req } => {
                         let id = match &req {
@@ -540,11 +574,16 @@ mod attacks {
                         let r = replica::handle(&mut old[to], req);
                         next.extend(f.on_reply(to, id, r));
                     }
-                    Out::StoreContent(b) => {
-                        stored.push(content_id(&b));
+                    Out::StoreContent(c) => {
+                        stored.push(c.id());
                         next.extend(f.applied(1));
                     }
-                    Out::StoreVersion(_) => next.extend(f.applied(1)),
+                    Out::StoreVersion(v) => {
+                        if v.id() != real.id() {
+                            stored.push(v.id());
+                        }
+                        next.extend(f.applied(1));
+                    }
                     Out::Progress(_) | Out::Done => {}
                 }
             }
@@ -553,8 +592,12 @@ mod attacks {
         assert!(f.is_done());
         assert!(
             stored.is_empty(),
-            "{} made-up chunks were stored",
+            "{} made-up objects were stored",
             stored.len()
+        );
+        assert!(
+            f.take_refused().answers > 0,
+            "the liar's answers were not refused"
         );
     }
 }

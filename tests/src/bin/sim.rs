@@ -209,6 +209,7 @@ fn churn(args: &[String]) {
                 sum.deletes += s.deletes;
                 sum.kept_for_liar += s.kept_for_liar;
                 sum.fetches_kept_for_liar += s.fetches_kept_for_liar;
+                sum.timeouts += s.timeouts;
                 sum.sim_ms += s.sim_ms;
             }
             Err(e) => {
@@ -227,7 +228,7 @@ fn churn(args: &[String]) {
         slowest.0
     );
     println!(
-        "  per passing run: {:.1} epochs, {:.1} joins, {:.1} removals, {:.1} evictions, {:.1} crashes, {:.1} epoch skips, {:.0} operations checked ({:.0} restarts), {:.0} objects transferred in {:.0} ranges, {:.0} ranges deleted; kept because a Byzantine owner never confirms: {:.1} objects, {:.2} past fetches; {:.0} s simulated",
+        "  per passing run: {:.1} epochs, {:.1} joins, {:.1} removals, {:.1} evictions, {:.1} crashes, {:.1} epoch skips, {:.0} operations checked ({:.0} restarts, {:.1} given up after a timeout), {:.0} objects transferred in {:.0} ranges, {:.0} ranges deleted; kept because a Byzantine owner never confirms: {:.1} objects, {:.2} past fetches; {:.0} s simulated",
         per(sum.epochs),
         per(sum.joins as u64),
         per(sum.removals as u64),
@@ -236,6 +237,7 @@ fn churn(args: &[String]) {
         per(sum.skips as u64),
         per(sum.ops as u64),
         per(sum.restarts as u64),
+        per(sum.timeouts as u64),
         per(sum.transferred),
         per(sum.ranges_moved as u64),
         per(sum.deletes as u64),

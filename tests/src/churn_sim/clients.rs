@@ -4,6 +4,7 @@
 use overlay::crypto::SecretKey;
 use overlay::dbqs::client::{Action, Group, Outcome, Read, Write};
 use overlay::dbqs::content::{GetContent, PutContent};
+use overlay::dbqs::fixture;
 use overlay::dbqs::object::{VersionKey, content_id, keyed_id};
 use overlay::dbqs::replica::Reply;
 use overlay::id::{Hash, NodeId};
@@ -13,6 +14,10 @@ use stateright::semantics::register::{RegisterOp, RegisterRet};
 
 use super::{CLIENT_BASE, CLIENT_TIMER_MS, Ev, Op, Phase, World};
 use crate::dbqs_sim::register_value;
+
+/// Threads of the history are `client + k * THREAD_STRIDE`, a new `k` after each
+/// operation given up.
+const THREAD_STRIDE: usize = 1 << 16;
 
 /// One operation a client runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,11 +143,14 @@ impl Catalog {
         match kind {
             Kind::Write { object, value } => {
                 let (owner, name, _) = &self.objects[*object];
-                let (m, acts) = Write::start(
+                let key = SecretKey::from_seed(&self.owners[*owner].seed());
+                let cred = fixture::credential(&key);
+                let (m, acts) = Write::start_with(
                     g,
-                    SecretKey::from_seed(&self.owners[*owner].seed()),
+                    key,
                     name.clone(),
                     value.map(|v| v.to_be_bytes().to_vec()),
+                    Some(cred),
                 );
                 (Machine::Write(Box::new(m)), acts)
             }
@@ -151,7 +159,9 @@ impl Catalog {
                 (Machine::Read(m), acts)
             }
             Kind::Put { content } => {
-                let (m, acts) = PutContent::start(g, self.contents[*content].clone());
+                let bytes = self.contents[*content].clone();
+                let proof = fixture::proof(&self.owners[0], content_id(&bytes));
+                let (m, acts) = PutContent::start(g, bytes, proof);
                 (Machine::Put(m), acts)
             }
             Kind::Get { content } => {
@@ -195,8 +205,9 @@ impl World {
         o: usize,
         op: RegisterOp<Option<u64>>,
     ) -> Result<(), String> {
+        let thread = self.clients[c].thread;
         self.testers[o]
-            .on_invoke(c, op)
+            .on_invoke(thread, op)
             .map(|_| ())
             .map_err(|e| format!("tester: {e}"))
     }
@@ -241,10 +252,13 @@ impl World {
         let (attempt, invoked_ms) = old
             .as_ref()
             .map_or((0, self.sched.now()), |o| (o.1 + 1, o.2));
-        let (machine, acts) = match old {
+        let (mut machine, acts) = match old {
             Some((m, _, _)) => self.catalog.restart(&kind, m, g, first),
             None => self.catalog.start(&kind, g, first),
         };
+        if let Machine::Write(w) = &mut machine {
+            w.sign_above(self.journal.floor(&w.object()));
+        }
         self.clients[c].op = Some(Op {
             seq,
             kind,
@@ -321,6 +335,17 @@ impl World {
             return Ok(());
         };
         let acts = op.machine.on_reply(i, reply);
+        // As the node's client does: a newly signed version goes into the journal before it
+        // is sent.
+        let signed = match &op.machine {
+            Machine::Write(w) => w.signed().map(|v| (w.object(), v.stamp.number)),
+            _ => None,
+        };
+        if let Some((object, number)) = signed {
+            self.journal
+                .signed(object, number)
+                .map_err(|e| format!("journal: {e}"))?;
+        }
         self.client_acts(c, acts)
     }
 
@@ -330,6 +355,14 @@ impl World {
         seq: u64,
         attempt: u32,
     ) -> Result<(), String> {
+        let now = self.sched.now();
+        let Some(op) = self.current(c, seq, attempt) else {
+            return Ok(());
+        };
+        let invoked = op.invoked_ms;
+        if self.p.timeout_ms.is_some_and(|t| now >= invoked + t) && self.phase != Phase::Final {
+            return self.give_up(c);
+        }
         let Some(op) = self.current(c, seq, attempt) else {
             return Ok(());
         };
@@ -343,6 +376,23 @@ impl World {
             },
         );
         self.client_acts(c, acts)
+    }
+
+    /// Client `c` gives its operation up after its timeout, as the node's client does: the
+    /// operation stays open in the history, and the client goes on with its next one.
+    pub(super) fn give_up(&mut self, c: usize) -> Result<(), String> {
+        let Some(op) = self.clients[c].op.take() else {
+            return Ok(());
+        };
+        self.stats.timeouts += 1;
+        if self.trace {
+            eprintln!("{} ms: client {c} gives {:?} up", self.sched.now(), op.kind);
+        }
+        let client = &mut self.clients[c];
+        client.thread += THREAD_STRIDE;
+        let at = self.rng.gen_range(50..400);
+        self.sched.at(at, Ev::Start { client: c });
+        Ok(())
     }
 
     pub(super) fn retry(&mut self, c: usize, seq: u64) -> Result<(), String> {
@@ -420,6 +470,7 @@ impl World {
         match (op.kind, outcome) {
             (Kind::Write { object, .. }, Outcome::Written(key)) => {
                 self.acked[object] = self.acked[object].max(key);
+                self.journal.settled(&self.catalog.id(&op.kind), key.number);
                 self.returned(c, object, RegisterRet::WriteOk)
             }
             (Kind::Read { object }, Outcome::Read(v)) => {
@@ -469,8 +520,10 @@ impl World {
         o: usize,
         ret: RegisterRet<Option<u64>>,
     ) -> Result<(), String> {
+        let thread = self.clients[c].thread;
         let t = &mut self.testers[o];
-        t.on_return(c, ret).map_err(|e| format!("tester: {e}"))?;
+        t.on_return(thread, ret)
+            .map_err(|e| format!("tester: {e}"))?;
         if !t.is_consistent() {
             return Err(format!(
                 "object {o}: the history is not linearizable: {t:?}"

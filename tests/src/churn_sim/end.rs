@@ -2,6 +2,7 @@
 //! reads, waiting for the sweeps, the checks on what correct nodes hold, and the reports that
 //! say why a run did not get there (which fetch waits for which old replica, and why).
 
+use overlay::dbqs::object::VersionKey;
 use overlay::id::NodeId;
 use overlay::ring::{Range, RangeSet};
 use overlay::transfer::mover::{self, Mover};
@@ -27,6 +28,7 @@ impl World {
             }
             Phase::Settle => match self.unsettled() {
                 None => {
+                    self.audit()?;
                     self.stats.fetches_kept_for_liar = self
                         .nodes
                         .iter()
@@ -67,6 +69,44 @@ impl World {
             },
         }
         Ok(false)
+    }
+
+    /// Every correct replica's own store, before the final reads write anything back: in the
+    /// newest group of each keyed object, the correct replicas holding at least its highest
+    /// acknowledged version and the faulty members together make 2f+1. (A quorum read would
+    /// hide a replica rolled back by a transfer: its write-back repairs what it reads.)
+    pub(super) fn audit(&self) -> Result<(), String> {
+        let e = self.latest();
+        let ring = &self.rings[e.0 as usize];
+        let f = self.configs[e.0 as usize].f as usize;
+        for (object, want) in self.acked.iter().enumerate() {
+            if *want == VersionKey::NONE {
+                continue;
+            }
+            let id = self.catalog.id(&Kind::Read { object });
+            let group = ring.replica_group(&id);
+            let mut holding = 0;
+            let mut short = Vec::new();
+            for member in &group {
+                let Some(n) = self.nodes.iter().position(|x| x.id == *member) else {
+                    continue;
+                };
+                let node = &self.nodes[n];
+                let held = node.store.versions.get(&id).map(|v| v.key());
+                if !node.correct() || held.is_some_and(|k| k >= *want) {
+                    holding += 1;
+                } else {
+                    short.push((n, held));
+                }
+            }
+            if holding < 2 * f + 1 {
+                return Err(format!(
+                    "object {object}: in epoch {} only {holding} of its group hold the acknowledged {want:?} (or lie); correct replicas short of it: {short:?}",
+                    e.0
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The operations still running, and the state of their groups.

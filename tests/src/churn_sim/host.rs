@@ -3,10 +3,13 @@
 //! transfer questions, and the checks it makes before serving a client (epoch, range, the
 //! mover's `admit`), as the node does.
 
+use overlay::dbqs::fixture;
 use overlay::dbqs::object::content_id;
+use overlay::dbqs::provenance;
 use overlay::dbqs::replica::{self, Refusal, Reply, Request};
 use overlay::id::{Epoch, NodeId};
 use overlay::ring::{Range, RangeSet};
+use overlay::transfer::gate;
 use overlay::transfer::mover::{self, Admit, FetchId, Item, Note};
 use overlay::transfer::page::page_of;
 use overlay::transfer::wire::{Answer, Ask};
@@ -71,9 +74,10 @@ impl World {
         Ok(())
     }
 
-    /// Stores a transferred batch, checking that a correct node is handed only versions
-    /// that verify, of objects at positions it owns or owned and has not deleted.
+    /// Stores a transferred batch, checking that a correct node is handed only objects a
+    /// client stored (with a valid proof), at positions it owns or owned and has not deleted.
     pub(super) fn apply(&mut self, n: usize, items: Vec<Item>) -> Result<(), String> {
+        let authority = fixture::authority_key();
         let node = &mut self.nodes[n];
         let dirty = node
             .mover
@@ -83,14 +87,28 @@ impl World {
         for item in items {
             let (id, req) = match item {
                 Item::Version(v) => {
-                    if node.correct() && v.verify().is_err() {
+                    let proven = provenance::check_version(&v, &v.id(), &authority);
+                    if node.correct() && proven.is_err() {
                         return Err(format!(
-                            "node {n} was handed a version that does not verify"
+                            "node {n} was handed a version no client stored: {proven:?}"
                         ));
                     }
                     (v.id(), Request::Write { version: v })
                 }
-                Item::Content(bytes) => (content_id(&bytes), Request::PutContent { bytes }),
+                Item::Content(c) => {
+                    let proven = provenance::check_content(&c, &c.id(), &authority);
+                    if node.correct() && proven.is_err() {
+                        return Err(format!(
+                            "node {n} was handed content no client stored: {proven:?}"
+                        ));
+                    }
+                    let id = c.id();
+                    let req = Request::PutContent {
+                        bytes: c.bytes,
+                        proof: Box::new(c.proof),
+                    };
+                    (id, req)
+                }
             };
             if node.correct() && !dirty.contains(&id) {
                 return Err(format!(
@@ -158,17 +176,16 @@ impl World {
         let Some((mover, known)) = node.mover.as_ref().zip(node.known) else {
             return;
         };
-        // Transfers serve only the members of the epoch after the source (those that
-        // fetch for it, still or no longer owners); the completeness question anyone.
-        let member = |source: &Epoch| {
-            let next = source.0 + 1;
-            next <= known.0 && self.configs[next as usize].member(&asker).is_some()
+        // The node's rule (overlay::transfer::gate), on what this node knows.
+        let configs = &self.configs;
+        let of = |e: Epoch| (e <= known).then(|| &configs[e.0 as usize]);
+        let gate = gate::Known {
+            current: &configs[known.0 as usize],
+            of: &of,
         };
-        let honest = match &ask {
-            Ask::List { source, .. } | Ask::Get { source, .. } if !member(source) => {
-                Answer::Refused("not a member of the epoch after the source".into())
-            }
-            _ => match mover.may_answer(&ask) {
+        let honest = match gate::may_ask(&asker, &ask, &gate) {
+            Err(why) => Answer::Refused(why),
+            Ok(()) => match mover.may_answer(&ask) {
                 Err(e) => Answer::Refused(e),
                 Ok(()) => match &ask {
                     Ask::List { req, .. } => Answer::Page(page_of(req, liar::listed(&node.store))),
@@ -225,7 +242,7 @@ impl World {
             return Ok(());
         };
         let outs = match (ask, answer) {
-            (Ask::List { .. }, Answer::Page(page)) => m.on_page(fetch, &from, page),
+            (Ask::List { req, .. }, Answer::Page(page)) => m.on_page(fetch, &from, &req, page),
             (
                 Ask::Get {
                     req: Request::Read { id } | Request::GetContent { id },
@@ -279,7 +296,7 @@ impl World {
         let id = match &req {
             Request::Read { id } | Request::GetContent { id } => *id,
             Request::Write { version } => version.id(),
-            Request::PutContent { bytes } => content_id(bytes),
+            Request::PutContent { bytes, .. } => content_id(bytes),
         };
         let known = node.known;
         let refusal = match known {

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use overlay::crypto::SecretKey;
+use overlay::dbqs::fixture::{self, MADE_UP};
 use overlay::dbqs::mem::MemStore;
 use overlay::dbqs::object::{Version, content_id, value_digest};
 use overlay::dbqs::replica::{Refusal, Reply, Request};
@@ -32,10 +34,14 @@ pub enum TransferLie {
     Partial,
     /// Lists content ids nobody holds and serves other bytes for content.
     WrongContent,
+    /// Lists objects it made up beside what it holds, and serves them: chunks whose hash is
+    /// their id and versions that verify under a key it made up, each with a credential of
+    /// an authority it made up.
+    Invent,
 }
 
 /// Every transfer behaviour, for drawing one.
-pub const TRANSFER_LIES: [TransferLie; 8] = [
+pub const TRANSFER_LIES: [TransferLie; 9] = [
     TransferLie::Honest,
     TransferLie::Silent,
     TransferLie::Refuse,
@@ -44,6 +50,7 @@ pub const TRANSFER_LIES: [TransferLie; 8] = [
     TransferLie::Forge,
     TransferLie::Partial,
     TransferLie::WrongContent,
+    TransferLie::Invent,
 ];
 
 /// What the Byzantine node says when an old replica asks whether it holds ranges completely.
@@ -157,6 +164,14 @@ fn page(
             }
             page_of(req, held)
         }
+        TransferLie::Invent => {
+            held.extend((0..MADE_UP).map(|k| Listed {
+                id: fixture::made_up_content(k).id(),
+                held: Held::Content,
+            }));
+            held.extend((0..MADE_UP).map(|k| Listed::keyed(&fixture::made_up_version(k))));
+            page_of(req, held)
+        }
         TransferLie::Honest | TransferLie::Silent | TransferLie::Refuse => page_of(req, held),
     }
 }
@@ -182,11 +197,27 @@ fn object(
             v.stamp.digest = value_digest(v.value.as_deref());
             Reply::Version(Some(Box::new(v)))
         }
+        (TransferLie::Invent, Request::GetContent { id }) if !store.content.contains_key(id) => {
+            let made = (0..MADE_UP)
+                .map(fixture::made_up_content)
+                .find(|c| c.id() == *id);
+            Reply::Content(made.map(Box::new))
+        }
+        (TransferLie::Invent, Request::Read { id }) if !store.versions.contains_key(id) => {
+            let made = (0..MADE_UP)
+                .map(fixture::made_up_version)
+                .find(|v| v.id() == *id);
+            Reply::Version(made.map(Box::new))
+        }
         (TransferLie::WrongContent, Request::GetContent { .. }) => {
-            Reply::Content(Some(b"not the content asked for".to_vec()))
+            let key = SecretKey::from_seed(&[0xEE; 32]);
+            let wrong = fixture::content(&key, b"not the content asked for".to_vec());
+            Reply::Content(Some(Box::new(wrong)))
         }
         (_, Request::Read { id }) => Reply::Version(store.versions.get(id).cloned().map(Box::new)),
-        (_, Request::GetContent { id }) => Reply::Content(store.content.get(id).cloned()),
+        (_, Request::GetContent { id }) => {
+            Reply::Content(store.content.get(id).cloned().map(Box::new))
+        }
         _ => Reply::Refused(Refusal::Storage(
             "only reads are served to transfers".into(),
         )),

@@ -115,7 +115,7 @@ impl StoreLink {
 /// The bytes of value a request carries.
 fn value_bytes(req: &Request) -> usize {
     match req {
-        Request::PutContent { bytes } => bytes.len(),
+        Request::PutContent { bytes, .. } => bytes.len(),
         Request::Write { version } => version.value.as_ref().map_or(0, Vec::len),
         Request::Read { .. } | Request::GetContent { .. } => 0,
     }

@@ -20,6 +20,7 @@ use overlay::encoding::{decode, encode};
 use overlay::epoch::EpochCert;
 use overlay::id::{Epoch, Hash, NodeId};
 use overlay::ring::Range;
+use overlay::transfer::gate;
 use overlay::transfer::mover::{
     Admit, Applied, FetchId, Item, Mover, Note, Out, Saved, Settings, Token,
 };
@@ -78,7 +79,7 @@ struct Parked {
 }
 
 /// An answer on its way back to an asking replica.
-pub type Answered = (ResponseChannel<TransferReply>, TransferReply);
+pub type Answered = (ResponseChannel<TransferReply>, TransferReply, Ask);
 
 /// Transfer state of the node.
 pub struct TransferLink {
@@ -111,6 +112,7 @@ impl TransferLink {
     /// `empty` says the store holds nothing (a first start): then no stray data can exist.
     pub fn new(
         me: NodeId,
+        authority: overlay::crypto::PublicKey,
         data_dir: &std::path::Path,
         rate: Option<u64>,
         ranges_at_once: usize,
@@ -135,7 +137,7 @@ impl TransferLink {
         let (finished_tx, finished_rx) = mpsc::unbounded_channel();
         let (answers_tx, answers_rx) = mpsc::channel(ANSWERING_MAX);
         Ok(TransferLink {
-            mover: Mover::new(me, settings, saved),
+            mover: Mover::new(me, authority, settings, saved),
             state_path,
             history: BTreeMap::new(),
             outgoing: HashMap::new(),
@@ -253,6 +255,8 @@ impl TransferLink {
                 .then(|| (left / rate as f64).ceil() as u64),
             owned_permille: (r.owned_share * 1000.0).round() as u32,
             retained_permille: (r.retained_share * 1000.0).round() as u32,
+            refused_answers: r.refused_answers,
+            unheld_entries: r.unheld_entries,
             ..self.counters.clone()
         }
     }
@@ -270,7 +274,7 @@ impl TransferLink {
 fn item_bytes(i: &Item) -> u64 {
     match i {
         Item::Version(v) => v.value.as_ref().map_or(0, Vec::len) as u64,
-        Item::Content(b) => b.len() as u64,
+        Item::Content(c) => c.bytes.len() as u64,
     }
 }
 
@@ -596,7 +600,9 @@ impl NetTask {
             return;
         };
         let outs = match (reply.answer, ask) {
-            (Answer::Page(page), Ask::List { .. }) => t.mover.on_page(fetch, &from, page),
+            (Answer::Page(page), Ask::List { req, .. }) => {
+                t.mover.on_page(fetch, &from, &req, page)
+            }
             (Answer::Object(r), Ask::Get { req, .. }) => match object_of(&req) {
                 Some(object) => t.mover.on_object(fetch, &from, object, r),
                 None => Vec::new(),
@@ -621,6 +627,26 @@ impl NetTask {
         self.transfer_do(outs);
     }
 
+    /// Whether `peer` may have the answer to `ask` (see `overlay::transfer::gate`).
+    fn transfer_gate(&self, peer: &PeerId, ask: &Ask) -> Result<(), String> {
+        let view = self.view.borrow();
+        let current = &view.config;
+        let history = self.store.as_ref().map(|l| &l.moving.history);
+        let find = |c: &Configuration| {
+            c.members
+                .iter()
+                .find(|m| peer_id_of(&m.key) == *peer)
+                .map(|m| m.id())
+        };
+        // Unknown peers get the same refusal as a removed node with some id.
+        let asker = find(current)
+            .or_else(|| history.and_then(|h| h.values().rev().find_map(|(c, _)| find(c))))
+            .unwrap_or(NodeId(Hash([0; 32])));
+        let of = |e: Epoch| history.and_then(|h| h.get(&e)).map(|(c, _)| &**c);
+        let known = gate::Known { current, of: &of };
+        gate::may_ask(&asker, ask, &known)
+    }
+
     fn transfer_request(
         &mut self,
         peer: PeerId,
@@ -632,21 +658,8 @@ impl NetTask {
             epoch,
             answer: Answer::Refused(why),
         };
-        // Data goes to members only: of this node's configuration, or of the epoch after the
-        // one asked about (a node removed since still finishes the ranges it held then, for
-        // those who fetch from it). Whether ranges are held completely is told to anyone: a
-        // removed node asks before deleting what it held.
-        let source = match &req.ask {
-            Ask::List { source, .. } | Ask::Get { source, .. } => Some(*source),
-            Ask::Complete { .. } => None,
-        };
-        let member = self.members.contains_key(&peer)
-            || source.is_none_or(|s| {
-                self.store
-                    .as_ref()
-                    .and_then(|l| l.moving.past(s.next()))
-                    .is_some_and(|(c, _)| c.members.iter().any(|m| peer_id_of(&m.key) == peer))
-            });
+        // Data goes to members only (overlay::transfer::gate).
+        let member = self.transfer_gate(&peer, &req.ask);
         if req.epoch > epoch {
             self.exchange_all();
         }
@@ -654,8 +667,8 @@ impl NetTask {
         let Some(t) = self.moving() else {
             return;
         };
-        let verdict = if !member {
-            Err("not a member of this node's configuration".to_string())
+        let verdict = if let Err(why) = member {
+            Err(why)
         } else if t.answering >= ANSWERING_MAX {
             Err("busy".to_string())
         } else {
@@ -675,6 +688,7 @@ impl NetTask {
                 t.counters.answered += 1;
                 let tx = t.answers_tx.clone();
                 tokio::spawn(async move {
+                    let asked = ask.clone();
                     let answer = match ask {
                         Ask::List { req, .. } => match actor.send(List(req)).await {
                             Ok(Ok(page)) => Answer::Page(page),
@@ -689,7 +703,9 @@ impl NetTask {
                         },
                         Ask::Complete { .. } => Answer::Refused("answered elsewhere".into()),
                     };
-                    let _ = tx.send((channel, TransferReply { epoch, answer })).await;
+                    let _ = tx
+                        .send((channel, TransferReply { epoch, answer }, asked))
+                        .await;
                 });
                 return;
             }
@@ -707,9 +723,12 @@ impl NetTask {
     }
 
     /// An answer from the store is ready.
-    pub(super) fn transfer_answered(&mut self, (channel, reply): Answered) {
+    pub(super) fn transfer_answered(&mut self, (channel, mut reply, ask): Answered) {
         if let Some(t) = self.moving() {
             t.answering = t.answering.saturating_sub(1);
+        }
+        if let Some(l) = &self.liar {
+            reply.answer = l.transfer_answer(&ask, reply.answer);
         }
         if self
             .swarm
