@@ -5,7 +5,6 @@
 //! resends to silent replicas, and a restart in the new epoch when replicas say the epoch moved.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,7 +29,8 @@ use overlay::wire::{Request as ControlRequest, Response as ControlResponse};
 use tokio::sync::{mpsc, oneshot};
 use tracing::debug;
 
-use super::{ClientError, journal_file};
+use super::ClientError;
+use super::journal_file::JournalFile;
 use crate::net::behaviour::{Behaviour, BehaviourEvent};
 use crate::net::peers::{parse_addrs, peer_id_of};
 
@@ -152,10 +152,12 @@ pub struct Driver {
     refresh_asked: Option<Instant>,
     /// Bootstrap dials that failed before any configuration arrived.
     bootstrap_failures: usize,
-    /// Version numbers signed and not seen complete, per object.
+    /// Version numbers this process signed and has not seen complete, per object.
     journal: Journal,
+    /// Those other processes of this client left in the journal file when this one started.
+    inherited: Journal,
     /// Where the journal is kept.
-    journal_path: Option<PathBuf>,
+    journal_file: Option<JournalFile>,
 }
 
 impl Driver {
@@ -184,15 +186,36 @@ impl Driver {
             refresh_asked: None,
             bootstrap_failures: 0,
             journal: Journal::default(),
-            journal_path: None,
+            inherited: Journal::default(),
+            journal_file: None,
         }
     }
 
-    /// The driver with the client's write journal, kept at `path`.
-    pub fn with_journal(mut self, journal: Journal, path: Option<PathBuf>) -> Driver {
-        self.journal = journal;
-        self.journal_path = path;
+    /// The driver with the client's write journal file and what it held at the start.
+    pub fn with_journal(mut self, inherited: Journal, file: Option<JournalFile>) -> Driver {
+        self.inherited = inherited;
+        self.journal_file = file;
         self
+    }
+
+    /// A quorum holds version `number` of `object`: its journal entries can go.
+    fn settle_journal(&mut self, object: Hash, number: u64) {
+        let mine = self.journal.settled(&object, number);
+        let left = self.inherited.settled(&object, number);
+        if let Some(f) = &mut self.journal_file {
+            f.settled(object, number);
+        }
+        if (mine || left)
+            && let Err(e) = self.save_journal()
+        {
+            // Only costs a version number next time: the entry stays on disk.
+            debug!("cannot update the write journal: {e}");
+        }
+    }
+
+    /// The number the next version of `object` must be above.
+    fn floor(&self, object: &Hash) -> u64 {
+        self.journal.floor(object).max(self.inherited.floor(object))
     }
 
     /// Records a write's newly signed version in the journal, durably, before it is sent.
@@ -204,20 +227,19 @@ impl Driver {
             return Ok(());
         };
         let (object, number) = (w.object(), v.stamp.number);
-        if number <= self.journal.floor(&object) {
+        if number <= self.floor(&object) {
             return Ok(());
         }
         self.journal
             .signed(object, number)
             .map_err(|e| ClientError::Local(e.to_string()))?;
-        self.save_journal().map_err(|e| {
-            ClientError::Local(format!("cannot keep the write journal, nothing sent: {e}"))
-        })
+        self.save_journal()
+            .map_err(|e| ClientError::Local(format!("{e}; the write's version was not sent")))
     }
 
-    fn save_journal(&self) -> std::io::Result<()> {
-        match &self.journal_path {
-            Some(p) => journal_file::save(p, &self.journal),
+    fn save_journal(&mut self) -> Result<(), ClientError> {
+        match &mut self.journal_file {
+            Some(f) => f.save(&self.journal),
             None => Ok(()),
         }
     }
@@ -313,7 +335,7 @@ impl Driver {
                     ),
                 };
                 let mut m = m;
-                m.sign_above(self.journal.floor(&m.object()));
+                m.sign_above(self.floor(&m.object()));
                 (Machine::Write(Box::new(m)), a)
             }
             OpKind::Read { id } => {
@@ -398,12 +420,8 @@ impl Driver {
             self.ops.insert(id, op);
             return;
         }
-        if let (Outcome::Written(key), Machine::Write(w)) = (&outcome, &op.machine)
-            && self.journal.settled(&w.object(), key.number)
-            && let Err(e) = self.save_journal()
-        {
-            // Only costs a version number next time: the entry stays on disk.
-            debug!("cannot update the write journal: {e}");
+        if let (Outcome::Written(key), Machine::Write(w)) = (&outcome, &op.machine) {
+            self.settle_journal(w.object(), key.number);
         }
         let result = match outcome {
             Outcome::Refused(r) => Err(ClientError::Refused(r)),

@@ -98,8 +98,9 @@ impl Client {
         let swarm = crate::net::behaviour::build(keypair, timing)
             .map_err(|e| ClientError::Local(format!("cannot start networking: {e}")))?;
         let owner = opts.key.public();
-        let journal = match &opts.journal {
-            Some(p) => journal_file::load(p)?,
+        let journal = opts.journal.clone().map(journal_file::JournalFile::new);
+        let inherited = match &journal {
+            Some(f) => f.load()?,
             None => Default::default(),
         };
         let (tx, rx) = mpsc::channel(1024);
@@ -111,7 +112,7 @@ impl Client {
             opts.bootstrap,
             opts.timeout,
         )
-        .with_journal(journal, opts.journal.clone());
+        .with_journal(inherited, journal);
         tokio::spawn(driver.run(rx));
         let client = Client {
             tx,

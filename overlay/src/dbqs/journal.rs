@@ -59,6 +59,15 @@ impl Journal {
         }
     }
 
+    /// Takes in another journal's entries (another process of this client's, read from disk):
+    /// the higher number of each object wins.
+    pub fn merge(&mut self, other: &Journal) {
+        for (id, n) in &other.open {
+            let e = self.open.entry(*id).or_insert(0);
+            *e = (*e).max(*n);
+        }
+    }
+
     /// Objects with an entry.
     pub fn len(&self) -> usize {
         self.open.len()

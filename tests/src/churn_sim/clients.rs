@@ -12,7 +12,7 @@ use rand::Rng as _;
 use stateright::semantics::ConsistencyTester;
 use stateright::semantics::register::{RegisterOp, RegisterRet};
 
-use super::{CLIENT_BASE, CLIENT_TIMER_MS, Ev, Op, Phase, World};
+use super::{CLIENT_BASE, CLIENT_TIMER_MS, Ev, GIVE_UPS_MAX, Op, Phase, World};
 use crate::dbqs_sim::register_value;
 
 /// Threads of the history are `client + k * THREAD_STRIDE`, a new `k` after each
@@ -360,7 +360,10 @@ impl World {
             return Ok(());
         };
         let invoked = op.invoked_ms;
-        if self.p.timeout_ms.is_some_and(|t| now >= invoked + t) && self.phase != Phase::Final {
+        if self.p.timeout_ms.is_some_and(|t| now >= invoked + t)
+            && self.phase != Phase::Final
+            && self.stats.timeouts < GIVE_UPS_MAX
+        {
             return self.give_up(c);
         }
         let Some(op) = self.current(c, seq, attempt) else {
