@@ -4,9 +4,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use overlay::dbqs::provenance::check_content;
 use overlay::dbqs::blob::Blob;
 use overlay::dbqs::object::content_id;
+use overlay::dbqs::provenance::check_content;
 use overlay::dbqs::replica::Reply;
 use overlay::dbqs::wire::{STORE_REPLY_BYTES_MAX, StoreReply};
 use overlay::encoding::decode;

@@ -8,7 +8,7 @@ use overlay::encoding::decode;
 use overlay::ring::Range;
 use overlay::transfer::mover::{Mover, Saved, Settings};
 use overlay::transfer::wire::Ask;
-use rampart_fuzz::{CONFIG, NEXT, roundtrip};
+use rampart_fuzz::{AUTHORITY, CONFIG, NEXT, roundtrip};
 
 /// The node's bound on the file (`node/src/net/swarm/transfer.rs`).
 const SAVED_BYTES_MAX: usize = 64 * 1024 * 1024;
@@ -18,7 +18,12 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     roundtrip(&saved, data, SAVED_BYTES_MAX);
-    let mut m = Mover::new(CONFIG.members[0].id(), Settings::default(), saved);
+    let mut m = Mover::new(
+        CONFIG.members[0].id(),
+        *AUTHORITY,
+        Settings::default(),
+        saved,
+    );
     let _ = m.report();
     let _ = m.complete(CONFIG.epoch, &[Range::full()]);
     let _ = m.may_answer(&Ask::Complete {

@@ -359,7 +359,12 @@ pub fn saved() -> Saved {
 
 /// A mover resuming from [`saved`].
 pub fn mover() -> Mover {
-    Mover::new(CONFIG.members[0].id(), Settings::default(), saved())
+    Mover::new(
+        CONFIG.members[0].id(),
+        *AUTHORITY,
+        Settings::default(),
+        saved(),
+    )
 }
 
 /// The delta from [`CONFIG`] to [`NEXT`].

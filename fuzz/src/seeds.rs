@@ -292,7 +292,10 @@ fn store(s: &mut Seeds) {
                 held: written.key(),
             },
         ),
-        ("content", Reply::Content(Some(Box::new(stored(manifest().to_bytes()))))),
+        (
+            "content",
+            Reply::Content(Some(Box::new(stored(manifest().to_bytes())))),
+        ),
         (
             "content-stored",
             Reply::ContentStored {
