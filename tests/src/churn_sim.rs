@@ -393,6 +393,8 @@ struct Client {
     /// The history's thread for this client's operations: a new one after each operation it
     /// gave up, which stays open in the history (it may or may not have taken effect).
     thread: usize,
+    /// A write it gave up, to write again next (`rampart put` run again after a timeout).
+    again: Option<usize>,
     epoch: Epoch,
     op: Option<Op>,
     seq: u64,
@@ -474,6 +476,7 @@ impl World {
                 .enumerate()
                 .map(|(c, _)| Client {
                     thread: c,
+                    again: None,
                     epoch: Epoch(0),
                     op: None,
                     seq: 0,

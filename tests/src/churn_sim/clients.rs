@@ -213,6 +213,14 @@ impl World {
     }
 
     pub(super) fn draw_op(&mut self, c: usize) -> Kind {
+        if let Some(object) = self.clients[c].again.take() {
+            let value = self.next_value;
+            self.next_value += 1;
+            return Kind::Write {
+                object,
+                value: Some(value),
+            };
+        }
         let rng = &mut self.rng;
         if self.p.contents > 0 && rng.gen_bool(0.2) {
             let content = rng.gen_range(0..self.p.contents);
@@ -393,6 +401,9 @@ impl World {
         }
         let client = &mut self.clients[c];
         client.thread += THREAD_STRIDE;
+        if let Kind::Write { object, .. } = op.kind {
+            client.again = Some(object);
+        }
         let at = self.rng.gen_range(50..400);
         self.sched.at(at, Ev::Start { client: c });
         Ok(())
