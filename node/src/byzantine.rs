@@ -113,25 +113,25 @@ impl Liar {
                 page.complete &= complete;
                 Answer::Page(page)
             }
-            (Ask::Get { req, .. }, Answer::Object(Reply::Version(None))) => {
-                let id = match req {
-                    Request::Read { id } => *id,
-                    _ => return Answer::Object(Reply::Version(None)),
-                };
-                let made = (0..MADE_UP)
-                    .map(fixture::made_up_version)
-                    .find(|v| v.id() == id);
-                Answer::Object(Reply::Version(made.map(Box::new)))
+            (
+                Ask::Get {
+                    req: Request::Read { id },
+                    ..
+                },
+                Answer::Object(Reply::Version(None)),
+            ) => {
+                let mut made = (0..MADE_UP).map(fixture::made_up_version);
+                Answer::Object(Reply::Version(made.find(|v| v.id() == *id).map(Box::new)))
             }
-            (Ask::Get { req, .. }, Answer::Object(Reply::Content(None))) => {
-                let id = match req {
-                    Request::GetContent { id } => *id,
-                    _ => return Answer::Object(Reply::Content(None)),
-                };
-                let made = (0..MADE_UP)
-                    .map(fixture::made_up_content)
-                    .find(|c| c.id() == id);
-                Answer::Object(Reply::Content(made.map(Box::new)))
+            (
+                Ask::Get {
+                    req: Request::GetContent { id },
+                    ..
+                },
+                Answer::Object(Reply::Content(None)),
+            ) => {
+                let mut made = (0..MADE_UP).map(fixture::made_up_content);
+                Answer::Object(Reply::Content(made.find(|c| c.id() == *id).map(Box::new)))
             }
             (_, other) => other,
         }
