@@ -158,6 +158,39 @@ pub struct Driver {
     inherited: Journal,
     /// Where the journal is kept.
     journal_file: Option<JournalFile>,
+    /// Messages dropped on purpose (test builds only).
+    fault: Fault,
+}
+
+/// Store requests a test build drops on purpose, to cut a write short the way a partition
+/// would: `RAMPART_FAULT_WRITES_ONLY_TO=<i>` sends a write's store phase to the replica at
+/// position `i` of the object's group only, `RAMPART_FAULT_READS_SKIP=<i>` never asks that
+/// replica for a read (a write's query included). Release builds ignore both.
+#[derive(Debug, Default, Clone, Copy)]
+struct Fault {
+    writes_only_to: Option<usize>,
+    reads_skip: Option<usize>,
+}
+
+impl Fault {
+    fn from_env() -> Fault {
+        if !cfg!(debug_assertions) {
+            return Fault::default();
+        }
+        let var = |k: &str| std::env::var(k).ok().and_then(|v| v.parse().ok());
+        Fault {
+            writes_only_to: var("RAMPART_FAULT_WRITES_ONLY_TO"),
+            reads_skip: var("RAMPART_FAULT_READS_SKIP"),
+        }
+    }
+
+    fn drops(&self, to: usize, req: &Request) -> bool {
+        match req {
+            Request::Write { .. } => self.writes_only_to.is_some_and(|i| i != to),
+            Request::Read { .. } => self.reads_skip == Some(to),
+            _ => false,
+        }
+    }
 }
 
 impl Driver {
@@ -188,6 +221,7 @@ impl Driver {
             journal: Journal::default(),
             inherited: Journal::default(),
             journal_file: None,
+            fault: Fault::from_env(),
         }
     }
 
@@ -383,6 +417,9 @@ impl Driver {
 
     fn send(&mut self, id: u64, to: usize, req: Request) {
         let Some(op) = self.ops.get(&id) else { return };
+        if self.fault.drops(to, &req) {
+            return;
+        }
         let Some((peer, addrs)) = op.peers.get(to).cloned() else {
             return;
         };
