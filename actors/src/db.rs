@@ -55,6 +55,24 @@ impl Db {
         })
     }
 
+    /// Opens `dir` to read only, beside a node that may have it open for writing: what is
+    /// read is the state at the moment of opening (its WAL replayed), and nothing is written.
+    /// For inspecting a live replica's own store (the tests' per-replica audits).
+    pub fn open_read_only(dir: &Path) -> Result<Db, DbError> {
+        let cfs = COLUMN_FAMILIES
+            .iter()
+            .map(|n| ColumnFamilyDescriptor::new(*n, Options::default()));
+        let inner = DB::open_cf_descriptors_read_only(&Options::default(), dir, cfs, false)
+            .map_err(|source| DbError {
+                what: format!("open {} to read", dir.display()),
+                source,
+            })?;
+        Ok(Db {
+            inner: Arc::new(inner),
+            sync: false,
+        })
+    }
+
     /// Whether writes fsync the WAL.
     pub fn durable(&self) -> bool {
         self.sync

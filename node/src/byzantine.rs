@@ -3,6 +3,9 @@
 //! not only simulated ones. Accepted by debug (test) builds only; a release build refuses it.
 //! The node's protocols run as usual; what it sends is rewritten here on the way out.
 
+use std::collections::HashSet;
+use std::time::Duration;
+
 use overlay::crypto::{SecretKey, Signature};
 use overlay::dbqs::fixture::{self, MADE_UP};
 use overlay::dbqs::replica::{Reply, Request};
@@ -11,7 +14,7 @@ use overlay::pbft::{Payload, Signed};
 use overlay::transfer::page::{Held, Listed, page_of};
 use overlay::transfer::wire::{Answer, Ask};
 
-/// How the node lies.
+/// How the node lies (several may be given at once: `--byzantine equivocate,rollback`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Behaviour {
     /// As an MS replica, votes twice for each prepare and commit to half its peers, first for
@@ -28,14 +31,30 @@ pub enum Behaviour {
     /// serves them: chunks whose hash is their id and versions that verify, under a key and
     /// a credential no real authority signed (`overlay::dbqs::fixture::made_up_*`).
     Invent,
+    /// Stores only the first version of each keyed object and acknowledges every later
+    /// write without storing it, so that its reads, its listings and what it serves to
+    /// transfers carry that older, validly signed version: a lower claim nobody can call a
+    /// forgery.
+    Rollback,
+    /// Answers store requests and transfer questions correctly but late, after more than one
+    /// mover tick of the asker ([`SLOW`]).
+    Slow,
 }
+
+/// How late a slow liar answers: over two of the mover's one-second ticks.
+pub const SLOW: Duration = Duration::from_millis(2_500);
+
+/// Objects whose first version a rollback liar remembers; past this it stores as usual
+/// (the memory of a test liar stays bounded too).
+const KEPT_MAX: usize = 1 << 20;
 
 /// The node's lies.
 pub struct Liar {
-    /// What it does.
-    pub behaviour: Behaviour,
+    lies: Vec<Behaviour>,
     key: SecretKey,
     replies: u64,
+    /// Keyed objects a rollback liar stored a version of.
+    kept: HashSet<Hash>,
 }
 
 /// Whether this build may lie: test builds only.
@@ -49,54 +68,98 @@ fn corrupt(sig: &Signature) -> Signature {
     Signature::from_bytes(&b)
 }
 
+fn as_if_empty(r: Reply) -> Reply {
+    match r {
+        Reply::Version(_) => Reply::Version(None),
+        Reply::Content(_) => Reply::Content(None),
+        other => other,
+    }
+}
+
+fn forged(r: Reply) -> Reply {
+    match r {
+        Reply::Version(Some(mut v)) => {
+            v.sig = corrupt(&v.sig);
+            Reply::Version(Some(v))
+        }
+        Reply::Content(Some(mut c)) => {
+            if let Some(x) = c.bytes.first_mut() {
+                *x ^= 0x5a;
+            }
+            Reply::Content(Some(c))
+        }
+        other => other,
+    }
+}
+
 impl Liar {
-    /// A liar signing with the node key `key`.
-    pub fn new(behaviour: Behaviour, key: SecretKey) -> Liar {
+    /// A liar doing every one of `lies`, signing with the node key `key`.
+    pub fn new(lies: Vec<Behaviour>, key: SecretKey) -> Liar {
         Liar {
-            behaviour,
+            lies,
             key,
             replies: 0,
+            kept: HashSet::new(),
         }
+    }
+
+    /// Whether it does `b`.
+    pub fn does(&self, b: Behaviour) -> bool {
+        self.lies.contains(&b)
     }
 
     /// Whether it answers probes and transfer requests at all.
     pub fn speaks(&self) -> bool {
-        self.behaviour != Behaviour::Silent
+        !self.does(Behaviour::Silent)
+    }
+
+    /// How long it holds back each store reply and transfer answer.
+    pub fn delay(&self) -> Option<Duration> {
+        self.does(Behaviour::Slow).then_some(SLOW)
+    }
+
+    /// The reply it sends to store request `req` without storing anything (a write it
+    /// acknowledges and drops); `None`: the request goes to the store as usual.
+    pub fn store_request(&mut self, req: &Request) -> Option<Reply> {
+        let Request::Write { version } = req else {
+            return None;
+        };
+        if !self.does(Behaviour::Rollback) {
+            return None;
+        }
+        let id = version.id();
+        if self.kept.contains(&id) {
+            return Some(Reply::Stored {
+                held: version.key(),
+            });
+        }
+        if self.kept.len() < KEPT_MAX {
+            self.kept.insert(id);
+        }
+        None
     }
 
     /// The store reply it sends instead of `reply`; `None` to say nothing.
     pub fn store_reply(&mut self, reply: Reply) -> Option<Reply> {
         self.replies += 1;
-        let stale = |r: Reply| match r {
-            Reply::Version(_) => Reply::Version(None),
-            Reply::Content(_) => Reply::Content(None),
-            other => other,
-        };
-        match self.behaviour {
-            Behaviour::Silent => None,
-            Behaviour::Invent => Some(reply),
-            Behaviour::Stale => Some(stale(reply)),
-            Behaviour::Equivocate if self.replies.is_multiple_of(2) => Some(stale(reply)),
-            Behaviour::Equivocate => Some(reply),
-            Behaviour::Forge => Some(match reply {
-                Reply::Version(Some(mut v)) => {
-                    v.sig = corrupt(&v.sig);
-                    Reply::Version(Some(v))
-                }
-                Reply::Content(Some(mut c)) => {
-                    if let Some(x) = c.bytes.first_mut() {
-                        *x ^= 0x5a;
-                    }
-                    Reply::Content(Some(c))
-                }
-                other => other,
-            }),
+        if !self.speaks() {
+            return None;
         }
+        let mut reply = reply;
+        if self.does(Behaviour::Stale)
+            || (self.does(Behaviour::Equivocate) && self.replies.is_multiple_of(2))
+        {
+            reply = as_if_empty(reply);
+        }
+        if self.does(Behaviour::Forge) {
+            reply = forged(reply);
+        }
+        Some(reply)
     }
 
     /// The transfer answer it sends to `ask` instead of `answer`.
     pub fn transfer_answer(&self, ask: &Ask, answer: Answer) -> Answer {
-        if self.behaviour != Behaviour::Invent {
+        if !self.does(Behaviour::Invent) {
             return answer;
         }
         match (ask, answer) {
@@ -140,34 +203,35 @@ impl Liar {
     /// The PBFT messages it sends to the peer at position `peer` instead of `msg`, in the
     /// instance `instance`.
     pub fn pbft(&self, instance: &Hash, peer: usize, msg: Signed) -> Vec<Signed> {
-        match self.behaviour {
-            Behaviour::Silent => vec![],
-            Behaviour::Stale | Behaviour::Invent => vec![msg],
-            Behaviour::Forge => vec![Signed {
-                sig: corrupt(&msg.sig),
-                ..msg
-            }],
+        if !self.speaks() {
+            return vec![];
+        }
+        if self.does(Behaviour::Equivocate) && !peer.is_multiple_of(2) {
             // Half the peers get a vote for another digest first, then the true one: two
             // votes for one step, both signed.
-            Behaviour::Equivocate if !peer.is_multiple_of(2) => {
-                let other = |d: &Hash| Hash::of(&[b"rampart/v1/byzantine\0", &d.0]);
-                let payload = match &msg.payload {
-                    Payload::Prepare { view, seq, digest } => Payload::Prepare {
-                        view: *view,
-                        seq: *seq,
-                        digest: other(digest),
-                    },
-                    Payload::Commit { view, seq, digest } => Payload::Commit {
-                        view: *view,
-                        seq: *seq,
-                        digest: other(digest),
-                    },
-                    _ => return vec![msg],
-                };
-                vec![Signed::sign(&self.key, instance, msg.from, payload), msg]
-            }
-            Behaviour::Equivocate => vec![msg],
+            let other = |d: &Hash| Hash::of(&[b"rampart/v1/byzantine\0", &d.0]);
+            let payload = match &msg.payload {
+                Payload::Prepare { view, seq, digest } => Payload::Prepare {
+                    view: *view,
+                    seq: *seq,
+                    digest: other(digest),
+                },
+                Payload::Commit { view, seq, digest } => Payload::Commit {
+                    view: *view,
+                    seq: *seq,
+                    digest: other(digest),
+                },
+                _ => return vec![msg],
+            };
+            return vec![Signed::sign(&self.key, instance, msg.from, payload), msg];
         }
+        if self.does(Behaviour::Forge) {
+            return vec![Signed {
+                sig: corrupt(&msg.sig),
+                ..msg
+            }];
+        }
+        vec![msg]
     }
 }
 
@@ -234,23 +298,52 @@ mod tests {
             ))))
         };
 
-        let silent = Liar::new(Behaviour::Silent, k());
+        let silent = Liar::new(vec![Behaviour::Silent], k());
         assert!(silent.pbft(&cfg.instance, 1, vote.clone()).is_empty());
         assert!(!silent.speaks());
-        assert_eq!(Liar::new(Behaviour::Silent, k()).store_reply(held()), None);
+        assert_eq!(
+            Liar::new(vec![Behaviour::Silent], k()).store_reply(held()),
+            None
+        );
 
-        let mut stale = Liar::new(Behaviour::Stale, k());
+        let mut stale = Liar::new(vec![Behaviour::Stale], k());
         assert_eq!(stale.store_reply(held()), Some(Reply::Version(None)));
 
-        let forge = Liar::new(Behaviour::Forge, k());
+        let forge = Liar::new(vec![Behaviour::Forge], k());
         let forged = forge.pbft(&cfg.instance, 1, vote.clone());
         assert!(forged[0].verify(&cfg).is_err());
-        match Liar::new(Behaviour::Forge, k()).store_reply(held()) {
+        match Liar::new(vec![Behaviour::Forge], k()).store_reply(held()) {
             Some(Reply::Version(Some(v))) => assert!(v.verify().is_err()),
             other => panic!("{other:?}"),
         }
 
-        let eq = Liar::new(Behaviour::Equivocate, k());
+        let mut rollback = Liar::new(vec![Behaviour::Rollback], k());
+        let write = |n: u64| Request::Write {
+            version: Box::new(Version::sign(&owner, b"k", n, Some(vec![n as u8]))),
+        };
+        assert_eq!(
+            rollback.store_request(&write(1)),
+            None,
+            "the first is stored"
+        );
+        let later = write(2);
+        let Request::Write { version } = &later else {
+            unreachable!()
+        };
+        assert_eq!(
+            rollback.store_request(&later),
+            Some(Reply::Stored {
+                held: version.key()
+            }),
+            "a later one is acknowledged and dropped"
+        );
+        assert_eq!(rollback.store_reply(held()), Some(held()), "reads pass");
+        assert!(Liar::new(vec![Behaviour::Rollback], k()).delay().is_none());
+        let slow = Liar::new(vec![Behaviour::Slow, Behaviour::Invent], k());
+        assert!(slow.delay().is_some_and(|d| d > Duration::from_secs(1)));
+        assert!(slow.does(Behaviour::Invent) && slow.speaks());
+
+        let eq = Liar::new(vec![Behaviour::Equivocate], k());
         assert_eq!(eq.pbft(&cfg.instance, 2, vote.clone()), vec![vote.clone()]);
         let two = eq.pbft(&cfg.instance, 1, vote.clone());
         assert_eq!(two.len(), 2);

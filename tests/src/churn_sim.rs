@@ -103,6 +103,9 @@ pub struct Params {
     /// Clients give an operation up after this long (a timed-out write may or may not take
     /// effect) and go on with their next one; `None`: they wait for every answer.
     pub timeout_ms: Option<u64>,
+    /// A correct node that answers transfer questions late, after at least one mover tick of
+    /// the asker has passed (the best holder answering after the fetch moved on).
+    pub slow_holder: Option<usize>,
 }
 
 impl Params {
@@ -150,7 +153,17 @@ impl Params {
                 parked_max: 64,
             },
             timeout_ms: rng.gen_bool(0.5).then(|| rng.gen_range(150..2_500)),
+            // Drawn last, so that the draws above stay those of the seeds kept so far.
+            slow_holder: None,
         }
+        .with_slow_holder(&mut rng)
+    }
+
+    fn with_slow_holder(mut self, rng: &mut Rng) -> Params {
+        let liar = self.byzantine.map(|b| b.node);
+        let n = rng.gen_range(0..self.nodes);
+        self.slow_holder = (rng.gen_bool(0.4) && Some(n) != liar).then_some(n);
+        self
     }
 }
 
@@ -194,6 +207,11 @@ pub struct Stats {
     pub fetches_kept_for_liar: usize,
     /// Operations clients gave up after their timeout.
     pub timeouts: usize,
+    /// Transfer answers the slow holder sent after a tick.
+    pub slow_answers: usize,
+    /// Objects checked at a new replica when its range fetch finished (each against the
+    /// highest version acknowledged before the fetch began).
+    pub fetch_audits: usize,
     /// Simulated milliseconds.
     pub sim_ms: u64,
 }
@@ -208,6 +226,10 @@ const MEMBERS_MAX: usize = 10;
 const CLIENT_TIMER_MS: u64 = 300;
 /// The movers' timer.
 const TICK_MS: u64 = 1_000;
+/// How late the slow holder answers: more than a tick, less than three.
+const SLOW_ANSWER_MS: std::ops::Range<u64> = TICK_MS + 150..3 * TICK_MS;
+/// The share of its answers the slow holder sends late.
+const SLOW_SHARE: f64 = 0.3;
 /// Operations given up per run at most: each stays open in its object's history, and the
 /// linearizability checker's search grows exponentially with open operations (seed 73 ran
 /// for hours with no bound).
@@ -431,6 +453,10 @@ struct World {
     testers: Vec<LinearizabilityTester<usize, Register<Option<u64>>>>,
     /// The highest version each keyed object's writes were acknowledged with.
     acked: Vec<VersionKey>,
+    /// Every acknowledgement of each keyed object's writes: when, and the version.
+    acks: Vec<Vec<(u64, VersionKey)>>,
+    /// When each node's fetch of a range first began (kept across its crashes).
+    fetching: BTreeMap<(usize, overlay::ring::Range), u64>,
     /// The clients' write journal: version numbers signed and not seen complete.
     journal: overlay::dbqs::journal::Journal,
     /// When each content object's first put completed.
@@ -487,6 +513,8 @@ impl World {
                 .map(|_| LinearizabilityTester::new(Register(None)))
                 .collect(),
             acked: vec![VersionKey::NONE; p.objects],
+            acks: vec![Vec::new(); p.objects],
+            fetching: BTreeMap::new(),
             journal: Default::default(),
             stored: BTreeMap::new(),
             catalog,

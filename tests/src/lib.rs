@@ -4,6 +4,7 @@
 //! Waiting is always on a condition with a deadline ([`wait_for`]); a test never sleeps a
 //! fixed time hoping something happened.
 
+pub mod audit;
 pub mod bench_report;
 pub mod benchutil;
 pub mod byzantine;

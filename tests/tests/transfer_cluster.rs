@@ -2,6 +2,8 @@
 //! client load while four nodes join, two are removed and one is killed (and evicted by the
 //! MS). Afterwards every object reads back at its latest version, no node holds an object of
 //! a range it does not own, and the objects per node are within ±25% of the fair share.
+//! Before any final read, every replica of every object's group is read in its own store: each
+//! holds at least the latest acknowledged write (issue 15).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,12 +12,13 @@ use std::time::Duration;
 
 use actors::db::Db;
 use actors::dbqs::RocksStore;
-use actors::epochs::EpochStore;
 use futures::{StreamExt, stream};
+use overlay::dbqs::object::keyed_id;
 use overlay::id::Hash;
 use overlay::ring::{Range, RangeSet, Ring};
 use overlay::transfer::page::ListRequest;
 use rampart::client::{Client, ClientOptions};
+use rampart_tests::audit;
 use rampart_tests::cluster::Cluster;
 use rampart_tests::{rampart_ok, wait_for};
 
@@ -27,6 +30,17 @@ fn value(i: usize, round: u64) -> Vec<u8> {
     format!("object {i} round {round} ")
         .repeat(1 + i % 7)
         .into_bytes()
+}
+
+/// The round a value of [`value`] was written in.
+fn round_of(v: &[u8]) -> Option<u64> {
+    String::from_utf8_lossy(v)
+        .split(" round ")
+        .nth(1)?
+        .split(' ')
+        .next()?
+        .parse()
+        .ok()
 }
 
 fn s(p: &std::path::Path) -> &str {
@@ -70,13 +84,7 @@ async fn load(client: Arc<Client>, latest: Latest, stop: Arc<AtomicBool>, who: u
         let floor = latest.lock().expect("lock").get(&j).copied().unwrap_or(0);
         if let Ok(got) = client.get(format!("k{j}").as_bytes()).await {
             let got = got.expect("an object never disappears");
-            let text = String::from_utf8_lossy(&got).to_string();
-            let seen: u64 = text
-                .split(" round ")
-                .nth(1)
-                .and_then(|t| t.split(' ').next())
-                .and_then(|t| t.parse().ok())
-                .expect("a value this test wrote");
+            let seen = round_of(&got).expect("a value this test wrote");
             assert!(
                 seen >= floor,
                 "k{j}: read round {seen} after round {floor} was acknowledged"
@@ -263,9 +271,37 @@ fn objects_follow_their_ranges_through_joins_removals_and_a_crash() {
         ops += l.join().expect("load thread");
     }
     eprintln!("{ops} operations of load during the churn");
+    let latest = latest.lock().expect("lock").clone();
+
+    // Every replica of every object's group, in its own store, before any read writes
+    // back: at least the latest acknowledged round (issue 15's per-replica audit).
+    let config = audit::config_of(&c, staying[0]).expect("configuration");
+    let owner = client.owner();
+    let ids: Vec<Hash> = (0..OBJECTS)
+        .map(|i| keyed_id(&owner, format!("k{i}").as_bytes()))
+        .collect();
+    let copies_held = audit::replicas_hold(&c, &config, &ids, &[]).expect("audit");
+    let mut copies = 0;
+    for (i, replicas) in copies_held.iter().enumerate() {
+        let want = latest.get(&i).copied().unwrap_or(0);
+        assert_eq!(replicas.len(), 4, "k{i}: a group of 4");
+        for h in replicas {
+            let round = h
+                .version
+                .as_ref()
+                .and_then(audit::inline_value)
+                .and_then(|b| round_of(&b));
+            assert!(
+                round.is_some_and(|r| r >= want),
+                "k{i}: node{} holds round {round:?}, latest acknowledged {want}",
+                h.node
+            );
+            copies += 1;
+        }
+    }
+    eprintln!("audit: {copies} replica copies hold their latest acknowledged round");
 
     // Every object at its latest acknowledged version.
-    let latest = latest.lock().expect("lock").clone();
     let results: Vec<_> = rt.block_on(
         stream::iter(0..OBJECTS)
             .map(|i| {
@@ -277,13 +313,7 @@ fn objects_follow_their_ranges_through_joins_removals_and_a_crash() {
     );
     for (i, r) in results {
         let got = r.expect("read").expect("present");
-        let text = String::from_utf8_lossy(&got).to_string();
-        let round: u64 = text
-            .split(" round ")
-            .nth(1)
-            .and_then(|t| t.split(' ').next())
-            .and_then(|t| t.parse().ok())
-            .expect("round");
+        let round = round_of(&got).expect("round");
         let want = latest.get(&i).copied().unwrap_or(0);
         assert!(
             round >= want,
@@ -302,10 +332,6 @@ fn objects_follow_their_ranges_through_joins_removals_and_a_crash() {
     for i in 0..c.nodes.len() {
         c.kill(i);
     }
-    let (config, _) = EpochStore::new(&c.nodes[staying[0]].dir.join("data"))
-        .load()
-        .expect("epoch file")
-        .expect("a configuration");
     assert_eq!(config.members.len(), 9);
     let ring = Ring::of(&config);
     let mut counts = Vec::new();
@@ -316,7 +342,7 @@ fn objects_follow_their_ranges_through_joins_removals_and_a_crash() {
             .members
             .iter()
             .map(|m| m.id())
-            .find(|id| id.to_string() == node_id_from_key(dir));
+            .find(|id| Ok(*id) == audit::node_id(dir));
         let owned = me.map_or(RangeSet::new(), |me| RangeSet::of_all(&ring.ranges_of(&me)));
         let stray = ids.iter().filter(|id| !owned.contains(id)).count();
         assert_eq!(stray, 0, "node{i} holds {stray} objects it does not own");
@@ -335,10 +361,4 @@ fn objects_follow_their_ranges_through_joins_removals_and_a_crash() {
             dev * 100.0
         );
     }
-}
-
-fn node_id_from_key(dir: &std::path::Path) -> String {
-    let hexkey = std::fs::read_to_string(dir.join("node.pub")).expect("read .pub");
-    let key = overlay::crypto::public_key_from_hex(&hexkey).expect("public key");
-    overlay::id::NodeId::of(&key).to_string()
 }

@@ -161,10 +161,10 @@ enum NodeCmd {
         /// Bootstrap peer multiaddr (repeatable).
         #[arg(long)]
         bootstrap: Vec<String>,
-        /// Lie on purpose, for fault campaigns: equivocate, stale, forge or silent. Test
-        /// (debug) builds only.
-        #[arg(long, value_enum, hide = true)]
-        byzantine: Option<rampart::byzantine::Behaviour>,
+        /// Lie on purpose, for fault campaigns: one or more of equivocate, stale, forge,
+        /// silent, invent, rollback, slow (comma-separated). Test (debug) builds only.
+        #[arg(long, value_enum, value_delimiter = ',', hide = true)]
+        byzantine: Vec<rampart::byzantine::Behaviour>,
     },
     /// Print the configuration file with every default.
     Config,

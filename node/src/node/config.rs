@@ -205,8 +205,8 @@ pub struct Settings {
     pub transfer_ranges: usize,
     /// Where the HTTP analyser listens (none: off).
     pub http_listen: Option<String>,
-    /// Lie on purpose (test builds only).
-    pub byzantine: Option<crate::byzantine::Behaviour>,
+    /// Lie on purpose (test builds only); empty: an honest node.
+    pub byzantine: Vec<crate::byzantine::Behaviour>,
 }
 
 /// Flags that override the file.
@@ -225,7 +225,7 @@ pub struct Overrides {
     /// `--bootstrap` (repeatable; replaces the file's list when given).
     pub bootstrap: Vec<String>,
     /// `--byzantine`.
-    pub byzantine: Option<crate::byzantine::Behaviour>,
+    pub byzantine: Vec<crate::byzantine::Behaviour>,
 }
 
 /// Reads `path` (if given), applies defaults and `flags`.
@@ -247,7 +247,7 @@ pub fn load(path: Option<&Path>, flags: Overrides) -> anyhow::Result<Settings> {
         .key
         .or_else(|| file.key.map(rel))
         .unwrap_or_else(|| data_dir.join("node.key"));
-    if flags.byzantine.is_some() && !crate::byzantine::allowed() {
+    if !flags.byzantine.is_empty() && !crate::byzantine::allowed() {
         anyhow::bail!("--byzantine is for test builds only; this is a release build");
     }
     let net = file.network.unwrap_or_default();

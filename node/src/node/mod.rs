@@ -152,9 +152,10 @@ pub fn start(settings: Settings) -> anyhow::Result<()> {
             submitter.set_instance(Some(instance));
         }
         let roles = Roles {
-            liar: settings.byzantine.map(|b| {
-                tracing::warn!(behaviour = ?b, "THIS NODE LIES ON PURPOSE (--byzantine, a test build)");
-                crate::byzantine::Liar::new(b, overlay::crypto::SecretKey::from_seed(&key.seed()))
+            liar: (!settings.byzantine.is_empty()).then(|| {
+                let lies = settings.byzantine.clone();
+                tracing::warn!(behaviour = ?lies, "THIS NODE LIES ON PURPOSE (--byzantine, a test build)");
+                crate::byzantine::Liar::new(lies, overlay::crypto::SecretKey::from_seed(&key.seed()))
             }),
             pbft: pbft_link,
             tsig,

@@ -14,38 +14,48 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!(
-            "campaign [--minutes 30] [--seed 1] [--nodes 7] [--byzantine equivocate|stale|forge|silent|none]\n  one node lies throughout (by default the behaviour cycles with the seed);\n  runs the scripted faults, then random faults for --minutes (bounded: it stops by itself),\n  then checks that every acknowledged write reads back, the history is linearizable and every\n  live node agrees on the epoch. Needs root."
+            "campaign [--minutes 30] [--seed 1] [--nodes 7] [--byzantine none|<behaviour>[,<behaviour>...]]\n  one node lies throughout (equivocate, stale, forge, silent, invent, rollback, slow;\n  by default the lies cycle with the seed);\n  runs the scripted faults, then random faults for --minutes (bounded: it stops by itself),\n  then checks that every acknowledged write reads back, the history is linearizable and every\n  live node agrees on the epoch. Needs root."
         );
         return;
     }
     let seed = arg(&args, "--seed", 1);
-    let liars = [
-        None,
-        Some(Behaviour::Equivocate),
-        Some(Behaviour::Stale),
-        Some(Behaviour::Forge),
-        Some(Behaviour::Silent),
+    let liars: [&[Behaviour]; 6] = [
+        &[],
+        &[Behaviour::Equivocate],
+        &[Behaviour::Stale],
+        &[Behaviour::Forge],
+        &[Behaviour::Silent],
+        &[
+            Behaviour::Equivocate,
+            Behaviour::Rollback,
+            Behaviour::Invent,
+            Behaviour::Slow,
+        ],
     ];
-    let liar = match args
+    let liar: Vec<Behaviour> = match args
         .iter()
         .position(|a| a == "--byzantine")
         .and_then(|i| args.get(i + 1))
     {
-        Some(name) => match <Behaviour as clap::ValueEnum>::from_str(name, true) {
-            Ok(b) => Some(b),
-            Err(_) if name == "none" => None,
+        Some(name) if name == "none" => Vec::new(),
+        Some(names) => match names
+            .split(',')
+            .map(|n| <Behaviour as clap::ValueEnum>::from_str(n, true))
+            .collect::<Result<Vec<_>, _>>()
+        {
+            Ok(b) => b,
             Err(e) => {
-                eprintln!("--byzantine {name}: {e}");
+                eprintln!("--byzantine {names}: {e}");
                 std::process::exit(2);
             }
         },
-        None => liars[(seed % liars.len() as u64) as usize],
+        None => liars[(seed % liars.len() as u64) as usize].to_vec(),
     };
     let plan = Plan {
         nodes: arg(&args, "--nodes", 7).max(7) as usize,
         random_for: Duration::from_secs(arg(&args, "--minutes", 30) * 60),
         seed,
-        liar,
+        liar: liar.clone(),
         ..Plan::short()
     };
     println!("campaign: seed {seed}, liar {liar:?}");
@@ -66,7 +76,16 @@ fn main() {
             for (why, n) in &r.errors {
                 println!("  {n:>6} operations ended with: {why}");
             }
-            if r.verdict.lost > 0 {
+            println!(
+                "  audit: {} replica copies, {} behind; revoked: {:?}; correct nodes evicted: {:?}",
+                r.audit.checked,
+                r.audit.behind.len(),
+                r.revoked,
+                r.evicted
+            );
+            let problems = r.problems();
+            if !problems.is_empty() {
+                eprintln!("campaign FAILED its checks: {problems:#?}");
                 std::process::exit(1);
             }
         }

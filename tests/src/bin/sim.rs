@@ -210,6 +210,8 @@ fn churn(args: &[String]) {
                 sum.kept_for_liar += s.kept_for_liar;
                 sum.fetches_kept_for_liar += s.fetches_kept_for_liar;
                 sum.timeouts += s.timeouts;
+                sum.slow_answers += s.slow_answers;
+                sum.fetch_audits += s.fetch_audits;
                 sum.sim_ms += s.sim_ms;
             }
             Err(e) => {
@@ -228,7 +230,7 @@ fn churn(args: &[String]) {
         slowest.0
     );
     println!(
-        "  per passing run: {:.1} epochs, {:.1} joins, {:.1} removals, {:.1} evictions, {:.1} crashes, {:.1} epoch skips, {:.0} operations checked ({:.0} restarts, {:.1} given up after a timeout), {:.0} objects transferred in {:.0} ranges, {:.0} ranges deleted; kept because a Byzantine owner never confirms: {:.1} objects, {:.2} past fetches; {:.0} s simulated",
+        "  per passing run: {:.1} epochs, {:.1} joins, {:.1} removals, {:.1} evictions, {:.1} crashes, {:.1} epoch skips, {:.0} operations checked ({:.0} restarts, {:.1} given up after a timeout), {:.0} objects transferred in {:.0} ranges, {:.0} ranges deleted; kept because a Byzantine owner never confirms: {:.1} objects, {:.2} past fetches; {:.0} late answers from the slow holder; {:.0} objects audited at new replicas when their fetch finished; {:.0} s simulated",
         per(sum.epochs),
         per(sum.joins as u64),
         per(sum.removals as u64),
@@ -243,6 +245,8 @@ fn churn(args: &[String]) {
         per(sum.deletes as u64),
         per(sum.kept_for_liar as u64),
         per(sum.fetches_kept_for_liar as u64),
+        per(sum.slow_answers as u64),
+        per(sum.fetch_audits as u64),
         per(sum.sim_ms) / 1000.0
     );
     if !failed.is_empty() {

@@ -42,6 +42,8 @@ pub struct Counts {
     pub reads_ok: u64,
     /// Operations that failed or timed out (outcome unknown).
     pub unknown: u64,
+    /// Reads whose value is not one a writer wrote.
+    pub undecodable: u64,
 }
 
 /// Shared counters and the stop flag.
@@ -54,6 +56,8 @@ pub struct Load {
     pub stop: Arc<std::sync::atomic::AtomicBool>,
     /// The last error of each kind, for the report.
     pub errors: Arc<Mutex<std::collections::BTreeMap<String, u64>>>,
+    /// Errors none of the campaign's faults explain, by kind.
+    pub unexplained: Arc<Mutex<std::collections::BTreeMap<String, u64>>>,
 }
 
 /// The value as stored: its decimal digits.
@@ -61,7 +65,8 @@ fn encode(v: u64) -> Vec<u8> {
     v.to_string().into_bytes()
 }
 
-fn decode(bytes: Option<Vec<u8>>) -> Result<Option<u64>, String> {
+/// A register's value from its bytes.
+pub fn decode(bytes: Option<Vec<u8>>) -> Result<Option<u64>, String> {
     bytes
         .map(|b| {
             String::from_utf8(b)
@@ -70,6 +75,27 @@ fn decode(bytes: Option<Vec<u8>>) -> Result<Option<u64>, String> {
                 .ok_or_else(|| "a register holds something that is not a number".to_string())
         })
         .transpose()
+}
+
+/// Whether the campaign's faults (kills, partitions, slow links, a full disk, epoch
+/// changes, a liar) explain error `e`: no quorum in time, busy or moving replicas, a
+/// configuration out of reach, a disk that cannot write. A refused credential, a refused or
+/// corrupt version, or a local error is not explained: an honest client must never see one.
+fn explained(e: &rampart::client::ClientError) -> bool {
+    use overlay::dbqs::replica::Refusal;
+    use rampart::client::ClientError;
+    match e {
+        ClientError::Timeout(_) | ClientError::Config(_) => true,
+        ClientError::Refused(r) => matches!(
+            r,
+            Refusal::Busy
+                | Refusal::StaleEpoch { .. }
+                | Refusal::ReplicaBehind { .. }
+                | Refusal::NotHeld(_)
+                | Refusal::Storage(_)
+        ),
+        ClientError::Local(_) | ClientError::Corrupt(_) | ClientError::Closed => false,
+    }
 }
 
 fn short(e: &rampart::client::ClientError) -> String {
@@ -85,6 +111,7 @@ impl Load {
             counts: Arc::default(),
             stop: Arc::default(),
             errors: Arc::default(),
+            unexplained: Arc::default(),
         }
     }
 
@@ -96,6 +123,11 @@ impl Load {
 
     fn error(&self, e: &rampart::client::ClientError) {
         if let Ok(mut m) = self.errors.lock() {
+            *m.entry(short(e)).or_default() += 1;
+        }
+        if !explained(e)
+            && let Ok(mut m) = self.unexplained.lock()
+        {
             *m.entry(short(e)).or_default() += 1;
         }
         if let Ok(mut c) = self.counts.lock() {
@@ -160,7 +192,12 @@ impl Load {
                             c.reads_ok += 1;
                         }
                     }
-                    Err(_) => tid += 1000,
+                    Err(_) => {
+                        if let Ok(mut c) = self.counts.lock() {
+                            c.undecodable += 1;
+                        }
+                        tid += 1000;
+                    }
                 },
                 Err(e) => {
                     self.error(&e);

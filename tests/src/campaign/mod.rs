@@ -41,12 +41,16 @@ pub struct Plan {
     pub tag: String,
     /// The subnet 10.a.b.0/24.
     pub subnet: (u8, u8),
-    /// One node lies throughout (`rampart node start --byzantine`): f = 1 liar per group.
-    pub liar: Option<Behaviour>,
+    /// One node lies throughout, in every way listed (`rampart node start --byzantine`):
+    /// f = 1 liar per group. Empty: every node is correct.
+    pub liar: Vec<Behaviour>,
 }
 
 impl Plan {
-    /// The CI campaign: 7 nodes, the scripted faults only.
+    /// The CI campaign: 7 nodes, the scripted faults only, and a liar that equivocates as
+    /// an MS replica, acknowledges writes it drops and serves older versions as a store
+    /// replica, and as an old replica in a transfer lists lower versions and objects it made
+    /// up, answering everything late.
     pub fn short() -> Plan {
         Plan {
             nodes: 7,
@@ -54,7 +58,12 @@ impl Plan {
             seed: 1,
             tag: "rfc".into(),
             subnet: (77, 7),
-            liar: Some(Behaviour::Equivocate),
+            liar: vec![
+                Behaviour::Equivocate,
+                Behaviour::Rollback,
+                Behaviour::Invent,
+                Behaviour::Slow,
+            ],
         }
     }
 }
@@ -74,12 +83,64 @@ pub struct Report {
     pub epoch: u64,
     /// Why operations failed, by message.
     pub errors: Vec<(String, u64)>,
-    /// The lying node, and whether it is still a member at the end.
-    pub liar: Option<(usize, Behaviour, bool)>,
+    /// Of those, the ones none of the campaign's faults explain, by message.
+    pub unexplained: Vec<(String, u64)>,
+    /// The lying node, how it lies, and whether it is still a member at the end.
+    pub liar: Option<(usize, Vec<Behaviour>, bool)>,
     /// Whether the liar was an MS replica when the campaign began.
     pub liar_in_ms: bool,
     /// Proofs of misbehaviour correct nodes reported to the MS (from their logs).
     pub proofs: u64,
+    /// The per-replica audit after the transfers and deletions, before any final read.
+    pub audit: Audit,
+    /// Clients the system revoked (every client of the campaign is honest).
+    pub revoked: Vec<String>,
+    /// Correct nodes that left the membership (none is removed on purpose).
+    pub evicted: Vec<String>,
+}
+
+/// What the per-replica audit found.
+#[derive(Debug, Default)]
+pub struct Audit {
+    /// (register, correct replica) pairs looked at.
+    pub checked: usize,
+    /// Correct replicas of a register's group behind its last acknowledged write.
+    pub behind: Vec<String>,
+}
+
+impl Report {
+    /// Every promise the campaign saw broken.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.verdict.lost > 0 {
+            out.push(format!("{} acknowledged writes lost", self.verdict.lost));
+        }
+        if self.counts.undecodable > 0 {
+            out.push(format!(
+                "{} reads returned a value that does not decode",
+                self.counts.undecodable
+            ));
+        }
+        if !self.unexplained.is_empty() {
+            out.push(format!(
+                "client errors no fault explains: {:?}",
+                self.unexplained
+            ));
+        }
+        if !self.audit.behind.is_empty() {
+            out.push(format!(
+                "correct replicas behind the last acknowledged write: {:?}",
+                self.audit.behind
+            ));
+        }
+        if !self.revoked.is_empty() {
+            out.push(format!("honest clients revoked: {:?}", self.revoked));
+        }
+        if !self.evicted.is_empty() {
+            out.push(format!("correct nodes evicted: {:?}", self.evicted));
+        }
+        out
+    }
 }
 
 /// Writers, registers per writer, readers.
@@ -114,16 +175,22 @@ pub fn run(plan: &Plan) -> Result<Report, String> {
         .rev()
         .find(|i| holds_share(&c.nodes[*i].dir.join("node.bundle")))
         .unwrap_or(plan.nodes - 2);
-    if let Some(b) = plan.liar {
-        c.nodes[liar].extra = vec!["--byzantine".into(), format!("{b:?}").to_lowercase()];
+    if !plan.liar.is_empty() {
+        let lies: Vec<String> = plan
+            .liar
+            .iter()
+            .map(|b| format!("{b:?}").to_lowercase())
+            .collect();
+        c.nodes[liar].extra = vec!["--byzantine".into(), lies.join(",")];
     }
+    let lying = (!plan.liar.is_empty()).then_some(liar);
     let disk = SmallDisk::mount(&c.nodes[full].dir.join("data"), 384)?;
     c.client("analyst", "analyze", "1d");
     c.analyst = Some(c.root.path().join("clients/analyst.cred"));
     c.start_all();
     c.wait_meshed(Duration::from_secs(120));
 
-    let liar_in_ms = plan.liar.is_some() && {
+    let liar_in_ms = lying.is_some() && {
         let id = c.status(liar)?["node"].clone();
         c.status(0)?["members"]
             .as_array()
@@ -209,15 +276,7 @@ pub fn run(plan: &Plan) -> Result<Report, String> {
     };
 
     let mut log = Log::default();
-    let result = schedule(
-        plan,
-        plan.liar.map(|_| liar),
-        &mut c,
-        &net,
-        &disk,
-        &mut log,
-        since,
-    );
+    let result = schedule(plan, lying, &mut c, &net, &disk, &mut log, since);
     load.stop.store(true, Ordering::Relaxed);
     workers
         .join()
@@ -232,20 +291,34 @@ pub fn run(plan: &Plan) -> Result<Report, String> {
         }
     }
     disk.free();
-    let skip = plan.liar.map(|_| liar);
-    let epoch = settle(&c, skip)?;
-    let liar_report = match plan.liar {
-        Some(b) => {
-            let live = (0..c.nodes.len()).find(|i| Some(*i) != skip).unwrap_or(0);
+    let skip = lying;
+    let mut epoch = settle(&c, skip)?;
+    let live = (0..c.nodes.len()).find(|i| Some(*i) != skip).unwrap_or(0);
+    // An equivocation is seen only while the MS orders something, so its proof may come
+    // with the last epoch change and the eviction after it: give that epoch time to close.
+    if let Some(l) = lying
+        && plan.liar.contains(&Behaviour::Equivocate)
+        && liar_in_ms
+        && wait_gone(&c, live, l, Duration::from_secs(90))?
+    {
+        epoch = settle(&c, skip)?;
+    }
+    transfers_done(&c, skip)?;
+    let liar_report = match lying {
+        Some(l) => {
             let s = c.status(live)?;
-            let id = c.status(liar).map(|l| l["node"].clone()).ok();
+            let id = c.status(l).map(|x| x["node"].clone()).ok();
             let member = s["members"]
                 .as_array()
                 .is_some_and(|m| m.iter().any(|x| Some(&x["node"]) == id.as_ref()));
-            Some((liar, b, member))
+            Some((l, plan.liar.clone(), member))
         }
         None => None,
     };
+    let history = load.history.lock().map_err(|_| "history lock")?.clone();
+    let last_acked = last_acknowledged(&history, regs.len());
+    let audit = audit(&c, live, &regs, &last_acked, skip)?;
+    let (revoked, evicted) = departures(&c, live, skip)?;
     // Counted in the logs, which survive restarts (a node's events do not).
     let proofs = c
         .nodes
@@ -268,17 +341,23 @@ pub fn run(plan: &Plan) -> Result<Report, String> {
                 .get_of(&r.owner, r.name.as_bytes())
                 .await
                 .map_err(|e| format!("final read of {}: {e}", r.name))?;
-            out.push(v.map(|b| String::from_utf8_lossy(&b).parse::<u64>().unwrap_or(0)));
+            out.push(load::decode(v).map_err(|e| format!("final read of {}: {e}", r.name))?);
         }
         Ok::<_, String>(out)
     })?;
-    let mut history = load.history.lock().map_err(|_| "history lock")?.clone();
+    let mut history = history;
     history.sort_by_key(|(t, ..)| *t);
-    let last_acked = last_acknowledged(&history, regs.len());
     let verdict = check::check(&history, regs.len(), &finals, &last_acked)?;
     let counts = *load.counts.lock().map_err(|_| "counts lock")?;
     let errors = load
         .errors
+        .lock()
+        .map_err(|_| "errors lock")?
+        .iter()
+        .map(|(k, v)| (k.clone(), *v))
+        .collect();
+    let unexplained = load
+        .unexplained
         .lock()
         .map_err(|_| "errors lock")?
         .iter()
@@ -294,7 +373,117 @@ pub fn run(plan: &Plan) -> Result<Report, String> {
         liar: liar_report,
         liar_in_ms,
         proofs,
+        audit,
+        revoked,
+        evicted,
+        unexplained,
     })
+}
+
+/// Waits up to `limit` for node `gone` to leave the membership node `live` sees; whether it
+/// did.
+fn wait_gone(c: &Cluster, live: usize, gone: usize, limit: Duration) -> Result<bool, String> {
+    let id = crate::audit::node_id(&c.nodes[gone].dir)?.to_string();
+    let deadline = Instant::now() + limit;
+    loop {
+        let s = c.status(live)?;
+        let member = s["members"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|x| x["node"].as_str() == Some(id.as_str())));
+        if !member {
+            return Ok(true);
+        }
+        if Instant::now() >= deadline {
+            return Ok(false);
+        }
+        // Poll interval of a deadline-bounded wait.
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Waits until no correct live node has a range left to fetch.
+fn transfers_done(c: &Cluster, skip: Option<usize>) -> Result<(), String> {
+    wait_for(
+        "every correct node done with its transfers",
+        Duration::from_secs(180),
+        || {
+            for (i, n) in c.nodes.iter().enumerate() {
+                if n.proc.is_none() || Some(i) == skip {
+                    continue;
+                }
+                let t = c.status(i)?["store"]["transfer"].clone();
+                if t["pending_ranges"] != 0 || t["waiting"] != false {
+                    return Err(format!("node{i} still transferring: {t}"));
+                }
+            }
+            Ok(())
+        },
+    );
+    Ok(())
+}
+
+/// Every correct replica of each register's current group, read in its own store: it must
+/// hold at least the register's last acknowledged value.
+fn audit(
+    c: &Cluster,
+    live: usize,
+    regs: &[Register],
+    last: &[Option<u64>],
+    skip: Option<usize>,
+) -> Result<Audit, String> {
+    let config = crate::audit::config_of(c, live)?;
+    let ids: Vec<overlay::id::Hash> = regs
+        .iter()
+        .map(|r| overlay::dbqs::object::keyed_id(&r.owner, r.name.as_bytes()))
+        .collect();
+    let skip: Vec<usize> = skip.into_iter().collect();
+    let held = crate::audit::replicas_hold(c, &config, &ids, &skip)?;
+    let mut a = Audit::default();
+    for ((r, want), replicas) in regs.iter().zip(last).zip(held) {
+        let Some(want) = want else { continue };
+        for h in replicas {
+            a.checked += 1;
+            let value = h.version.as_ref().and_then(crate::audit::inline_value);
+            let got = load::decode(value).ok().flatten();
+            if got.is_none_or(|g| g < *want) {
+                a.behind.push(format!(
+                    "{} at node{}: {got:?}, acknowledged {want}",
+                    r.name, h.node
+                ));
+            }
+        }
+    }
+    Ok(a)
+}
+
+/// Clients revoked and correct nodes that left, as node `live` saw the epochs go by.
+fn departures(
+    c: &Cluster,
+    live: usize,
+    skip: Option<usize>,
+) -> Result<(Vec<String>, Vec<String>), String> {
+    let s = c.status(live)?;
+    let liar = skip
+        .map(|l| crate::audit::node_id(&c.nodes[l].dir).map(|id| id.to_string()))
+        .transpose()?;
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| a.iter().map(|x| x.to_string()).collect())
+            .unwrap_or_default()
+    };
+    let mut revoked = strings(&s["revoked"]);
+    let mut evicted = Vec::new();
+    for e in s["history"].as_array().into_iter().flatten() {
+        revoked.extend(strings(&e["revoked"]));
+        for left in e["left"].as_array().into_iter().flatten() {
+            if left.as_str() != liar.as_deref() {
+                evicted.push(format!("{left} in epoch {}", e["epoch"]));
+            }
+        }
+    }
+    revoked.sort();
+    revoked.dedup();
+    Ok((revoked, evicted))
 }
 
 /// Whether the genesis bundle at `path` holds an MS key share.

@@ -484,6 +484,8 @@ impl World {
         match (op.kind, outcome) {
             (Kind::Write { object, .. }, Outcome::Written(key)) => {
                 self.acked[object] = self.acked[object].max(key);
+                let now = self.sched.now();
+                self.acks[object].push((now, key));
                 self.journal.settled(&self.catalog.id(&op.kind), key.number);
                 self.returned(c, object, RegisterRet::WriteOk)
             }

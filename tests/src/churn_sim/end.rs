@@ -109,6 +109,53 @@ impl World {
         Ok(())
     }
 
+    /// Node `n`'s fetch of `range` finished: if the node is correct and still owns the range,
+    /// its own store holds, for every keyed object there, at least the highest version
+    /// acknowledged before the fetch began, and every content object stored by then. (The
+    /// 2f+1 count of [`World::audit`] could miss one new replica settling on an older
+    /// version; this looks at each one.)
+    pub(super) fn audit_fetched(&mut self, n: usize, range: Range) -> Result<(), String> {
+        let Some(began) = self.fetching.remove(&(n, range)) else {
+            return Ok(());
+        };
+        let node = &self.nodes[n];
+        if !node.correct() || !RangeSet::of(&range).is_subset(&node.owned()) {
+            return Ok(());
+        }
+        for (object, acks) in self.acks.iter().enumerate() {
+            let id = self.catalog.id(&Kind::Read { object });
+            if !range.contains(&id) {
+                continue;
+            }
+            let want = acks
+                .iter()
+                .filter(|(t, _)| *t < began)
+                .map(|(_, k)| *k)
+                .max()
+                .unwrap_or(VersionKey::NONE);
+            let held = node
+                .store
+                .versions
+                .get(&id)
+                .map_or(VersionKey::NONE, |v| v.key());
+            if held < want {
+                return Err(format!(
+                    "node {n} finished fetching {range:?} (begun at {began} ms) holding {held:?} of object {object}, below {want:?} acknowledged before it began"
+                ));
+            }
+            self.stats.fetch_audits += 1;
+        }
+        for (&content, &at) in &self.stored {
+            let id = self.catalog.id(&Kind::Get { content });
+            if at < began && range.contains(&id) && !node.store.content.contains_key(&id) {
+                return Err(format!(
+                    "node {n} finished fetching {range:?} (begun at {began} ms) without content {content}, stored at {at} ms"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The operations still running, and the state of their groups.
     pub(super) fn stuck(&self) -> String {
         let mut out = Vec::new();

@@ -15,13 +15,22 @@ use overlay::transfer::page::page_of;
 use overlay::transfer::wire::{Answer, Ask};
 use rand::Rng as _;
 
-use super::{CLIENT_BASE, Ev, ParkedReq, World, liar};
+use super::{CLIENT_BASE, Ev, ParkedReq, SLOW_SHARE, World, liar};
 use crate::dbqs_sim::{Liar, lie};
 
 impl World {
     /// Does what node `n`'s mover asks.
     pub(super) fn perform(&mut self, n: usize, outs: Vec<mover::Out>) -> Result<(), String> {
         for o in outs {
+            if self.trace
+                && let mover::Out::Note(note) = &o
+            {
+                eprintln!(
+                    "{} ms: node {n} (knows {:?}): {note:?}",
+                    self.sched.now(),
+                    self.nodes[n].known
+                );
+            }
             match o {
                 mover::Out::Send { to, fetch, ask } => self.send_ask(n, to, fetch, ask),
                 mover::Out::Apply { items, after } => {
@@ -67,7 +76,14 @@ impl World {
                     );
                 }
                 mover::Out::Delete(range) => self.delete(n, range)?,
-                mover::Out::Note(Note::Finished { .. }) => self.stats.ranges_moved += 1,
+                mover::Out::Note(Note::Started { range, .. }) => {
+                    let now = self.sched.now();
+                    self.fetching.entry((n, range)).or_insert(now);
+                }
+                mover::Out::Note(Note::Finished { range, .. }) => {
+                    self.stats.ranges_moved += 1;
+                    self.audit_fetched(n, range)?;
+                }
                 mover::Out::Note(_) => {}
             }
         }
@@ -210,9 +226,17 @@ impl World {
         };
         let me = node.id;
         let now = self.sched.now();
+        // Late on a share of its answers only: a holder late on every answer is a liveness
+        // question (each listing round waits for it), not the one asked here.
+        let late = if self.p.slow_holder == Some(to) && self.rng.gen_bool(SLOW_SHARE) {
+            self.stats.slow_answers += 1;
+            self.rng.gen_range(super::SLOW_ANSWER_MS)
+        } else {
+            0
+        };
         for d in self.net.deliveries(&mut self.rng, now, to, from) {
             self.sched.at(
-                d,
+                d + late,
                 Ev::Answer {
                     to: from,
                     inc,

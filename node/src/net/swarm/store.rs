@@ -252,6 +252,16 @@ impl NetTask {
         size: usize,
     ) {
         let epoch = self.current_epoch();
+        if let Some(reply) = self.liar.as_mut().and_then(|l| l.store_request(&msg.req)) {
+            // A Byzantine test node acknowledging a write it drops.
+            let _ = self
+                .swarm
+                .behaviour_mut()
+                .store
+                .send_response(channel, StoreReply { epoch, reply });
+            return;
+        }
+        let delay = self.liar.as_ref().and_then(|l| l.delay());
         let Some(link) = self.store.as_mut() else {
             return;
         };
@@ -269,6 +279,9 @@ impl NetTask {
                     None,
                 ),
             };
+            if let Some(d) = delay {
+                tokio::time::sleep(d).await;
+            }
             let done = Done {
                 channel,
                 epoch,

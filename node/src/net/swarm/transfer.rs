@@ -687,6 +687,7 @@ impl NetTask {
                 t.answering += 1;
                 t.counters.answered += 1;
                 let tx = t.answers_tx.clone();
+                let delay = self.liar.as_ref().and_then(|l| l.delay());
                 tokio::spawn(async move {
                     let asked = ask.clone();
                     let answer = match ask {
@@ -703,6 +704,9 @@ impl NetTask {
                         },
                         Ask::Complete { .. } => Answer::Refused("answered elsewhere".into()),
                     };
+                    if let Some(d) = delay {
+                        tokio::time::sleep(d).await;
+                    }
                     let _ = tx
                         .send((channel, TransferReply { epoch, answer }, asked))
                         .await;
