@@ -217,12 +217,7 @@ impl Store for RocksStore {
 
     fn put_version(&mut self, v: Version) -> Result<(), String> {
         let mut batch = WriteBatch::default();
-        batch.put_cf(
-            self.db.cf(CF_INDEX),
-            v.id().0,
-            encode(&Held::Keyed(v.key())),
-        );
-        batch.put_cf(self.db.cf(CF_VERSIONS), v.id().0, encode(&v));
+        self.stage_version(&mut batch, &v);
         self.db.write(batch).map_err(|e| e.to_string())
     }
 
@@ -250,8 +245,30 @@ impl Store for RocksStore {
 
     fn put_content(&mut self, id: Hash, content: Content) -> Result<(), String> {
         let mut batch = WriteBatch::default();
+        self.stage_content(&mut batch, &id, &content);
+        self.db.write(batch).map_err(|e| e.to_string())
+    }
+}
+
+impl RocksStore {
+    /// Adds version `v` and its index entry to `batch`.
+    pub(super) fn stage_version(&self, batch: &mut WriteBatch, v: &Version) {
+        batch.put_cf(
+            self.db.cf(CF_INDEX),
+            v.id().0,
+            encode(&Held::Keyed(v.key())),
+        );
+        batch.put_cf(self.db.cf(CF_VERSIONS), v.id().0, encode(v));
+    }
+
+    /// Adds content object `id` and its index entry to `batch`.
+    pub(super) fn stage_content(&self, batch: &mut WriteBatch, id: &Hash, content: &Content) {
         batch.put_cf(self.db.cf(CF_INDEX), id.0, encode(&Held::Content));
-        batch.put_cf(self.db.cf(CF_CONTENT), id.0, encode(&content));
+        batch.put_cf(self.db.cf(CF_CONTENT), id.0, encode(content));
+    }
+
+    /// Writes `batch` as one write (one WAL fsync when the database is durable).
+    pub(super) fn commit(&self, batch: WriteBatch) -> Result<(), String> {
         self.db.write(batch).map_err(|e| e.to_string())
     }
 }

@@ -274,8 +274,8 @@ impl NetTask {
         let mut tick = tokio::time::interval(Duration::from_millis(100));
         let mut second = tokio::time::interval(Duration::from_secs(1));
         if let Some(l) = self.store.as_mut() {
-            let actor = l.actor.clone();
-            l.moving.start_applier(actor);
+            let (actor, writer) = (l.actor.clone(), l.writer.clone());
+            l.moving.start_applier(actor, writer);
         }
         loop {
             let next_out = async {

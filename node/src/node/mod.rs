@@ -16,7 +16,7 @@ use crate::net::submitter::Submitter;
 use crate::timeutil::now;
 use actix::{Actor, Recipient};
 use actors::db::Db;
-use actors::dbqs::{RocksStore, StoreActor};
+use actors::dbqs::{RocksStore, StoreActor, Stripes, Writer};
 use actors::epochs::{EpochStore, Epochs};
 use actors::pbft::{
     Deliver, Hook, Idle, MsHook, Outbound, PbftStore, PbftView, ReplicaActor, Successor, Summary,
@@ -208,7 +208,10 @@ fn start_store(
         settings.transfer_ranges,
         store.is_empty(),
     )?;
-    Ok(StoreLink::new(StoreActor::start(db.clone()), store, moving))
+    let stripes = std::sync::Arc::new(Stripes::default());
+    let writer = Writer::start(db.clone(), stripes.clone()).map_err(anyhow::Error::msg)?;
+    let actor = StoreActor::start(db.clone(), stripes);
+    Ok(StoreLink::new(actor, writer, store, moving))
 }
 
 async fn wait_for_signal() {

@@ -18,7 +18,7 @@ use overlay::wire::{OpLatency, StoreStatus};
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
-use actors::dbqs::{RocksStore, Serve, StoreActor};
+use actors::dbqs::{RocksStore, Serve, StoreActor, Writer};
 
 use super::NetTask;
 use super::transfer::TransferLink;
@@ -61,6 +61,8 @@ fn op_index(req: &Request) -> usize {
 /// What a node needs to serve dBQS.
 pub struct StoreLink {
     pub(super) actor: Addr<StoreActor>,
+    /// The group-commit writer: every write goes there.
+    pub(super) writer: Writer,
     /// Read only for counts in status.
     store: RocksStore,
     done_tx: mpsc::Sender<Done>,
@@ -79,11 +81,17 @@ pub struct StoreLink {
 
 impl StoreLink {
     /// A link to the store actor.
-    pub fn new(actor: Addr<StoreActor>, store: RocksStore, moving: TransferLink) -> StoreLink {
+    pub fn new(
+        actor: Addr<StoreActor>,
+        writer: Writer,
+        store: RocksStore,
+        moving: TransferLink,
+    ) -> StoreLink {
         let (done_tx, done_rx) = mpsc::channel(STORE_INFLIGHT_MAX);
         StoreLink {
             moving,
             actor,
+            writer,
             store,
             done_tx,
             done_rx,
@@ -268,16 +276,22 @@ impl NetTask {
         link.inflight += 1;
         link.inflight_bytes += size;
         let actor = link.actor.clone();
+        let writer = link.writer.clone();
         let tx = link.done_tx.clone();
         let op = op_index(&msg.req);
         let started = Instant::now();
         tokio::spawn(async move {
-            let (reply, evidence) = match actor.send(Serve(msg.req)).await {
-                Ok(r) => r,
-                Err(e) => (
-                    Reply::Refused(Refusal::Storage(format!("store unavailable: {e}"))),
-                    None,
-                ),
+            let (reply, evidence) = match msg.req {
+                req @ (Request::Write { .. } | Request::PutContent { .. }) => {
+                    writer.serve(req).await
+                }
+                req => match actor.send(Serve(req)).await {
+                    Ok(r) => r,
+                    Err(e) => (
+                        Reply::Refused(Refusal::Storage(format!("store unavailable: {e}"))),
+                        None,
+                    ),
+                },
             };
             if let Some(d) = delay {
                 tokio::time::sleep(d).await;

@@ -29,7 +29,7 @@ use overlay::wire::TransferStatus;
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
-use actors::dbqs::{Absorb, DeleteRange, List, Serve, StoreActor};
+use actors::dbqs::{DeleteRange, List, Serve, StoreActor, Writer};
 
 use super::NetTask;
 use crate::net::peers::{parse_addrs, peer_id_of};
@@ -161,7 +161,7 @@ impl TransferLink {
 
     /// Starts the applier: one task storing batches in order. The queue is unbounded but
     /// short: each fetch keeps at most a window of objects unstored (fetch::WINDOW).
-    pub fn start_applier(&mut self, actor: Addr<StoreActor>) {
+    pub fn start_applier(&mut self, actor: Addr<StoreActor>, writer: Writer) {
         let Some(mut rx) = self.jobs_rx.take() else {
             return;
         };
@@ -184,18 +184,17 @@ impl TransferLink {
                                 + Duration::from_secs_f64(bytes as f64 / r as f64);
                         }
                         let res = if items.is_empty() {
-                            Ok(Ok(()))
+                            Ok(())
                         } else {
-                            actor.send(Absorb(items)).await
+                            writer.absorb(items).await
                         };
                         match res {
-                            Ok(Ok(())) => Finished::Applied {
+                            Ok(()) => Finished::Applied {
                                 after,
                                 objects,
                                 bytes,
                             },
-                            Ok(Err(e)) => Finished::Failed(e),
-                            Err(e) => Finished::Failed(format!("store unavailable: {e}")),
+                            Err(e) => Finished::Failed(e),
                         }
                     }
                     Job::Delete(range) => match actor.send(DeleteRange(range)).await {
