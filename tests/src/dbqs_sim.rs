@@ -377,13 +377,14 @@ pub fn run(seed: u64, p: Params) -> Result<RunOutcome, String> {
                             SecretKey::from_seed(&owners[*owner].seed()),
                             name.clone(),
                             (!delete).then(|| value.to_be_bytes().to_vec()),
+                            op as usize % N,
                         );
                         testers[o]
                             .on_invoke(client, RegisterOp::Write((!delete).then_some(value)))
                             .map_err(|e| format!("tester: {e}"))?;
                         (Running::Write(Box::new(w)), acts)
                     } else {
-                        let (r, acts) = Read::start(Group::of(N), ids[o]);
+                        let (r, acts) = Read::start(Group::of(N), ids[o], op as usize % N);
                         testers[o]
                             .on_invoke(client, RegisterOp::Read)
                             .map_err(|e| format!("tester: {e}"))?;

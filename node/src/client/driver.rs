@@ -34,10 +34,17 @@ use super::journal_file::JournalFile;
 use crate::net::behaviour::{Behaviour, BehaviourEvent};
 use crate::net::peers::{parse_addrs, peer_id_of};
 
-/// How often the driver looks at its operations' timers.
-const TICK: Duration = Duration::from_millis(200);
+/// How often the driver looks at its operations' timers: fine enough for the fallback.
+const TICK: Duration = Duration::from_millis(10);
 /// How long a replica may stay silent before the operation asks again (or asks another).
 const RESEND_AFTER: Duration = Duration::from_millis(1500);
+/// An operation asks 2f+1 replicas first; one still short of its quorum after this many
+/// times the recent mean round trip of a reply asks the others too (never sooner than
+/// `FALLBACK_MIN`). Round trips of replies, not of operations: a dead replica then makes
+/// operations that fell back slower without making the next fallback later.
+const FALLBACK_FACTOR: u32 = 3;
+/// The earliest fallback, so that scheduling noise on an idle machine does not trigger it.
+const FALLBACK_MIN: Duration = Duration::from_millis(20);
 /// Restarts in a new epoch before an operation gives up.
 const RESTARTS_MAX: u32 = 20;
 
@@ -123,7 +130,11 @@ struct Running {
     peers: Vec<(PeerId, Vec<Multiaddr>)>,
     reply: oneshot::Sender<Result<Outcome, ClientError>>,
     deadline: Instant,
+    /// When this start of the operation began.
+    started: Instant,
     last_timer: Instant,
+    /// Whether the fallback asked the replicas the first phase left out.
+    fell_back: bool,
     restarts: u32,
     /// Set when the operation waits for a newer epoch before it starts again.
     waiting_since: Option<Instant>,
@@ -145,10 +156,13 @@ pub struct Driver {
     /// to 4 MiB); silence ends with the request's timeout or the connection's failure. The
     /// kind matters: a write's store phase must reach a replica whose answer to the query
     /// phase is still on its way.
-    requests: HashMap<OutboundRequestId, Outstanding>,
+    requests: HashMap<OutboundRequestId, (Outstanding, Instant)>,
     /// Callers waiting for the first configuration.
     waiting: Vec<Command>,
+    /// Rotates the replica each operation asks first, spreading load over the group.
     spread: usize,
+    /// A moving mean of how long a replica takes to answer, for the fallback.
+    latency: Duration,
     refresh_asked: Option<Instant>,
     /// Bootstrap dials that failed before any configuration arrived.
     bootstrap_failures: usize,
@@ -216,6 +230,7 @@ impl Driver {
             requests: HashMap::new(),
             waiting: Vec::new(),
             spread: 0,
+            latency: FALLBACK_MIN * 2,
             refresh_asked: None,
             bootstrap_failures: 0,
             journal: Journal::default(),
@@ -354,6 +369,8 @@ impl Driver {
             n,
             f: (config.f as usize).min((n - 1) / 3),
         };
+        self.spread = self.spread.wrapping_add(1);
+        let first = self.spread % n;
         let (machine, acts) = match kind.clone() {
             OpKind::Write { name, value } => {
                 let (m, a) = match before {
@@ -366,6 +383,7 @@ impl Driver {
                         name,
                         value,
                         Some(self.credential.clone()),
+                        first,
                     ),
                 };
                 let mut m = m;
@@ -373,7 +391,7 @@ impl Driver {
                 (Machine::Write(Box::new(m)), a)
             }
             OpKind::Read { id } => {
-                let (m, a) = Read::start(g, id);
+                let (m, a) = Read::start(g, id, first);
                 (Machine::Read(m), a)
             }
             OpKind::PutContent { bytes } => {
@@ -384,8 +402,7 @@ impl Driver {
                 (Machine::Put(m), a)
             }
             OpKind::GetContent { id } => {
-                self.spread = self.spread.wrapping_add(1);
-                let (m, a) = GetContent::start(g, id, self.spread % n);
+                let (m, a) = GetContent::start(g, id, first);
                 (Machine::Get(m), a)
             }
         };
@@ -398,7 +415,9 @@ impl Driver {
                 peers,
                 reply,
                 deadline,
+                started: Instant::now(),
                 last_timer: Instant::now(),
+                fell_back: false,
                 restarts,
                 waiting_since: None,
             },
@@ -424,7 +443,7 @@ impl Driver {
             return;
         };
         let key = (id, op.restarts, to, std::mem::discriminant(&req));
-        if self.requests.values().any(|k| *k == key) {
+        if self.requests.values().any(|(k, _)| *k == key) {
             return;
         }
         let msg = StoreRequest {
@@ -437,7 +456,7 @@ impl Driver {
             .behaviour_mut()
             .store
             .send_request_with_addresses(&peer, msg, addrs);
-        self.requests.insert(rid, key);
+        self.requests.insert(rid, (key, Instant::now()));
     }
 
     fn finish(&mut self, id: u64, outcome: Outcome) {
@@ -467,8 +486,32 @@ impl Driver {
         let _ = op.reply.send(result);
     }
 
+    /// Folds one reply's round trip into the moving mean (weight 1/8).
+    fn note_latency(&mut self, took: Duration) {
+        self.latency = (self.latency * 7 + took.min(RESEND_AFTER)) / 8;
+    }
+
+    /// How long the first phase waits on its 2f+1 replicas before asking the rest.
+    fn fallback_after(&self) -> Duration {
+        (self.latency * FALLBACK_FACTOR).clamp(FALLBACK_MIN, RESEND_AFTER)
+    }
+
+    /// The fallback of operation `id` (in its `start`-th start), once and at once.
+    fn fall_back_now(&mut self, id: u64, start: u32) {
+        let acts = match self.ops.get_mut(&id) {
+            Some(op) if !op.fell_back && op.waiting_since.is_none() && op.restarts == start => {
+                op.fell_back = true;
+                op.last_timer = Instant::now();
+                op.machine.on_timer()
+            }
+            _ => return,
+        };
+        self.perform(id, acts);
+    }
+
     fn on_tick(&mut self) {
         let now = Instant::now();
+        let fallback = self.fallback_after();
         let epoch = self.epoch();
         let mut restart = Vec::new();
         let mut expired = Vec::new();
@@ -482,7 +525,10 @@ impl Driver {
                 if epoch > op.epoch || now.duration_since(since) > RESEND_AFTER {
                     restart.push(*id);
                 }
-            } else if now.duration_since(op.last_timer) >= RESEND_AFTER {
+            } else if now.duration_since(op.last_timer) >= RESEND_AFTER
+                || (!op.fell_back && now.duration_since(op.started) >= fallback)
+            {
+                op.fell_back = true;
                 op.last_timer = now;
                 resend.push(*id);
             }
@@ -620,10 +666,11 @@ impl Driver {
                     },
                 ..
             } => {
-                let Some(key) = self.requests.remove(&request_id) else {
+                let Some(((id, start, from, _), sent)) = self.requests.remove(&request_id)
+                else {
                     return;
                 };
-                let (id, start, from, _) = key;
+                self.note_latency(sent.elapsed());
                 if response.epoch > self.epoch() {
                     self.refresh();
                 }
@@ -644,9 +691,11 @@ impl Driver {
             request_response::Event::OutboundFailure {
                 request_id, error, ..
             } => {
-                // Counted as silence: the operation's timer asks again or asks another.
-                if let Some(key) = self.requests.remove(&request_id) {
-                    debug!(op = key.0, replica = key.2, "store request failed: {error}");
+                // Counted as silence, except that an operation still in its first phase asks
+                // the replicas it left out now rather than at its fallback time.
+                if let Some(((id, start, from, _), _)) = self.requests.remove(&request_id) {
+                    debug!(op = id, replica = from, "store request failed: {error}");
+                    self.fall_back_now(id, start);
                 }
             }
             _ => {}

@@ -133,6 +133,11 @@ impl Query {
             return;
         }
         match reply {
+            // A copy equal to the best one so far was verified already: replicas that agree
+            // (the common case) cost one verification between them, not one each.
+            Reply::Version(Some(v)) if self.best.as_ref().is_some_and(|b| **b == *v) => {
+                self.phase.held.insert(from, v.key());
+            }
             Reply::Version(Some(v)) if v.verify_for(&self.id).is_ok() => {
                 self.phase.held.insert(from, v.key());
                 if self.best.as_ref().is_none_or(|b| v.key() > b.key()) {
@@ -203,6 +208,15 @@ pub(super) fn forget_passing(refused: &mut BTreeMap<usize, Refusal>) {
     refused.retain(|_, r| !r.is_transient());
 }
 
+/// The first phase of an operation asks 2f+1 replicas, `first` and the ones after it round
+/// the group, not all n: a quorum is all it needs, and the rest would answer for nothing but
+/// load. The resend timer asks every replica that has not answered, so a silent or slow one
+/// among the 2f+1 only costs the host's fallback delay (`Read::on_timer`, `Write::on_timer`).
+pub(super) fn send_quorum(g: Group, req: &Request, first: usize) -> Vec<Action> {
+    let asked = |r: usize| (r + g.n - first % g.n) % g.n < g.quorum();
+    send_all(g, req, |r| !asked(r))
+}
+
 pub(super) fn send_all(g: Group, req: &Request, skip: impl Fn(usize) -> bool) -> Vec<Action> {
     (0..g.n)
         .filter(|r| !skip(*r))
@@ -232,6 +246,8 @@ pub struct Write {
     /// The version number is signed above this (the client's journal: numbers it signed
     /// before and never saw complete).
     floor: u64,
+    /// The first replica the query asks (see [`send_quorum`]).
+    first: usize,
     step: WriteStep,
 }
 
@@ -242,8 +258,9 @@ impl Write {
         owner: SecretKey,
         name: Vec<u8>,
         value: Option<Vec<u8>>,
+        first: usize,
     ) -> (Write, Vec<Action>) {
-        Write::start_with(g, owner, name, value, None)
+        Write::start_with(g, owner, name, value, None, first)
     }
 
     /// As [`Write::start`], attaching the owner's certificate to the version (replicas on
@@ -254,9 +271,10 @@ impl Write {
         name: Vec<u8>,
         value: Option<Vec<u8>>,
         credential: Option<Certificate>,
+        first: usize,
     ) -> (Write, Vec<Action>) {
         let id = super::object::keyed_id(&owner.public(), &name);
-        let acts = send_all(g, &Request::Read { id }, |_| false);
+        let acts = send_quorum(g, &Request::Read { id }, first);
         let w = Write {
             g,
             owner,
@@ -265,6 +283,7 @@ impl Write {
             credential,
             signed: None,
             floor: 0,
+            first,
             step: WriteStep::Query(Query::new(id)),
         };
         (w, acts)
@@ -294,8 +313,14 @@ impl Write {
     /// by the churn simulation). A write that signed nothing starts from its query.
     pub fn restart(self, g: Group) -> (Write, Vec<Action>) {
         let Some(version) = self.signed else {
-            let (mut w, acts) =
-                Write::start_with(g, self.owner, self.name, self.value, self.credential);
+            let (mut w, acts) = Write::start_with(
+                g,
+                self.owner,
+                self.name,
+                self.value,
+                self.credential,
+                self.first,
+            );
             w.floor = self.floor;
             return (w, acts);
         };
@@ -315,6 +340,7 @@ impl Write {
             credential: None,
             signed: Some(version),
             floor: self.floor,
+            first: self.first,
             step: WriteStep::Store(store, req),
         };
         (w, acts)
@@ -405,9 +431,9 @@ pub struct Read {
 }
 
 impl Read {
-    /// Reads object `id`.
-    pub fn start(g: Group, id: Hash) -> (Read, Vec<Action>) {
-        let acts = send_all(g, &Request::Read { id }, |_| false);
+    /// Reads object `id`, asking 2f+1 replicas from `first` on (see [`send_quorum`]).
+    pub fn start(g: Group, id: Hash, first: usize) -> (Read, Vec<Action>) {
+        let acts = send_quorum(g, &Request::Read { id }, first);
         let r = Read {
             g,
             step: ReadStep::Query(Query::new(id)),

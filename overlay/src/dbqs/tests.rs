@@ -69,28 +69,43 @@ impl Group4 {
         }
     }
 
-    /// Runs an operation to completion, delivering in replica order; `None` if it stalls.
+    /// Runs an operation to completion, delivering in replica order; when nothing is left
+    /// to deliver, fires the operation's timer (`None`), as a host would; `None` if it
+    /// still stalls after a few timers.
     fn run(
         &mut self,
         acts: Vec<Action>,
-        on_reply: &mut dyn FnMut(usize, Reply) -> Vec<Action>,
+        on: &mut dyn FnMut(Option<(usize, Reply)>) -> Vec<Action>,
     ) -> Option<Outcome> {
         let mut queue = acts;
-        while !queue.is_empty() {
+        let mut timers = 0;
+        loop {
+            if queue.is_empty() {
+                if timers == 3 {
+                    return None;
+                }
+                timers += 1;
+                queue = on(None);
+                continue;
+            }
             let mut next = Vec::new();
             for a in queue {
                 match a {
                     Action::Done(o) => return Some(o),
                     Action::Send { to, req } => {
                         if let Some(r) = self.answer(to, req) {
-                            next.extend(on_reply(to, r));
+                            next.extend(on(Some((to, r))));
                         }
                     }
                 }
             }
             queue = next;
         }
-        None
+    }
+
+    /// Operations ask 2f+1 replicas first; starting at the liar makes sure it is asked.
+    fn asked_first(&self) -> usize {
+        self.liar.map_or(0, |(l, _)| l)
     }
 
     fn write(&mut self, owner: &SecretKey, name: &[u8], value: Option<&[u8]>) -> Outcome {
@@ -99,15 +114,22 @@ impl Group4 {
             SecretKey::from_seed(&owner.seed()),
             name.to_vec(),
             value.map(<[u8]>::to_vec),
+            self.asked_first(),
         );
-        self.run(acts, &mut |from, r| w.on_reply(from, r))
-            .expect("the write finishes")
+        self.run(acts, &mut |e| match e {
+            Some((from, x)) => w.on_reply(from, x),
+            None => w.on_timer(),
+        })
+        .expect("the write finishes")
     }
 
     fn read(&mut self, id: Hash) -> Outcome {
-        let (mut r, acts) = Read::start(Group::of(4), id);
-        self.run(acts, &mut |from, rep| r.on_reply(from, rep))
-            .expect("the read finishes")
+        let (mut r, acts) = Read::start(Group::of(4), id, self.asked_first());
+        self.run(acts, &mut |e| match e {
+            Some((from, x)) => r.on_reply(from, x),
+            None => r.on_timer(),
+        })
+        .expect("the read finishes")
     }
 
     fn holding(&self, id: &Hash, key: VersionKey) -> usize {
@@ -311,7 +333,7 @@ fn f_plus_one_refusals_end_the_operation_with_the_reason() {
     g.liar = Some((3, Liar::Refuse));
     let k = owner();
     let id = keyed_id(&k.public(), b"x");
-    let (mut r, acts) = Read::start(Group::of(4), id);
+    let (mut r, acts) = Read::start(Group::of(4), id, 2);
     let mut out = Vec::new();
     for a in acts {
         if let Action::Send { to, .. } = a {
@@ -343,18 +365,27 @@ fn content_is_read_from_the_first_replica_with_a_valid_copy() {
     ] {
         let mut g = Group4::new(liar);
         let (mut p, acts) = PutContent::start(Group::of(4), bytes.clone(), proof_of(&bytes));
-        let out = g.run(acts, &mut |from, r| p.on_reply(from, r));
+        let out = g.run(acts, &mut |e| match e {
+            Some((from, x)) => p.on_reply(from, x),
+            None => p.on_timer(),
+        });
         assert_eq!(out, Some(Outcome::ContentStored(id)), "{liar:?}");
         // A replica that serves wrong bytes is passed over.
         g.stores[0]
             .content
             .insert(id, fixture::content(&owner(), b"wrong".to_vec()));
         let (mut c, acts) = GetContent::start(Group::of(4), id, 0);
-        let mut out = g.run(acts, &mut |from, r| c.on_reply(from, r));
+        let mut out = g.run(acts, &mut |e| match e {
+            Some((from, x)) => c.on_reply(from, x),
+            None => c.on_timer(),
+        });
         if out.is_none() {
             // The silent replica: the host's timer moves on to the next.
             let acts = c.on_timer();
-            out = g.run(acts, &mut |from, r| c.on_reply(from, r));
+            out = g.run(acts, &mut |e| match e {
+                Some((from, x)) => c.on_reply(from, x),
+                None => c.on_timer(),
+            });
         }
         assert_eq!(out, Some(Outcome::Content(Some(bytes.clone()))), "{liar:?}");
     }
@@ -365,7 +396,10 @@ fn content_nobody_holds_is_reported_missing_after_every_replica_answered() {
     let mut g = Group4::new(Some((3, Liar::Stale)));
     let id = content_id(b"never stored");
     let (mut c, acts) = GetContent::start(Group::of(4), id, 2);
-    let out = g.run(acts, &mut |from, r| c.on_reply(from, r));
+    let out = g.run(acts, &mut |e| match e {
+        Some((from, x)) => c.on_reply(from, x),
+        None => c.on_timer(),
+    });
     assert_eq!(out, Some(Outcome::Content(None)));
 }
 
@@ -567,7 +601,10 @@ fn a_content_get_does_not_give_up_while_a_correct_holder_is_unasked() {
     let mut g = Group4::new(None);
     let (mut p, acts) = PutContent::start(Group::of(4), bytes.clone(), proof_of(&bytes));
     assert_eq!(
-        g.run(acts, &mut |from, r| p.on_reply(from, r)),
+        g.run(acts, &mut |e| match e {
+            Some((from, x)) => p.on_reply(from, x),
+            None => p.on_timer(),
+        }),
         Some(Outcome::ContentStored(id))
     );
     // Replica 3 missed the put; replica 0 lies. Two "missing" answers are f+1, not 2f+1.
@@ -577,14 +614,17 @@ fn a_content_get_does_not_give_up_while_a_correct_holder_is_unasked() {
         .insert(id, fixture::content(&owner(), b"forged".to_vec()));
     let (mut c, acts) = GetContent::start(Group::of(4), id, 3);
     assert_eq!(
-        g.run(acts, &mut |from, r| c.on_reply(from, r)),
+        g.run(acts, &mut |e| match e {
+            Some((from, x)) => c.on_reply(from, x),
+            None => c.on_timer(),
+        }),
         Some(Outcome::Content(Some(bytes)))
     );
 }
 
 #[test]
 fn a_busy_replica_is_asked_again_and_one_liar_cannot_make_the_refusal_final() {
-    let (mut w, _) = Write::start(Group::of(4), owner(), b"k".to_vec(), Some(b"v".to_vec()));
+    let (mut w, _) = Write::start(Group::of(4), owner(), b"k".to_vec(), Some(b"v".to_vec()), 0);
     let mut out = Vec::new();
     out.extend(w.on_reply(0, Reply::Refused(Refusal::Denied("a liar".into()))));
     out.extend(w.on_reply(1, Reply::Refused(Refusal::Busy)));
@@ -670,7 +710,7 @@ fn sent_to(acts: &[Action]) -> Vec<usize> {
 #[test]
 fn a_restarted_write_stores_the_version_it_signed_rather_than_signing_another() {
     let g = Group::of(4);
-    let (mut w, _) = Write::start(g, owner(), b"k".to_vec(), Some(b"v".to_vec()));
+    let (mut w, _) = Write::start(g, owner(), b"k".to_vec(), Some(b"v".to_vec()), 0);
     let mut acts = Vec::new();
     for r in 0..3 {
         acts.extend(w.on_reply(r, Reply::Version(None)));
@@ -706,7 +746,7 @@ fn a_restarted_write_stores_the_version_it_signed_rather_than_signing_another() 
     assert_eq!(out, vec![Action::Done(Outcome::Written(signed.key()))]);
 
     // A write refused before it signed anything starts from its query.
-    let (mut w, _) = Write::start(g, owner(), b"k".to_vec(), Some(b"v".to_vec()));
+    let (mut w, _) = Write::start(g, owner(), b"k".to_vec(), Some(b"v".to_vec()), 0);
     assert!(w.on_reply(0, stale()).is_empty());
     assert!(!w.on_reply(1, stale()).is_empty());
     let (_, acts) = w.restart(g);
@@ -728,7 +768,7 @@ fn a_restarted_write_stores_the_version_it_signed_rather_than_signing_another() 
 #[test]
 fn once_a_replica_says_the_group_moved_those_that_answered_are_asked_again() {
     let g = Group::of(4);
-    let (mut r, _) = Read::start(g, Hash([7; 32]));
+    let (mut r, _) = Read::start(g, Hash([7; 32]), 0);
     assert!(r.on_reply(0, Reply::Version(None)).is_empty());
     assert!(r.on_reply(1, Reply::Version(None)).is_empty());
     assert!(r.on_reply(2, stale()).is_empty());
@@ -740,7 +780,7 @@ fn once_a_replica_says_the_group_moved_those_that_answered_are_asked_again() {
         "{done:?}"
     );
     // Without a word about epochs, those that answered are not asked again.
-    let (mut r, _) = Read::start(g, Hash([7; 32]));
+    let (mut r, _) = Read::start(g, Hash([7; 32]), 0);
     assert!(r.on_reply(0, Reply::Version(None)).is_empty());
     assert!(r.on_reply(1, Reply::Version(None)).is_empty());
     assert!(r.on_reply(2, Reply::Refused(Refusal::Busy)).is_empty());
@@ -803,7 +843,8 @@ fn a_write_after_a_timed_out_one_never_reuses_its_version_number() {
     for with_journal in [false, true] {
         let mut stores = vec![MemStore::default(); 4];
         let mut journal = Journal::default();
-        let (mut w, acts) = Write::start(Group::of(4), owner(), b"k".to_vec(), Some(b"A".to_vec()));
+        let (mut w, acts) =
+            Write::start(Group::of(4), owner(), b"k".to_vec(), Some(b"A".to_vec()), 0);
         let mut store_phase = Vec::new();
         for a in acts {
             if let Action::Send { to, req } = a {
@@ -820,7 +861,7 @@ fn a_write_after_a_timed_out_one_never_reuses_its_version_number() {
             }
         }
         let (mut w2, acts) =
-            Write::start(Group::of(4), owner(), b"k".to_vec(), Some(b"B".to_vec()));
+            Write::start(Group::of(4), owner(), b"k".to_vec(), Some(b"B".to_vec()), 1);
         if with_journal {
             w2.sign_above(journal.floor(&w2.object()));
         }

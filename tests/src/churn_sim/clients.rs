@@ -138,7 +138,7 @@ impl Catalog {
         }
     }
 
-    /// Starts `kind` against group `g`; a content get asks replica `first` first.
+    /// Starts `kind` against group `g`, asking replica `first` first.
     pub(super) fn start(&self, kind: &Kind, g: Group, first: usize) -> (Machine, Vec<Action>) {
         match kind {
             Kind::Write { object, value } => {
@@ -151,11 +151,12 @@ impl Catalog {
                     name.clone(),
                     value.map(|v| v.to_be_bytes().to_vec()),
                     Some(cred),
+                    first,
                 );
                 (Machine::Write(Box::new(m)), acts)
             }
             Kind::Read { object } => {
-                let (m, acts) = Read::start(g, self.objects[*object].2);
+                let (m, acts) = Read::start(g, self.objects[*object].2, first);
                 (Machine::Read(m), acts)
             }
             Kind::Put { content } => {
