@@ -2,6 +2,7 @@
 //! hosted by a few synchronous actor threads for reads and one group-commit writer for writes. Access checks happen before, in the network task.
 
 mod actor;
+mod reindex;
 mod staged;
 mod store;
 mod stripes;

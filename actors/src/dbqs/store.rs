@@ -31,6 +31,11 @@ impl RocksStore {
         RocksStore { db }
     }
 
+    /// The database the objects are in.
+    pub(super) fn db(&self) -> &Db {
+        &self.db
+    }
+
     /// Keyed objects and content objects held (estimates from rocksdb's statistics).
     pub fn counts(&self) -> (u64, u64) {
         let estimate = |cf: &str| {

@@ -666,8 +666,7 @@ impl Driver {
                     },
                 ..
             } => {
-                let Some(((id, start, from, _), sent)) = self.requests.remove(&request_id)
-                else {
+                let Some(((id, start, from, _), sent)) = self.requests.remove(&request_id) else {
                     return;
                 };
                 self.note_latency(sent.elapsed());

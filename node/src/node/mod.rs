@@ -200,6 +200,15 @@ fn start_store(
     authority: overlay::crypto::PublicKey,
 ) -> anyhow::Result<StoreLink> {
     let store = RocksStore::new(db.clone());
+    let indexed = store
+        .rebuild_index_if_missing()
+        .map_err(|e| anyhow::anyhow!("the data directory's objects cannot be indexed: {e}"))?;
+    if indexed > 0 {
+        info!(
+            objects = indexed,
+            "indexed the objects of a data directory written before the object index"
+        );
+    }
     let moving = TransferLink::new(
         me,
         authority,
