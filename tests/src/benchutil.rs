@@ -58,16 +58,22 @@ pub fn fsync_rate() -> f64 {
     )
 }
 
-/// The command that reproduces this run, as the report quotes it: `./target/debug/<bin>` and
+/// The command that reproduces this run, as the report quotes it: `./target/<profile>/<bin>` and
 /// the arguments, without `--json <file>` (where the figures went is not part of the run).
 pub fn command_line() -> String {
     let mut args = std::env::args();
     let bin = args.next().unwrap_or_default();
-    let name = std::path::Path::new(&bin)
+    let path = std::path::Path::new(&bin);
+    let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or(bin);
-    let mut out = vec![format!("./target/debug/{name}")];
+        .unwrap_or_else(|| bin.clone());
+    // `debug` for the test build, `release` for the bench profile.
+    let dir = path
+        .parent()
+        .and_then(|d| d.file_name())
+        .map_or("debug".into(), |d| d.to_string_lossy().into_owned());
+    let mut out = vec![format!("./target/{dir}/{name}")];
     let mut skip = false;
     for a in args {
         if skip {

@@ -2,6 +2,7 @@
 //! `docs/BENCHMARKS.md` and the plots in `docs/bench/`. The prose lives in `template.md`
 //! beside this file; `{{name}}` placeholders in it are filled from the run.
 
+pub mod beside;
 pub mod machine;
 pub mod plot;
 
@@ -10,6 +11,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
+pub use self::beside::Build;
 use self::plot::{Panel, Series, XAxis};
 use plotters::style::RGBColor;
 
@@ -21,7 +23,7 @@ pub const TEMPLATE: &str = include_str!("template.md");
 pub struct Bench {
     /// Its name in the report and the name of its JSON file.
     pub name: &'static str,
-    /// The binary in `target/debug`.
+    /// The binary, beside `bench_report`.
     pub bin: &'static str,
     /// Its arguments.
     pub args: Vec<String>,
@@ -63,8 +65,13 @@ pub fn benches(quick: bool) -> Vec<Bench> {
             bin: "bench_dbqs",
             args: a(&format!(
                 "--clients {}{q}",
-                if quick { "1,4,8,16" } else { "1,2,4,8,16,32" }
+                if quick { "1,8,50" } else { "1,2,4,8,16,32,50" }
             )),
+        },
+        Bench {
+            name: "etcd",
+            bin: "bench_etcd",
+            args: a(&format!("--clients 1,50{q}")),
         },
         Bench {
             name: "dbqs_nosync",
@@ -130,6 +137,8 @@ pub struct Report<'a> {
     pub total_secs: f64,
     /// How the plots went: `None` if drawn with text, else why not as asked.
     pub plot_note: Option<String>,
+    /// The build the benches ran from.
+    pub build: Build,
 }
 
 /// `1234567.8` as "1,234,568".
@@ -197,6 +206,20 @@ impl Report<'_> {
         vars.insert("run_note", self.run_note());
         vars.insert("machine", self.machine.clone());
         vars.insert("reading_note", self.reading_note());
+        vars.insert("build", self.build.describe().into());
+        vars.insert("build_command", self.build.command().into());
+        vars.insert(
+            "etcd_command",
+            self.command("etcd", "./target/release/bench_etcd --clients 1,50"),
+        );
+        vars.insert(
+            "beside",
+            beside::section(
+                self.get("etcd"),
+                self.get("dbqs_durable"),
+                self.get("pbft_durable"),
+            ),
+        );
         self.pbft_vars(&mut vars);
         self.ms_vars(&mut vars);
         self.dbqs_vars(&mut vars);
@@ -234,11 +257,11 @@ impl Report<'_> {
     fn pbft_vars(&self, vars: &mut BTreeMap<&'static str, String>) {
         vars.insert(
             "pbft_command_durable",
-            self.command("pbft_durable", "./target/debug/bench_pbft"),
+            self.command("pbft_durable", "./target/release/bench_pbft"),
         );
         vars.insert(
             "pbft_command_nosync",
-            self.command("pbft_nosync", "./target/debug/bench_pbft --no-sync"),
+            self.command("pbft_nosync", "./target/release/bench_pbft --no-sync"),
         );
         for (key, name) in [
             ("pbft_durable", "pbft_durable"),
@@ -258,7 +281,7 @@ impl Report<'_> {
             "ms_command",
             self.command(
                 "ms_scale",
-                "./target/debug/bench_ms_scale --members 100000 --epochs 3",
+                "./target/release/bench_ms_scale --members 100000 --epochs 3",
             ),
         );
         let p = j.map(|j| &j["params"]);
@@ -294,15 +317,15 @@ impl Report<'_> {
     fn dbqs_vars(&self, vars: &mut BTreeMap<&'static str, String>) {
         vars.insert(
             "dbqs_command_durable",
-            self.command("dbqs_durable", "./target/debug/bench_dbqs"),
+            self.command("dbqs_durable", "./target/release/bench_dbqs"),
         );
         vars.insert(
             "dbqs_command_nosync",
-            self.command("dbqs_nosync", "./target/debug/bench_dbqs --no-sync"),
+            self.command("dbqs_nosync", "./target/release/bench_dbqs --no-sync"),
         );
         let nodes_cmds: Vec<String> = ["dbqs_nodes7", "dbqs_nodes10"]
             .iter()
-            .map(|n| self.command(n, "./target/debug/bench_dbqs --nodes N"))
+            .map(|n| self.command(n, "./target/release/bench_dbqs --nodes N"))
             .collect();
         vars.insert("dbqs_command_nodes", nodes_cmds.join("\n"));
         let ops = self
@@ -408,7 +431,7 @@ impl Report<'_> {
         let j = self.get("transfer");
         vars.insert(
             "transfer_command",
-            self.command("transfer", "./target/debug/bench_transfer"),
+            self.command("transfer", "./target/release/bench_transfer"),
         );
         let mib = j.map_or(1024.0, |j| f(&j["params"]["mib"]));
         vars.insert(
@@ -434,7 +457,7 @@ impl Report<'_> {
         let j = self.get("epoch");
         vars.insert(
             "epoch_command",
-            self.command("epoch", "./target/debug/bench_epoch"),
+            self.command("epoch", "./target/release/bench_epoch"),
         );
         let p = j.map(|j| &j["params"]);
         vars.insert(
@@ -478,7 +501,7 @@ impl Report<'_> {
                 .as_ref()
                 .and_then(|j| j["command"].as_str())
                 .map(str::to_string)
-                .unwrap_or_else(|| format!("./target/debug/{} {}", b.bin, b.args.join(" ")));
+                .unwrap_or_else(|| format!("./target/release/{} {}", b.bin, b.args.join(" ")));
             s.push_str(&format!(
                 "| {} | `{}` | {} | {} |\n",
                 b.name,
@@ -923,6 +946,7 @@ mod tests {
             quick: true,
             total_secs: 1.0,
             plot_note: None,
+            build: Build::Dev,
         };
         let text = r.render();
         assert!(!text.contains("{{"), "unfilled placeholder in:\n{text}");

@@ -4,7 +4,7 @@
 //! connection and credential key, one operation in flight), beside this machine's ed25519 and
 //! fsync rates measured in the same run.
 //!
-//! `cargo build --workspace --all-targets && ./target/debug/bench_dbqs` (`--no-sync` turns WAL
+//! `cargo build --profile bench -p rampart -p rampart-tests --bins && ./target/release/bench_dbqs` (`--no-sync` turns WAL
 //! fsync off; `--quick` runs fewer operations; `--nodes 7` runs seven nodes; `--clients
 //! 1,2,4,8,16,32` and `--sizes 1,64` (KiB) choose the grid; `--json <file>` also writes the
 //! figures as JSON).

@@ -18,7 +18,7 @@
 //! certificate is signed and ordered alongside the dealing), so its bound is 4 rounds, plus
 //! the interval for a fresh change.
 //!
-//! `cargo build --workspace --all-targets && ./target/debug/bench_epoch` (`--joins 6`,
+//! `cargo build --profile bench -p rampart -p rampart-tests --bins && ./target/release/bench_epoch` (`--joins 6`,
 //! `--interval-ms 1000`, `--quick`: 2 joins; `--no-sync`; `--json <file>`).
 
 use std::io::{Read, Write};

@@ -2,7 +2,7 @@
 //! `rampart node` processes over real libp2p on loopback, at several batch sizes and client
 //! counts, beside this machine's own ed25519 sign and verify rates measured in the same run.
 //!
-//! `cargo build --workspace --all-targets && ./target/debug/bench_pbft`
+//! `cargo build --profile bench -p rampart -p rampart-tests --bins && ./target/release/bench_pbft`
 //! (`RAMPART_BIN` may point at the rampart binary; `--quick` runs a smaller grid with fewer
 //! requests; `--no-sync` turns WAL fsync off; `--json <file>` also writes the figures as JSON.)
 

@@ -4,7 +4,7 @@
 //! `bench/cluster-size.png`.
 //!
 //! `bash tests/scripts/bench-report.sh` (builds first) or, with the binaries built,
-//! `./target/debug/bench_report [--quick] [--out docs] [--work target/bench-report]
+//! `./target/release/bench_report [--quick] [--out docs] [--work target/bench-report]
 //! [--only epoch,transfer] [--render-only]`.
 
 use std::collections::BTreeMap;
@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use rampart_tests::bench_report::machine::{Machine, date_of, git_revision};
-use rampart_tests::bench_report::{Outcome, Report, benches, plot};
+use rampart_tests::bench_report::{Build, Outcome, Report, benches, plot};
 use rampart_tests::benchutil::unix_now;
 
 /// Runs the benchmarks and writes the report.
@@ -99,7 +99,7 @@ fn main() -> ExitCode {
         let log = work.join(format!("{}.log", b.name));
         let run =
             !args.render_only && (args.only.is_empty() || args.only.iter().any(|o| o == b.name));
-        let line = format!("./target/debug/{} {}", b.bin, b.args.join(" "));
+        let line = format!("{} {}", bin_dir.join(b.bin).display(), b.args.join(" "));
         if !run {
             let j = read_json(&json);
             let secs = j
@@ -188,6 +188,12 @@ fn main() -> ExitCode {
         quick: args.quick,
         total_secs,
         plot_note: None,
+        build: Build::of_dir(
+            &bin_dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        ),
     };
     let font = plot::font();
     let mut notes = report.plots(&args.out.join("bench"));

@@ -5,7 +5,7 @@
 //! run: this machine's rocksdb write rate for the same objects (one writer, same durability)
 //! and its loopback TCP copy rate.
 //!
-//! `cargo build --workspace --all-targets && ./target/debug/bench_transfer`
+//! `cargo build --profile bench -p rampart -p rampart-tests --bins && ./target/release/bench_transfer`
 //! (`--mib N` moves N MiB instead of 1024; `--quick` moves 64 MiB; `--no-sync` turns WAL
 //! fsync off everywhere; `--json <file>` also writes the figures as JSON).
 
