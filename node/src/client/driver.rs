@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use libp2p::request_response::{self, Message, OutboundRequestId};
+use libp2p::request_response::{self, Message};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, Swarm};
 use overlay::cert::Certificate;
@@ -21,7 +21,7 @@ use overlay::dbqs::journal::Journal;
 use overlay::dbqs::object::keyed_id;
 use overlay::dbqs::provenance::ContentProof;
 use overlay::dbqs::replica::{Reply, Request};
-use overlay::dbqs::wire::{StoreReply, StoreRequest};
+use overlay::dbqs::wire::StoreRequest;
 use overlay::epoch::EpochCert;
 use overlay::id::{Epoch, Hash};
 use overlay::ring::Ring;
@@ -31,6 +31,7 @@ use tracing::debug;
 
 use super::ClientError;
 use super::journal_file::JournalFile;
+use super::links::{Heard, Links};
 use crate::net::behaviour::{Behaviour, BehaviourEvent};
 use crate::net::peers::{parse_addrs, peer_id_of};
 
@@ -47,9 +48,6 @@ const FALLBACK_FACTOR: u32 = 3;
 const FALLBACK_MIN: Duration = Duration::from_millis(20);
 /// Restarts in a new epoch before an operation gives up.
 const RESTARTS_MAX: u32 = 20;
-
-/// A request in flight: operation, start, replica, kind.
-type Outstanding = (u64, u32, usize, std::mem::Discriminant<Request>);
 
 /// One operation, as asked.
 #[derive(Clone)]
@@ -151,12 +149,12 @@ pub struct Driver {
     config: Option<(Arc<Configuration>, Arc<Ring>)>,
     ops: HashMap<u64, Running>,
     next_op: u64,
-    /// Requests in flight: the operation, which start of it, the replica, the kind of
-    /// request. A replica still working on a request is not sent another copy (values are up
-    /// to 4 MiB); silence ends with the request's timeout or the connection's failure. The
-    /// kind matters: a write's store phase must reach a replica whose answer to the query
-    /// phase is still on its way.
-    requests: HashMap<OutboundRequestId, (Outstanding, Instant)>,
+    /// The streams to replicas and the requests in flight on them: the operation, which
+    /// start of it, the replica, the kind of request. A replica still working on a request is
+    /// not sent another copy (values are up to 4 MiB); silence ends with the request's
+    /// timeout or the stream's failure. The kind matters: a write's store phase must reach a
+    /// replica whose answer to the query phase is still on its way.
+    links: Links,
     /// Callers waiting for the first configuration.
     waiting: Vec<Command>,
     /// Rotates the replica each operation asks first, spreading load over the group.
@@ -217,6 +215,7 @@ impl Driver {
         bootstrap: Vec<Multiaddr>,
         timeout: Duration,
     ) -> Driver {
+        let links = Links::new(swarm.behaviour().stream.new_control(), timeout);
         Driver {
             swarm,
             key,
@@ -227,7 +226,7 @@ impl Driver {
             config: None,
             ops: HashMap::new(),
             next_op: 0,
-            requests: HashMap::new(),
+            links,
             waiting: Vec::new(),
             spread: 0,
             latency: FALLBACK_MIN * 2,
@@ -304,6 +303,7 @@ impl Driver {
         loop {
             tokio::select! {
                 ev = self.swarm.select_next_some() => self.on_swarm(ev),
+                Some(ev) = self.links.events_rx.recv() => self.on_link(ev),
                 cmd = commands.recv() => match cmd {
                     Some(c) => self.on_command(c),
                     None => return,
@@ -443,7 +443,7 @@ impl Driver {
             return;
         };
         let key = (id, op.restarts, to, std::mem::discriminant(&req));
-        if self.requests.values().any(|(k, _)| *k == key) {
+        if self.links.in_flight(&key) {
             return;
         }
         let msg = StoreRequest {
@@ -451,12 +451,11 @@ impl Driver {
             credential: self.credential.clone(),
             req,
         };
-        let rid = self
-            .swarm
-            .behaviour_mut()
-            .store
-            .send_request_with_addresses(&peer, msg, addrs);
-        self.requests.insert(rid, (key, Instant::now()));
+        let start = op.restarts;
+        if let Err(e) = self.links.send(&mut self.swarm, peer, addrs, key, &msg) {
+            debug!(op = id, replica = to, "store request not sent: {e}");
+            self.fall_back_now(id, start);
+        }
     }
 
     fn finish(&mut self, id: u64, outcome: Outcome) {
@@ -560,6 +559,7 @@ impl Driver {
         if self.config.is_none() && self.refresh_due() {
             self.refresh();
         }
+        self.links.sweep();
     }
 
     fn refresh_due(&self) -> bool {
@@ -609,7 +609,6 @@ impl Driver {
                 message: Message::Response { response, .. },
                 ..
             })) => self.on_control(peer, response),
-            SwarmEvent::Behaviour(BehaviourEvent::Store(ev)) => self.on_store(ev),
             _ => {}
         }
     }
@@ -656,26 +655,17 @@ impl Driver {
         Ok(())
     }
 
-    fn on_store(&mut self, ev: request_response::Event<StoreRequest, StoreReply>) {
-        match ev {
-            request_response::Event::Message {
-                message:
-                    Message::Response {
-                        request_id,
-                        response,
-                    },
-                ..
-            } => {
-                let Some(((id, start, from, _), sent)) = self.requests.remove(&request_id) else {
-                    return;
-                };
+    fn on_link(&mut self, ev: crate::net::store_stream::ClientEvent) {
+        match self.links.on_event(ev) {
+            Some(Heard::Reply { key, sent, reply }) => {
+                let (id, start, from, _) = key;
                 self.note_latency(sent.elapsed());
-                if response.epoch > self.epoch() {
+                if reply.epoch > self.epoch() {
                     self.refresh();
                 }
                 let acts = match self.ops.get_mut(&id) {
                     Some(op) if op.waiting_since.is_none() && op.restarts == start => {
-                        op.machine.on_reply(from, response.reply)
+                        op.machine.on_reply(from, reply.reply)
                     }
                     _ => return,
                 };
@@ -687,17 +677,15 @@ impl Driver {
                 }
                 self.perform(id, acts);
             }
-            request_response::Event::OutboundFailure {
-                request_id, error, ..
-            } => {
+            Some(Heard::Failed(lost, error)) => {
                 // Counted as silence, except that an operation still in its first phase asks
                 // the replicas it left out now rather than at its fallback time.
-                if let Some(((id, start, from, _), _)) = self.requests.remove(&request_id) {
-                    debug!(op = id, replica = from, "store request failed: {error}");
+                for (id, start, from, _) in lost {
+                    debug!(op = id, replica = from, "store stream failed: {error}");
                     self.fall_back_now(id, start);
                 }
             }
-            _ => {}
+            None => {}
         }
     }
 }

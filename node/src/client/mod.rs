@@ -31,6 +31,7 @@
 mod blob_io;
 mod driver;
 mod journal_file;
+mod links;
 mod options;
 
 pub use options::{ClientFile, ClientOptions};

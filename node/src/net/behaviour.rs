@@ -10,8 +10,8 @@ use libp2p::swarm::NetworkBehaviour;
 use libp2p::{Swarm, gossipsub, identify, noise, ping, tcp, yamux};
 
 use super::codec::{
-    CONTROL, ControlCodec, ORDER, OrderCodec, PBFT, PbftCodec, STORE, StoreCodec, TRANSFER, TSIG,
-    TransferCodec, TsigCodec,
+    CONTROL, ControlCodec, ORDER, OrderCodec, PBFT, PbftCodec, TRANSFER, TSIG, TransferCodec,
+    TsigCodec,
 };
 
 /// Identify's protocol version string.
@@ -32,12 +32,12 @@ pub struct Behaviour {
     pub order: request_response::Behaviour<OrderCodec>,
     /// Threshold signing rounds.
     pub tsig: request_response::Behaviour<TsigCodec>,
-    /// dBQS operations.
-    pub store: request_response::Behaviour<StoreCodec>,
     /// State transfer between replicas.
     pub transfer: request_response::Behaviour<TransferCodec>,
     /// Gossip: liveness probes.
     pub gossip: gossipsub::Behaviour,
+    /// Long-lived streams: dBQS between clients and replicas (`store_stream`).
+    pub stream: libp2p_stream::Behaviour,
 }
 
 /// The gossip topic probes travel on.
@@ -117,9 +117,9 @@ pub fn build(
                         timing.request_timeout.min(Duration::from_secs(5)),
                         256,
                     ),
-                    store: rr(STORE, timing.request_timeout, STORE_STREAMS_MAX),
                     transfer: rr(TRANSFER, timing.request_timeout, STORE_STREAMS_MAX),
                     gossip: gossip(key).map_err(|e| e.to_string())?,
+                    stream: libp2p_stream::Behaviour::new(),
                 })
             },
         )?

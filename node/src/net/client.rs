@@ -12,6 +12,7 @@ use overlay::dbqs::wire::{StoreReply, StoreRequest};
 use overlay::wire::{Request, Response};
 
 use super::behaviour::{self, Behaviour, BehaviourEvent, Timing};
+use super::store_stream::{ClientEvent, Link};
 
 /// Sends `request` to the node at `peer` and returns its response.
 pub async fn request(peer: &str, request: Request, timeout: Duration) -> anyhow::Result<Response> {
@@ -58,33 +59,53 @@ async fn request_with(
 }
 
 /// Sends one store request to the replica at `peer`, over a connection authenticated as
-/// `key` (a client's credential key), and returns its reply. Apps use
-/// [`Client`](crate::client::Client); this is for tests and diagnosis.
+/// `key` (a client's credential key), on the long-lived store stream, and returns its reply.
+/// Apps use [`Client`](crate::client::Client); this is for tests and diagnosis.
 pub async fn store_request(
     peer: &str,
     key: &overlay::crypto::SecretKey,
     msg: StoreRequest,
     timeout: Duration,
 ) -> anyhow::Result<StoreReply> {
-    one_shot(
-        peer,
-        super::peers::keypair_of(key),
-        timeout,
-        |swarm, p| {
-            swarm.behaviour_mut().store.send_request(&p, msg);
-        },
-        |ev| match ev {
-            BehaviourEvent::Store(request_response::Event::Message {
-                message: Message::Response { response, .. },
-                ..
-            }) => Some(Ok(response)),
-            BehaviourEvent::Store(request_response::Event::OutboundFailure { error, .. }) => {
-                Some(Err(error.to_string()))
-            }
-            _ => None,
-        },
-    )
-    .await
+    let addr: Multiaddr = peer
+        .parse()
+        .with_context(|| format!("{peer:?} is not a multiaddr (e.g. /ip4/127.0.0.1/tcp/7700)"))?;
+    let timing = Timing {
+        request_timeout: timeout,
+        idle_timeout: timeout,
+    };
+    let mut swarm = behaviour::build(super::peers::keypair_of(key), timing)?;
+    let (events_tx, mut events) = tokio::sync::mpsc::channel(4);
+    let control = swarm.behaviour().stream.new_control();
+    swarm
+        .dial(addr)
+        .with_context(|| format!("cannot dial {peer}"))?;
+    let deadline = tokio::time::sleep(timeout);
+    tokio::pin!(deadline);
+    let mut link = None;
+    loop {
+        tokio::select! {
+            ev = swarm.select_next_some() => match ev {
+                SwarmEvent::ConnectionEstablished { peer_id, .. } if link.is_none() => {
+                    let l = Link::open(control.clone(), peer_id, 0, events_tx.clone());
+                    l.send(0, &msg).map_err(|e| anyhow!("{peer}: {e}"))?;
+                    link = Some(l);
+                }
+                SwarmEvent::OutgoingConnectionError { error, .. } => {
+                    bail!("cannot reach {peer}: {error}")
+                }
+                _ => {}
+            },
+            ev = events.recv() => match ev {
+                Some(ClientEvent::Reply { reply, .. }) => return Ok(reply),
+                Some(ClientEvent::Closed { error, .. }) => {
+                    bail!("{peer} did not answer properly: {error}")
+                }
+                None => bail!("{peer}: the stream went away"),
+            },
+            _ = &mut deadline => bail!("no answer from {peer} within {}s", timeout.as_secs()),
+        }
+    }
 }
 
 async fn one_shot<R>(

@@ -27,8 +27,6 @@ pub const PBFT: StreamProtocol = StreamProtocol::new("/rampart/pbft/1");
 pub const ORDER: StreamProtocol = StreamProtocol::new("/rampart/order/1");
 /// Threshold signing rounds between a coordinator and the MS key holders.
 pub const TSIG: StreamProtocol = StreamProtocol::new("/rampart/tsig/1");
-/// dBQS operations from clients to replicas.
-pub const STORE: StreamProtocol = StreamProtocol::new("/rampart/store/1");
 /// State transfer between replicas.
 pub const TRANSFER: StreamProtocol = StreamProtocol::new("/rampart/transfer/1");
 
@@ -193,8 +191,6 @@ pub type PbftCodec = Codec<Signed, Ack>;
 pub type OrderCodec = Codec<SignedRequest, SignedReply>;
 /// Threshold signing: a round's request and the holder's answer.
 pub type TsigCodec = Codec<SignMsg, HolderReply>;
-/// dBQS requests and replies.
-pub type StoreCodec = Codec<StoreRequest, StoreReply>;
 /// State transfer's questions and answers.
 pub type TransferCodec = Codec<TransferRequest, TransferReply>;
 

@@ -4,8 +4,10 @@
 pub mod behaviour;
 pub mod client;
 pub mod codec;
+pub mod framed;
 pub mod outsider;
 pub mod peers;
+pub mod store_stream;
 pub mod submitter;
 pub mod swarm;
 pub mod tsig;

@@ -276,6 +276,11 @@ impl NetTask {
         if let Some(l) = self.store.as_mut() {
             let (actor, writer) = (l.actor.clone(), l.writer.clone());
             l.moving.start_applier(actor, writer);
+            let mut control = self.swarm.behaviour().stream.new_control();
+            match crate::net::store_stream::accept(&mut control) {
+                Ok(rx) => l.streams_rx = Some(rx),
+                Err(e) => warn!("store streams not served: {e}"),
+            }
         }
         loop {
             let next_out = async {
@@ -284,16 +289,23 @@ impl NetTask {
                     None => std::future::pending().await,
                 }
             };
-            let (store_done, moved, answered) = match self.store.as_mut() {
+            let (store_done, streamed, moved, answered) = match self.store.as_mut() {
                 Some(l) => (
                     Some(&mut l.done_rx),
+                    l.streams_rx.as_mut(),
                     Some(&mut l.moving.finished_rx),
                     Some(&mut l.moving.answers_rx),
                 ),
-                None => (None, None, None),
+                None => (None, None, None, None),
             };
             let store_done = async {
                 match store_done {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let streamed = async {
+                match streamed {
                     Some(rx) => rx.recv().await,
                     None => std::future::pending().await,
                 }
@@ -320,6 +332,7 @@ impl NetTask {
                 ev = self.swarm.select_next_some() => self.on_swarm_event(ev),
                 Some(o) = next_out => self.on_outbound(o),
                 Some(d) = store_done => self.store_done(d),
+                Some(s) = streamed => self.on_store_stream(s),
                 Some(m) = moved => self.transfer_finished(m),
                 Some(a) = answered => self.transfer_answered(a),
                 Some(ask) = http_ask => self.answer_http(ask),
@@ -474,7 +487,6 @@ impl NetTask {
             SwarmEvent::Behaviour(BehaviourEvent::Order(ev)) => self.on_order(ev),
             SwarmEvent::Behaviour(BehaviourEvent::Tsig(ev)) => self.on_tsig(ev),
             SwarmEvent::Behaviour(BehaviourEvent::Gossip(ev)) => self.on_gossip(ev),
-            SwarmEvent::Behaviour(BehaviourEvent::Store(ev)) => self.on_store(ev),
             SwarmEvent::Behaviour(BehaviourEvent::Transfer(ev)) => self.on_transfer(ev),
             _ => {}
         }

@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use actix::Addr;
 use libp2p::PeerId;
-use libp2p::request_response::{self, Message, ResponseChannel};
 use overlay::cert::CertBody;
 use overlay::dbqs::access::Gate;
 use overlay::dbqs::replica::{Refusal, Reply, Request};
@@ -23,6 +22,7 @@ use actors::dbqs::{RocksStore, Serve, StoreActor, Writer};
 use super::NetTask;
 use super::transfer::TransferLink;
 use crate::net::peers::peer_id_of;
+use crate::net::store_stream::{Inbound, Replier};
 
 /// Requests handed to the store actor and not yet answered; more are refused as busy.
 pub const STORE_INFLIGHT_MAX: usize = 1024;
@@ -34,7 +34,7 @@ pub const VERIFIED_CREDENTIALS_MAX: usize = 16_384;
 
 /// A reply from the store actor on its way back to the asker.
 pub struct Done {
-    channel: ResponseChannel<StoreReply>,
+    channel: Replier,
     epoch: Epoch,
     reply: Reply,
     /// Proof that the request's owner equivocated, if it showed one.
@@ -68,6 +68,8 @@ pub struct StoreLink {
     done_tx: mpsc::Sender<Done>,
     /// Replies from the actor, drained by the task's loop.
     pub done_rx: mpsc::Receiver<Done>,
+    /// Requests from long-lived store streams, once the task accepts them.
+    pub streams_rx: Option<mpsc::Receiver<Inbound>>,
     inflight: usize,
     inflight_bytes: usize,
     verified: HashSet<Hash>,
@@ -95,6 +97,7 @@ impl StoreLink {
             store,
             done_tx,
             done_rx,
+            streams_rx: None,
             inflight: 0,
             inflight_bytes: 0,
             verified: HashSet::new(),
@@ -144,30 +147,22 @@ fn reason(r: &Refusal) -> &'static str {
 }
 
 impl NetTask {
-    pub(super) fn on_store(&mut self, ev: request_response::Event<StoreRequest, StoreReply>) {
+    /// A request, a bad frame or a refused stream from the long-lived store streams.
+    pub(super) fn on_store_stream(&mut self, ev: Inbound) {
         match ev {
-            request_response::Event::Message {
-                peer,
-                message:
-                    Message::Request {
-                        request, channel, ..
-                    },
-                ..
-            } => self.store_request(peer, request, channel),
-            request_response::Event::InboundFailure { peer, error, .. } => {
+            Inbound::Request { peer, msg, reply } => self.store_request(peer, *msg, reply),
+            Inbound::BadFrame { peer, error } => {
                 self.counters.request_failures += 1;
-                debug!(%peer, "bad or failed store request: {error}");
+                debug!(%peer, "bad store stream frame: {error}");
             }
-            _ => {}
+            Inbound::TooManyStreams { peer } => {
+                self.counters.request_failures += 1;
+                debug!(%peer, "store stream refused: the peer holds too many");
+            }
         }
     }
 
-    fn store_request(
-        &mut self,
-        peer: PeerId,
-        msg: StoreRequest,
-        channel: ResponseChannel<StoreReply>,
-    ) {
+    fn store_request(&mut self, peer: PeerId, msg: StoreRequest, channel: Replier) {
         let config = self.view.borrow().config.clone();
         let me = self.me;
         let authority = self.authority;
@@ -226,12 +221,7 @@ impl NetTask {
     }
 
     /// Answers a client request with a refusal.
-    pub(super) fn store_refuse(
-        &mut self,
-        peer: PeerId,
-        channel: ResponseChannel<StoreReply>,
-        r: Refusal,
-    ) {
+    pub(super) fn store_refuse(&mut self, peer: PeerId, channel: Replier, r: Refusal) {
         let epoch = self.current_epoch();
         if let Some(link) = self.store.as_mut() {
             *link.counters.refused.entry(reason(&r).into()).or_default() += 1;
@@ -240,13 +230,7 @@ impl NetTask {
             epoch,
             reply: Reply::Refused(r),
         };
-        if self
-            .swarm
-            .behaviour_mut()
-            .store
-            .send_response(channel, reply)
-            .is_err()
-        {
+        if !channel.send(&reply) {
             debug!(%peer, "store refusal not sent: the client went away");
         }
     }
@@ -256,17 +240,13 @@ impl NetTask {
         &mut self,
         _peer: PeerId,
         msg: StoreRequest,
-        channel: ResponseChannel<StoreReply>,
+        channel: Replier,
         size: usize,
     ) {
         let epoch = self.current_epoch();
         if let Some(reply) = self.liar.as_mut().and_then(|l| l.store_request(&msg.req)) {
             // A Byzantine test node acknowledging a write it drops.
-            let _ = self
-                .swarm
-                .behaviour_mut()
-                .store
-                .send_response(channel, StoreReply { epoch, reply });
+            channel.send(&StoreReply { epoch, reply });
             return;
         }
         let delay = self.liar.as_ref().and_then(|l| l.delay());
@@ -346,13 +326,7 @@ impl NetTask {
             },
             None => reply,
         };
-        if self
-            .swarm
-            .behaviour_mut()
-            .store
-            .send_response(channel, StoreReply { epoch, reply })
-            .is_err()
-        {
+        if !channel.send(&StoreReply { epoch, reply }) {
             debug!("store reply not sent: the client went away");
         }
     }

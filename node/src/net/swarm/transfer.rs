@@ -15,7 +15,7 @@ use libp2p::PeerId;
 use libp2p::request_response::{self, Message, OutboundRequestId, ResponseChannel};
 use overlay::config::Configuration;
 use overlay::dbqs::replica::{Refusal, Reply, Request};
-use overlay::dbqs::wire::{StoreReply, StoreRequest};
+use overlay::dbqs::wire::StoreRequest;
 use overlay::encoding::{decode, encode};
 use overlay::epoch::EpochCert;
 use overlay::id::{Epoch, Hash, NodeId};
@@ -33,6 +33,7 @@ use actors::dbqs::{DeleteRange, List, Serve, StoreActor, Writer};
 
 use super::NetTask;
 use crate::net::peers::{parse_addrs, peer_id_of};
+use crate::net::store_stream::Replier;
 
 /// Past configurations remembered, to plan from and to serve peers that skipped epochs.
 const HISTORY_EPOCHS: usize = 64;
@@ -74,7 +75,7 @@ pub enum Finished {
 struct Parked {
     peer: PeerId,
     msg: StoreRequest,
-    channel: ResponseChannel<StoreReply>,
+    channel: Replier,
     size: usize,
 }
 
@@ -342,9 +343,9 @@ impl NetTask {
         &mut self,
         peer: PeerId,
         msg: StoreRequest,
-        channel: ResponseChannel<StoreReply>,
+        channel: Replier,
         size: usize,
-    ) -> Option<(StoreRequest, ResponseChannel<StoreReply>)> {
+    ) -> Option<(StoreRequest, Replier)> {
         let Some(object) = object_of(&msg.req) else {
             return Some((msg, channel));
         };
