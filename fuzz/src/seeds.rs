@@ -140,6 +140,8 @@ fn status_report() -> StatusReport {
             content: 2,
             served: 3,
             refused: [("busy".to_string(), 1)].into_iter().collect(),
+            write_batches: 4,
+            batched_writes: 9,
             transfer: TransferStatus::default(),
             latency: vec![read],
         }),

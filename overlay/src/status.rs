@@ -121,6 +121,13 @@ pub struct StoreStatus {
     pub served: u64,
     /// Requests refused, by reason.
     pub refused: std::collections::BTreeMap<String, u64>,
+    /// Batches the group-commit writer wrote: one rocksdb write each, one WAL fsync when
+    /// durable.
+    #[serde(default)]
+    pub write_batches: u64,
+    /// Writes (client writes and transfer deliveries) those batches held.
+    #[serde(default)]
+    pub batched_writes: u64,
     /// State transfer.
     pub transfer: TransferStatus,
     /// How long requests took to serve, by operation.

@@ -5,6 +5,7 @@
 //! writes to merge per fsync; now a burst of N writes costs one.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use overlay::dbqs::replica::{Refusal, Reply, Request, handle_noting};
 use overlay::id::Hash;
@@ -63,10 +64,19 @@ impl Job {
     }
 }
 
+/// What the writer did since it started: batches written (each one rocksdb write, one WAL
+/// fsync when durable) and the jobs they held, so that writes per fsync can be read off.
+#[derive(Default)]
+struct Tally {
+    batches: AtomicU64,
+    jobs: AtomicU64,
+}
+
 /// A handle on the writer thread; cheap to clone.
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::Sender<Job>,
+    tally: Arc<Tally>,
 }
 
 impl Writer {
@@ -74,11 +84,22 @@ impl Writer {
     pub fn start(db: Db, stripes: Arc<Stripes>) -> Result<Writer, String> {
         let (tx, rx) = mpsc::channel(QUEUE_MAX);
         let store = RocksStore::new(db);
+        let tally = Arc::new(Tally::default());
+        let counted = tally.clone();
         std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || run(&store, &stripes, rx))
+            .spawn(move || run(&store, &stripes, &counted, rx))
             .map_err(|e| format!("start the store writer: {e}"))?;
-        Ok(Writer { tx })
+        Ok(Writer { tx, tally })
+    }
+
+    /// Batches written and the jobs they held, since the writer started.
+    pub fn tally(&self) -> (u64, u64) {
+        let t = &self.tally;
+        (
+            t.batches.load(Ordering::Relaxed),
+            t.jobs.load(Ordering::Relaxed),
+        )
     }
 
     /// Serves a write (a keyed `Write` or a `PutContent`) once it is on disk.
@@ -106,7 +127,7 @@ impl Writer {
     }
 }
 
-fn run(store: &RocksStore, stripes: &Stripes, mut rx: mpsc::Receiver<Job>) {
+fn run(store: &RocksStore, stripes: &Stripes, tally: &Tally, mut rx: mpsc::Receiver<Job>) {
     while let Some(first) = rx.blocking_recv() {
         let mut bytes = first.bytes();
         let mut jobs = vec![first];
@@ -119,6 +140,8 @@ fn run(store: &RocksStore, stripes: &Stripes, mut rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        tally.batches.fetch_add(1, Ordering::Relaxed);
+        tally.jobs.fetch_add(jobs.len() as u64, Ordering::Relaxed);
         commit_group(store, stripes, jobs);
     }
 }

@@ -141,6 +141,14 @@ pub(super) fn print_table(r: &StatusReport) {
             "store     ~{} keyed and ~{} content objects; {} requests served; refused: {refused}",
             s.keyed, s.content, s.served
         );
+        if s.write_batches > 0 {
+            println!(
+                "          {} writes in {} batches ({:.1} a batch: one fsync each when durable)",
+                s.batched_writes,
+                s.write_batches,
+                s.batched_writes as f64 / s.write_batches as f64
+            );
+        }
         print_transfer(&s.transfer);
     }
     for m in &r.members {

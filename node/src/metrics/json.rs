@@ -92,6 +92,7 @@ pub fn to_json(r: &StatusReport) -> serde_json::Value {
         })),
         "store": r.store.as_ref().map(|s| serde_json::json!({
             "keyed": s.keyed, "content": s.content, "served": s.served, "refused": s.refused,
+            "write_batches": s.write_batches, "batched_writes": s.batched_writes,
             "transfer": &s.transfer,
             "latency": s.latency.iter().map(|l| serde_json::json!({
                 "op": l.op, "count": l.count, "sum_secs": l.sum_us as f64 / 1e6,

@@ -130,6 +130,18 @@ pub fn render(r: &StatusReport) -> String {
             "Store requests answered",
             s.served,
         );
+        counter(
+            &mut reg,
+            "store_write_batches",
+            "Batches the group-commit writer wrote (one rocksdb write, one WAL fsync when durable)",
+            s.write_batches,
+        );
+        counter(
+            &mut reg,
+            "store_batched_writes",
+            "Writes those batches held",
+            s.batched_writes,
+        );
         let refused = Family::<Labels, Counter>::default();
         for (why, n) in &s.refused {
             refused
@@ -316,6 +328,8 @@ mod tests {
                 content: 2,
                 served: 40,
                 refused,
+                write_batches: 5,
+                batched_writes: 12,
                 transfer: TransferStatus {
                     pending_ranges: 4,
                     done_permille: 250,

@@ -682,10 +682,10 @@ fn dbqs_section(j: &Value) -> String {
         thousands(f(&m["fsyncs_per_s"])),
         if durable { "on" } else { "off" }
     );
-    s.push_str("| op | value | clients | ops | ops/s | MB/s | p50 ms | p99 ms | crypto bound | ÷ crypto | fsync bound | ÷ fsync |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    s.push_str("| op | value | clients | ops | ops/s | MB/s | p50 ms | p99 ms | crypto bound | ÷ crypto | writes/fsync | fsync bound | ÷ fsync |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for r in j["rows"].as_array().into_iter().flatten() {
         s.push_str(&format!(
-            "| {} | {} KiB | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} KiB | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             r["op"].as_str().unwrap_or("?"),
             r["value_bytes"].as_u64().unwrap_or(0) / 1024,
             r["clients"],
@@ -696,6 +696,7 @@ fn dbqs_section(j: &Value) -> String {
             fmt(&r["p99_ms"], 2),
             fmt(&r["crypto_bound"], 0),
             fmt(&r["crypto_ratio"], 2),
+            fmt(&r["writes_per_batch"], 1),
             fmt(&r["fsync_bound"], 0),
             fmt(&r["fsync_ratio"], 2)
         ));

@@ -114,9 +114,12 @@ impl StoreLink {
     /// What the replica holds and did, for status.
     pub fn status(&self) -> StoreStatus {
         let (keyed, content) = self.store.counts();
+        let (write_batches, batched_writes) = self.writer.tally();
         StoreStatus {
             keyed,
             content,
+            write_batches,
+            batched_writes,
             transfer: self.moving.status(),
             ..self.counters.clone()
         }
