@@ -1,6 +1,6 @@
 //! Hostile requests to real dBQS replicas: forged, tampered, borrowed and expired credentials,
-//! a client without `put`, a malformed manifest, oversized values and frames, and a revoked
-//! client. Each gets a clear refusal and leaves the stored object as it was.
+//! a client without `put`, a malformed manifest, oversized values and frames, more streams
+//! than a peer may hold, and a revoked client. Each gets a clear refusal and leaves the stored object as it was.
 
 use std::time::Duration;
 
@@ -14,7 +14,8 @@ use overlay::dbqs::wire::{StoreReply, StoreRequest};
 use overlay::id::{Epoch, Hash};
 use overlay::time::Timestamp;
 use rampart::client::{Client, ClientOptions};
-use rampart::net::client::store_request;
+use rampart::net::client::{store_request, store_request_on_streams};
+use rampart::net::store_stream::STREAMS_PER_PEER_MAX;
 use rampart_tests::cluster::Cluster;
 use rampart_tests::{rampart, rampart_fails, rampart_ok, wait_for};
 
@@ -214,6 +215,29 @@ fn hostile_requests_are_refused_with_reasons_and_change_nothing() {
     assert!(frame.is_err(), "an oversized frame was answered: {frame:?}");
     let held = send(&cred.key, &cred.cert, Request::GetContent { id: big_id }).unwrap();
     assert_eq!(held.reply, Reply::Content(None));
+    // One peer opening more store streams than it may hold: those past the bound are closed
+    // unanswered, the others served (here with a refusal: the key is not the credential's).
+    let hoarder = SecretKey::from_seed(&[11; 32]);
+    let msg = StoreRequest {
+        epoch: Epoch(0),
+        credential: cred.cert.clone(),
+        req: Request::Read { id: doc },
+    };
+    let extra = 4;
+    let outcomes = rt
+        .block_on(store_request_on_streams(
+            &addr,
+            &hoarder,
+            msg,
+            STREAMS_PER_PEER_MAX + extra,
+            Duration::from_secs(20),
+        ))
+        .expect("the streams end one way or the other");
+    let answered = outcomes.iter().filter(|o| o.is_ok()).count();
+    assert_eq!(
+        answered, STREAMS_PER_PEER_MAX,
+        "streams answered past the bound: {outcomes:?}"
+    );
     // Content whose storing signature is not over its id (here: another object's) is
     // refused: a transfer could not tell it from content an old replica made up.
     let small = b"small".to_vec();

@@ -67,6 +67,24 @@ pub async fn store_request(
     msg: StoreRequest,
     timeout: Duration,
 ) -> anyhow::Result<StoreReply> {
+    let mut outcomes = store_request_on_streams(peer, key, msg, 1, timeout).await?;
+    match outcomes.pop() {
+        Some(Ok(reply)) => Ok(reply),
+        Some(Err(e)) => bail!("{peer} did not answer properly: {e}"),
+        None => bail!("{peer}: no stream"),
+    }
+}
+
+/// Opens `streams` store streams to the replica at `peer` on one connection, sends `msg` on
+/// each and returns, per stream, its reply or why it closed (for tests of the replica's
+/// bounds on streams).
+pub async fn store_request_on_streams(
+    peer: &str,
+    key: &overlay::crypto::SecretKey,
+    msg: StoreRequest,
+    streams: usize,
+    timeout: Duration,
+) -> anyhow::Result<Vec<Result<StoreReply, String>>> {
     let addr: Multiaddr = peer
         .parse()
         .with_context(|| format!("{peer:?} is not a multiaddr (e.g. /ip4/127.0.0.1/tcp/7700)"))?;
@@ -75,21 +93,31 @@ pub async fn store_request(
         idle_timeout: timeout,
     };
     let mut swarm = behaviour::build(super::peers::keypair_of(key), timing)?;
-    let (events_tx, mut events) = tokio::sync::mpsc::channel(4);
+    let (events_tx, mut events) = tokio::sync::mpsc::channel(streams.max(1));
     let control = swarm.behaviour().stream.new_control();
     swarm
         .dial(addr)
         .with_context(|| format!("cannot dial {peer}"))?;
     let deadline = tokio::time::sleep(timeout);
     tokio::pin!(deadline);
-    let mut link = None;
-    loop {
+    // One stream at a time, each held open once answered: a burst of new streams could
+    // overrun libp2p-stream's hand-over queue, which drops what does not fit.
+    let mut links = Vec::new();
+    let mut outcomes = Vec::new();
+    let mut connected = None;
+    while outcomes.len() < streams {
+        if let Some(peer_id) = connected
+            && links.len() == outcomes.len()
+        {
+            let i = links.len() as u64;
+            let l = Link::open(control.clone(), peer_id, i, events_tx.clone());
+            l.send(i, &msg).map_err(|e| anyhow!("{peer}: {e}"))?;
+            links.push(l);
+        }
         tokio::select! {
             ev = swarm.select_next_some() => match ev {
-                SwarmEvent::ConnectionEstablished { peer_id, .. } if link.is_none() => {
-                    let l = Link::open(control.clone(), peer_id, 0, events_tx.clone());
-                    l.send(0, &msg).map_err(|e| anyhow!("{peer}: {e}"))?;
-                    link = Some(l);
+                SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+                    connected.get_or_insert(peer_id);
                 }
                 SwarmEvent::OutgoingConnectionError { error, .. } => {
                     bail!("cannot reach {peer}: {error}")
@@ -97,15 +125,14 @@ pub async fn store_request(
                 _ => {}
             },
             ev = events.recv() => match ev {
-                Some(ClientEvent::Reply { reply, .. }) => return Ok(reply),
-                Some(ClientEvent::Closed { error, .. }) => {
-                    bail!("{peer} did not answer properly: {error}")
-                }
-                None => bail!("{peer}: the stream went away"),
+                Some(ClientEvent::Reply { reply, .. }) => outcomes.push(Ok(reply)),
+                Some(ClientEvent::Closed { error, .. }) => outcomes.push(Err(error)),
+                None => bail!("{peer}: the streams went away"),
             },
             _ = &mut deadline => bail!("no answer from {peer} within {}s", timeout.as_secs()),
         }
     }
+    Ok(outcomes)
 }
 
 async fn one_shot<R>(
