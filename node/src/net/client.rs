@@ -85,19 +85,9 @@ pub async fn store_request_on_streams(
     streams: usize,
     timeout: Duration,
 ) -> anyhow::Result<Vec<Result<StoreReply, String>>> {
-    let addr: Multiaddr = peer
-        .parse()
-        .with_context(|| format!("{peer:?} is not a multiaddr (e.g. /ip4/127.0.0.1/tcp/7700)"))?;
-    let timing = Timing {
-        request_timeout: timeout,
-        idle_timeout: timeout,
-    };
-    let mut swarm = behaviour::build(super::peers::keypair_of(key), timing)?;
+    let mut swarm = dialled(peer, super::peers::keypair_of(key), timeout)?;
     let (events_tx, mut events) = tokio::sync::mpsc::channel(streams.max(1));
     let control = swarm.behaviour().stream.new_control();
-    swarm
-        .dial(addr)
-        .with_context(|| format!("cannot dial {peer}"))?;
     let deadline = tokio::time::sleep(timeout);
     tokio::pin!(deadline);
     // One stream at a time, each held open once answered: a burst of new streams could
@@ -135,13 +125,12 @@ pub async fn store_request_on_streams(
     Ok(outcomes)
 }
 
-async fn one_shot<R>(
+/// A swarm of its own for one exchange, dialling the node at `peer`.
+fn dialled(
     peer: &str,
     keypair: libp2p::identity::Keypair,
     timeout: Duration,
-    send: impl FnOnce(&mut Swarm<Behaviour>, PeerId),
-    mut take: impl FnMut(BehaviourEvent) -> Option<Result<R, String>>,
-) -> anyhow::Result<R> {
+) -> anyhow::Result<Swarm<Behaviour>> {
     let addr: Multiaddr = peer
         .parse()
         .with_context(|| format!("{peer:?} is not a multiaddr (e.g. /ip4/127.0.0.1/tcp/7700)"))?;
@@ -151,8 +140,19 @@ async fn one_shot<R>(
     };
     let mut swarm = behaviour::build(keypair, timing)?;
     swarm
-        .dial(addr.clone())
+        .dial(addr)
         .with_context(|| format!("cannot dial {peer}"))?;
+    Ok(swarm)
+}
+
+async fn one_shot<R>(
+    peer: &str,
+    keypair: libp2p::identity::Keypair,
+    timeout: Duration,
+    send: impl FnOnce(&mut Swarm<Behaviour>, PeerId),
+    mut take: impl FnMut(BehaviourEvent) -> Option<Result<R, String>>,
+) -> anyhow::Result<R> {
+    let mut swarm = dialled(peer, keypair, timeout)?;
     let deadline = tokio::time::sleep(timeout);
     tokio::pin!(deadline);
     let mut send = Some(send);
