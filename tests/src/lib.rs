@@ -113,9 +113,21 @@ pub fn arg(args: &[String], name: &str, default: u64) -> u64 {
 }
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.
+///
+/// A port is handed out once per test process: the kernel may give a just-released port
+/// again, and two nodes told the same port both listen on it (libp2p sets SO_REUSEPORT), so
+/// the pair never connects while the rest of the cluster does.
 pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind an ephemeral port");
-    l.local_addr().expect("local addr").port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let l = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind an ephemeral port");
+        let port = l.local_addr().expect("local addr").port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// Polls `check` until it returns `Ok`, or panics with its last error after `limit`.

@@ -68,6 +68,7 @@ pub fn start(settings: Settings) -> anyhow::Result<()> {
         .listen
         .parse()
         .with_context(|| format!("listen address {:?}", settings.listen))?;
+    crate::net::listen::refuse_taken(&listen)?;
     let bootstrap = settings
         .bootstrap
         .iter()
