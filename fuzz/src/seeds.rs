@@ -163,6 +163,11 @@ fn status_report() -> StatusReport {
             subject: Hash([6; 32]),
             detail: "joined".into(),
         }],
+        refused: overlay::status::Refused {
+            order_full: 2,
+            connections: 5,
+            ..Default::default()
+        },
     }
 }
 

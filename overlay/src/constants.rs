@@ -29,3 +29,14 @@ pub const F_MAX: u32 = 16;
 const _: () = assert!(CERT_BYTES_MAX < WIRE_BYTES_MAX);
 const _: () = assert!(CONFIG_BYTES_MAX < WIRE_BYTES_MAX);
 const _: () = assert!(VNODES_DEFAULT <= VNODES_MAX);
+
+// What a node keeps for remote requests (crate::guard), per party and in all.
+
+/// Order requests an MS replica keeps a reply channel for, in all.
+pub const ORDER_PENDING_MAX: usize = 16_384;
+/// Of those, one signer's.
+pub const ORDER_PENDING_PER_SIGNER: usize = 512;
+/// Of those, kept for the MS replicas' own requests (probes, handover, evictions).
+pub const ORDER_PENDING_RESERVED: usize = 2_048;
+
+const _: () = assert!(ORDER_PENDING_RESERVED + ORDER_PENDING_PER_SIGNER <= ORDER_PENDING_MAX);

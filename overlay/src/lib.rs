@@ -19,6 +19,7 @@ pub mod dbqs;
 pub mod encoding;
 pub mod epoch;
 pub mod freshness;
+pub mod guard;
 pub mod id;
 pub mod ms;
 pub mod pbft;

@@ -41,6 +41,31 @@ pub struct StatusReport {
     pub revoked: Vec<(ClientId, u64)>,
     /// What this node saw happen, newest first (at most `EVENTS_MAX`).
     pub events: Vec<Event>,
+    /// What it refused at its bounds (`crate::guard`), since it started.
+    #[serde(default)]
+    pub refused: Refused,
+}
+
+/// Requests a node refused at its bounds, by bound, since it started: each is a request that
+/// allocated nothing and changed nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refused {
+    /// Order requests whose signer the MS does not admit.
+    pub order_not_admitted: u64,
+    /// Order requests whose signature did not verify.
+    pub order_bad_signature: u64,
+    /// Order requests past their signer's share or the reply table.
+    pub order_full: u64,
+    /// Reply channels of order requests held now.
+    pub order_held: u64,
+    /// Freshness requests past their peer's rate.
+    pub freshness_rate: u64,
+    /// Signing sessions refused (a peer's share, or the room outsiders may use).
+    pub sessions: u64,
+    /// Commitment rounds refused as a holder (a coordinator's share, or the table).
+    pub nonces: u64,
+    /// Incoming connections refused (per IP, pending handshakes, in all).
+    pub connections: u64,
 }
 
 /// Epochs a status report summarises.

@@ -89,6 +89,23 @@ fn print_transfer(t: &overlay::wire::TransferStatus) {
     }
 }
 
+fn print_refused(r: &overlay::status::Refused) {
+    let refused: Vec<String> = rampart::metrics::refused_by_bound(r)
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(bound, n)| format!("{bound} {n}"))
+        .collect();
+    let refused = if refused.is_empty() {
+        "none".to_string()
+    } else {
+        refused.join(", ")
+    };
+    println!(
+        "bounds    refused: {refused}; order replies held {}",
+        r.order_held
+    );
+}
+
 pub(super) fn print_table(r: &StatusReport) {
     let connected = r
         .members
@@ -151,6 +168,7 @@ pub(super) fn print_table(r: &StatusReport) {
         }
         print_transfer(&s.transfer);
     }
+    print_refused(&r.refused);
     for m in &r.members {
         let me = if m.node == r.node {
             "self"

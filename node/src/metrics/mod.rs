@@ -106,6 +106,7 @@ pub fn render(r: &StatusReport) -> String {
         counter(&mut reg, "pbft_dropped", "PBFT inputs dropped", p.dropped);
     }
     probes(&mut reg, r);
+    refused(&mut reg, &r.refused);
     gauge(
         &mut reg,
         "revoked_clients",
@@ -297,6 +298,40 @@ fn probes(reg: &mut Registry, r: &StatusReport) {
     );
 }
 
+/// Requests refused at each bound (`refused_total{bound=...}`), and order replies held.
+fn refused(reg: &mut Registry, r: &overlay::status::Refused) {
+    let family = Family::<Labels, Counter>::default();
+    for (bound, n) in refused_by_bound(r) {
+        family
+            .get_or_create(&vec![("bound".to_string(), bound.to_string())])
+            .inc_by(n);
+    }
+    reg.register(
+        "refused",
+        "Requests refused at a bound (allocated nothing, changed nothing)",
+        family,
+    );
+    gauge(
+        reg,
+        "order_replies_held",
+        "Order requests whose reply channel this MS replica keeps",
+        int(r.order_held),
+    );
+}
+
+/// Each bound's refusals, named as the metrics and `rampart status` name them.
+pub fn refused_by_bound(r: &overlay::status::Refused) -> [(&'static str, u64); 7] {
+    [
+        ("order_not_admitted", r.order_not_admitted),
+        ("order_bad_signature", r.order_bad_signature),
+        ("order_full", r.order_full),
+        ("freshness_rate", r.freshness_rate),
+        ("sessions", r.sessions),
+        ("nonces", r.nonces),
+        ("connections", r.connections),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,6 +378,7 @@ mod tests {
             history: vec![],
             revoked: vec![],
             events: vec![],
+            refused: Default::default(),
         };
         let text = render(&r);
         for line in [

@@ -15,7 +15,7 @@ pub use gossip::ProbeSettings;
 pub use store::StoreLink;
 pub use transfer::TransferLink;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use actix::{Addr, Recipient};
@@ -49,13 +49,13 @@ use super::tsig::{Tsig, TsigOut};
 use crate::node::share::ShareStore;
 use actix_rt::ArbiterHandle;
 use actors::pbft::Successor;
+use overlay::constants::ORDER_PENDING_MAX;
 use overlay::ms::Handover;
 use overlay::ms::Op;
+use overlay::ms::intake::{OrderIntake, Signers};
+use overlay::status::Refused;
 use overlay::threshold::KeyPackage;
 use std::sync::Arc;
-
-/// Clients' ordering requests waiting for the replica's reply.
-pub const PENDING_REPLIES_MAX: usize = 16_384;
 
 /// How often the task runs its periodic work.
 #[derive(Debug, Clone, Copy)]
@@ -170,6 +170,8 @@ pub struct NetTask {
     /// The instance this node's replica just handed over, serving lagging peers a while.
     retiring: Option<PbftLink>,
     pending_replies: HashMap<([u8; 32], u64), Vec<ResponseChannel<SignedReply>>>,
+    /// Who may have a reply channel kept in `pending_replies`, and how many.
+    intake: OrderIntake,
     tsig: Tsig,
     submitter: Submitter,
     shares: ShareStore,
@@ -237,6 +239,7 @@ impl NetTask {
             unreachable_reported: HashSet::new(),
             pbft,
             pending_replies: HashMap::new(),
+            intake: OrderIntake::default(),
             tsig,
             submitter,
             shares,
@@ -408,6 +411,12 @@ impl NetTask {
             .filter(|p| self.swarm.is_connected(p))
             .copied()
             .collect()
+    }
+
+    /// The replicas of this node's MS instance and of the one it retired last.
+    fn ms_replicas(&self) -> BTreeSet<NodeId> {
+        let links = self.pbft.iter().chain(self.retiring.iter());
+        links.flat_map(|l| l.nodes.iter().copied()).collect()
     }
 
     fn exchange_all(&mut self) {
@@ -767,16 +776,21 @@ impl NetTask {
                     debug!(%peer, "ordering request dropped: this node is not an MS replica");
                     return;
                 };
-                if self.pending_replies.len() >= PENDING_REPLIES_MAX {
-                    self.counters.pbft_dropped += 1;
+                let ms = self.ms_replicas();
+                let config = self.view.borrow().config.clone();
+                let who = Signers {
+                    authority: &self.authority,
+                    config: &config,
+                    ms: &ms,
+                };
+                if let Err(e) = self.intake.admit(&request, &who) {
+                    debug!(%peer, "ordering request refused: {e}");
                     return;
                 }
                 let key = (request.request.client.to_bytes(), request.request.timestamp);
-                if link
-                    .replica
-                    .try_send(Deliver(Event::Request(request)))
-                    .is_err()
-                {
+                let replica = link.replica.clone();
+                if replica.try_send(Deliver(Event::Request(request))).is_err() {
+                    self.intake.done(&key.0);
                     self.counters.pbft_dropped += 1;
                     return;
                 }
@@ -855,6 +869,7 @@ impl NetTask {
             Outbound::Reply(reply) => {
                 let key = (reply.reply.client.to_bytes(), reply.reply.timestamp);
                 for ch in self.pending_replies.remove(&key).unwrap_or_default() {
+                    self.intake.done(&key.0);
                     let _ = self
                         .swarm
                         .behaviour_mut()
@@ -870,9 +885,16 @@ impl NetTask {
         }
         // Channels of requests that will never be answered (the client went away, the request
         // was a duplicate) expire with the request timeout; forget the closed ones.
-        if self.pending_replies.len() > PENDING_REPLIES_MAX / 2 {
-            self.pending_replies.retain(|_, chs| {
-                chs.retain(|c| c.is_open());
+        if self.intake.held() > ORDER_PENDING_MAX / 2 {
+            let intake = &mut self.intake;
+            self.pending_replies.retain(|(signer, _), chs| {
+                chs.retain(|c| {
+                    let open = c.is_open();
+                    if !open {
+                        intake.done(signer);
+                    }
+                    open
+                });
                 !chs.is_empty()
             });
         }
@@ -956,6 +978,18 @@ impl NetTask {
         }
     }
 
+    /// What this node refused at its bounds.
+    fn refused(&self) -> Refused {
+        let order = self.intake.counts();
+        Refused {
+            order_not_admitted: order.not_admitted,
+            order_bad_signature: order.bad_signature,
+            order_full: order.full,
+            order_held: self.intake.held() as u64,
+            ..Refused::default()
+        }
+    }
+
     fn status(&self, view: &View) -> StatusReport {
         let config = &view.config;
         let misses = self
@@ -1015,6 +1049,7 @@ impl NetTask {
             history,
             revoked: config.revoked.iter().map(|(c, t)| (*c, t.0)).collect(),
             events,
+            refused: self.refused(),
         }
     }
 }

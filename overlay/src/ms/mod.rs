@@ -17,6 +17,7 @@ mod app;
 pub mod driver;
 mod evidence;
 mod handover;
+pub mod intake;
 mod op;
 pub mod roles;
 mod state;

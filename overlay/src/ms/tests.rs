@@ -1010,3 +1010,102 @@ fn the_first_certificate_ordered_is_the_epochs() {
     assert!(h.certify(second, &ms_key).is_err());
     assert_eq!(h.cert, Some(first));
 }
+
+mod intake {
+    use super::*;
+    use crate::guard::{Refusal, ShareLimits};
+    use crate::ms::intake::{IntakeCounts, IntakeRefusal, OrderIntake, Signers};
+    use crate::pbft::{Request, SignedRequest};
+
+    fn order(k: &SecretKey, timestamp: u64) -> SignedRequest {
+        let request = Request {
+            instance: Hash::default(),
+            client: k.public(),
+            timestamp,
+            op: vec![1, 2, 3],
+        };
+        SignedRequest::sign(k, request)
+    }
+
+    const LIMITS: ShareLimits = ShareLimits {
+        total: 8,
+        per_party: 3,
+        reserved: 3,
+    };
+
+    #[test]
+    fn strangers_and_forged_signatures_take_no_room() {
+        let config = genesis(4);
+        let ms: BTreeSet<NodeId> = config.ms_group.iter().copied().collect();
+        let who = Signers {
+            authority: &authority().public(),
+            config: &config,
+            ms: &ms,
+        };
+        let mut intake = OrderIntake::new(LIMITS);
+        let stranger = key(5_000);
+        assert_eq!(
+            intake.admit(&order(&stranger, 1), &who),
+            Err(IntakeRefusal::NotAdmitted)
+        );
+        // A request naming the authority, signed by someone else.
+        let mut forged = order(&stranger, 1);
+        forged.request.client = authority().public();
+        assert_eq!(
+            intake.admit(&forged, &who),
+            Err(IntakeRefusal::BadSignature)
+        );
+        assert_eq!(intake.held(), 0);
+        let counts = intake.counts();
+        assert_eq!((counts.not_admitted, counts.bad_signature), (1, 1));
+        intake.admit(&order(&authority(), 1), &who).unwrap();
+        assert_eq!(intake.held(), 1);
+    }
+
+    #[test]
+    fn a_flooding_member_is_held_to_its_share_and_ms_replicas_keep_their_room() {
+        let mut config = genesis(8);
+        config.ms_group = config.members[..4].iter().map(Member::id).collect();
+        let ms: BTreeSet<NodeId> = config.ms_group.iter().copied().collect();
+        let who = Signers {
+            authority: &authority().public(),
+            config: &config,
+            ms: &ms,
+        };
+        let by_id = |id: NodeId| (1..=8).map(key).find(|k| NodeId::of(&k.public()) == id);
+        let ms_key = by_id(config.ms_group[0]).unwrap();
+        let others: Vec<SecretKey> = config.members[4..]
+            .iter()
+            .map(|m| by_id(m.id()).unwrap())
+            .collect();
+        let mut intake = OrderIntake::new(LIMITS);
+        for t in 0..3 {
+            intake.admit(&order(&others[0], t), &who).unwrap();
+        }
+        assert_eq!(
+            intake.admit(&order(&others[0], 3), &who),
+            Err(IntakeRefusal::Full(Refusal::PartyFull(3)))
+        );
+        intake.admit(&order(&others[1], 0), &who).unwrap();
+        intake.admit(&order(&others[1], 1), &who).unwrap();
+        // Five outsiders' entries fill what is not kept back.
+        assert_eq!(
+            intake.admit(&order(&others[2], 0), &who),
+            Err(IntakeRefusal::Full(Refusal::TableFull(5)))
+        );
+        for t in 0..3 {
+            intake.admit(&order(&ms_key, t), &who).unwrap();
+        }
+        intake.done(&others[0].public().to_bytes());
+        intake.admit(&order(&others[2], 0), &who).unwrap();
+        assert_eq!(
+            intake.counts(),
+            IntakeCounts {
+                not_admitted: 0,
+                bad_signature: 0,
+                full: 2
+            }
+        );
+        assert_eq!(intake.held(), 8);
+    }
+}
