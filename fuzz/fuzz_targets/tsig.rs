@@ -18,14 +18,14 @@ fn feed(msg: SignMsg) {
     let (mut coord, mut signers, holders) = tsig_session();
     match &msg {
         SignMsg::Commit { session, attempt } => {
-            let _ = signers[0].commit(*session, *attempt, &mut tsig_rng());
+            let _ = signers[0].commit(*session, *attempt, rampart_fuzz::tsig_asker(), &mut tsig_rng());
         }
         SignMsg::Sign {
             session,
             attempt,
             package,
         } => {
-            let _ = signers[0].commit(*session, *attempt, &mut tsig_rng());
+            let _ = signers[0].commit(*session, *attempt, rampart_fuzz::tsig_asker(), &mut tsig_rng());
             let _ = signers[0].sign(*session, *attempt, package, approve);
         }
         _ => {}

@@ -485,12 +485,17 @@ pub fn tsig_session() -> (Coordinator, Vec<Signer>, Vec<NodeId>) {
 
 /// A coordinator to which every holder committed: it asked some of them to sign. Returns
 /// it, the signers (holding their nonces) and the `Sign` messages sent, by holder.
+/// The coordinator a fixture holder is asked by: an MS replica, at time 0.
+pub fn tsig_asker() -> overlay::threshold::nonces::Asker {
+    overlay::threshold::nonces::Asker::own(Hash::default(), 0)
+}
+
 pub fn tsig_signing() -> (Coordinator, Vec<Signer>, Vec<(NodeId, SignMsg)>) {
     let (mut c, mut signers, holders) = tsig_session();
     let mut rng = tsig_rng();
     let mut sent = Vec::new();
     for (i, h) in holders.iter().enumerate() {
-        let Some(m) = signers[i].commit(TSIG_SESSION, 1, &mut rng) else {
+        let Some(m) = signers[i].commit(TSIG_SESSION, 1, tsig_asker(), &mut rng).ok() else {
             continue;
         };
         for a in c.on_message(*h, m) {

@@ -687,7 +687,7 @@ fn tsig(s: &mut Seeds) {
     )];
     // The first holder's commitment, as the fixture session's randomness makes it.
     let (_, mut first, _) = tsig_session();
-    if let Some(c) = first[0].commit(TSIG_SESSION, 1, &mut tsig_rng()) {
+    if let Some(c) = first[0].commit(TSIG_SESSION, 1, crate::tsig_asker(), &mut tsig_rng()).ok() {
         if let SignMsg::Commitment { commitment, .. } = &c {
             s.add("frost_keys", "commitment", commitment.clone());
         }

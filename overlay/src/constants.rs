@@ -40,3 +40,32 @@ pub const ORDER_PENDING_PER_SIGNER: usize = 512;
 pub const ORDER_PENDING_RESERVED: usize = 2_048;
 
 const _: () = assert!(ORDER_PENDING_RESERVED + ORDER_PENDING_PER_SIGNER <= ORDER_PENDING_MAX);
+
+/// Threshold-signing sessions a node coordinates at once.
+pub const SIGNING_SESSIONS_MAX: usize = 64;
+/// Of those, kept for epoch certificates: freshness requests never take them.
+pub const SIGNING_SESSIONS_RESERVED: usize = 8;
+/// Freshness sessions one asking peer may have open at a coordinator.
+pub const FRESHNESS_SESSIONS_PER_PEER: usize = 2;
+/// Freshness requests one peer may make per second, on average, and at once.
+pub const FRESHNESS_PER_SECOND: u32 = 2;
+/// See [`FRESHNESS_PER_SECOND`].
+pub const FRESHNESS_BURST: u32 = 4;
+/// Peers whose request rates a node tracks at once (per rate).
+pub const RATE_PARTIES_MAX: usize = 4_096;
+
+const _: () = assert!(SIGNING_SESSIONS_RESERVED < SIGNING_SESSIONS_MAX);
+
+/// Incoming connections in their handshake at once, in all.
+pub const CONNECTIONS_PENDING_MAX: u32 = 128;
+/// Of those, from one IP address.
+pub const CONNECTIONS_PENDING_PER_IP: usize = 32;
+/// Incoming connections established at once, not counting members'.
+pub const CONNECTIONS_INCOMING_MAX: u32 = 1_024;
+/// Of those, from one IP address.
+pub const CONNECTIONS_PER_IP: usize = 256;
+/// Connections established with one peer id at once (processes of one client share it).
+pub const CONNECTIONS_PER_PEER: u32 = 8;
+
+const _: () = assert!(CONNECTIONS_PENDING_PER_IP <= CONNECTIONS_PENDING_MAX as usize);
+const _: () = assert!(CONNECTIONS_PER_IP <= CONNECTIONS_INCOMING_MAX as usize);

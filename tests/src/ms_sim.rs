@@ -21,6 +21,7 @@ use overlay::id::{ClientId, Epoch, Hash, NodeId};
 use overlay::ms::driver::{Driver, DriverAction, Local};
 use overlay::ms::{MsApp, Op, State};
 use overlay::pbft::Application;
+use overlay::threshold::nonces::Asker;
 use overlay::threshold::session::{CoordAction, Coordinator, HolderReply, SignMsg, Signer};
 use overlay::threshold::{self, KeyPackage, PublicKeyPackage};
 use overlay::time::Timestamp;
@@ -329,7 +330,13 @@ impl World {
                     };
                     let reply = match msg {
                         SignMsg::Commit { session, attempt } => s
-                            .commit(session, attempt, &mut self.rng)
+                            .commit(
+                                session,
+                                attempt,
+                                Asker::own(Hash::default(), 0),
+                                &mut self.rng,
+                            )
+                            .ok()
                             .map(HolderReply::Msg),
                         SignMsg::Sign {
                             session,

@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::NetworkBehaviour;
-use libp2p::{Swarm, gossipsub, identify, noise, ping, tcp, yamux};
+use libp2p::{Swarm, connection_limits, gossipsub, identify, noise, ping, tcp, yamux};
+use overlay::constants::{CONNECTIONS_INCOMING_MAX, CONNECTIONS_PENDING_MAX, CONNECTIONS_PER_PEER};
+
+use super::ip_limits::IpLimits;
 
 use super::codec::{
     CONTROL, ControlCodec, ORDER, OrderCodec, PBFT, PbftCodec, TRANSFER, TSIG, TransferCodec,
@@ -20,6 +23,10 @@ pub const IDENTIFY_PROTOCOL: &str = "/rampart/id/1";
 /// Every protocol a node speaks.
 #[derive(NetworkBehaviour)]
 pub struct Behaviour {
+    /// Bounds on connections in all and per peer; members are let past them.
+    pub limits: connection_limits::Behaviour,
+    /// Bounds on incoming connections per IP address.
+    pub ip_limits: IpLimits,
     /// Learns peers' listen addresses and agent versions.
     pub identify: identify::Behaviour,
     /// Measures round-trip times and notices dead connections.
@@ -100,6 +107,13 @@ pub fn build(
         .with_behaviour(
             |key| -> Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
                 Ok(Behaviour {
+                    limits: connection_limits::Behaviour::new(
+                        connection_limits::ConnectionLimits::default()
+                            .with_max_pending_incoming(Some(CONNECTIONS_PENDING_MAX))
+                            .with_max_established_incoming(Some(CONNECTIONS_INCOMING_MAX))
+                            .with_max_established_per_peer(Some(CONNECTIONS_PER_PEER)),
+                    ),
+                    ip_limits: IpLimits::default(),
                     identify: identify::Behaviour::new(
                         identify::Config::new(IDENTIFY_PROTOCOL.to_string(), key.public())
                             .with_agent_version(format!("rampart/{}", env!("CARGO_PKG_VERSION"))),

@@ -5,6 +5,7 @@ pub mod behaviour;
 pub mod client;
 pub mod codec;
 pub mod framed;
+pub mod ip_limits;
 pub mod listen;
 pub mod outsider;
 pub mod peers;

@@ -50,6 +50,7 @@ use crate::node::share::ShareStore;
 use actix_rt::ArbiterHandle;
 use actors::pbft::Successor;
 use overlay::constants::ORDER_PENDING_MAX;
+use overlay::guard::Class;
 use overlay::ms::Handover;
 use overlay::ms::Op;
 use overlay::ms::intake::{OrderIntake, Signers};
@@ -77,6 +78,8 @@ pub struct Counters {
     pub handshake_failures: u64,
     /// PBFT or ordering input dropped (replica mailbox full, unknown sender, bound reached).
     pub pbft_dropped: u64,
+    /// Incoming connections refused at a connection bound (`ip_limits`, `limits`).
+    pub connections_refused: u64,
 }
 
 /// What this node does for the MS besides carrying configurations.
@@ -359,6 +362,10 @@ impl NetTask {
         // A new epoch may come with new MS public shares: learn them now.
         self.outsider.ask_soon();
         self.transfer_epoch();
+        let behaviour = self.swarm.behaviour_mut();
+        for p in self.members.keys() {
+            behaviour.limits.remove_peer_id(p);
+        }
         self.members.clear();
         for m in &view.config.members {
             let id = m.id();
@@ -371,6 +378,14 @@ impl NetTask {
             }
             self.members.insert(peer_id_of(&m.key), (id, addrs));
         }
+        // Members are bounded by the configuration: connection bounds are for everyone else.
+        let behaviour = self.swarm.behaviour_mut();
+        for p in self.members.keys() {
+            behaviour.limits.bypass_peer_id(p);
+        }
+        behaviour
+            .ip_limits
+            .set_members(self.members.keys().copied());
     }
 
     fn dial_missing(&mut self) {
@@ -484,6 +499,15 @@ impl NetTask {
                 }
             }
             SwarmEvent::IncomingConnectionError {
+                error: libp2p::swarm::ListenError::Denied { cause },
+                send_back_addr,
+                ..
+            } => {
+                // At a connection bound: a flood must not flood the log as well.
+                self.counters.connections_refused += 1;
+                debug!(from = %send_back_addr, "incoming connection refused: {cause}");
+            }
+            SwarmEvent::IncomingConnectionError {
                 send_back_addr,
                 error,
                 ..
@@ -514,7 +538,7 @@ impl NetTask {
                     ..
                 } => {
                     let config = self.view.borrow().config.clone();
-                    let outs = self.tsig.start_freshness(nonce, &config, channel);
+                    let outs = self.tsig.start_freshness(nonce, &config, channel, peer);
                     self.tsig_do(outs);
                 }
                 Message::Request {
@@ -640,8 +664,16 @@ impl NetTask {
                 } => {
                     // Only members may run signing rounds: each commitment costs a scalar
                     // multiplication and an open nonce.
-                    let reply = if self.members.contains_key(&peer) {
-                        self.tsig.answer(request, epoch)
+                    let reply = if let Some((id, _)) = self.members.get(&peer) {
+                        // MS replicas coordinate epoch certificates: their rounds have room
+                        // no other coordinator's freshness rounds can take.
+                        let class = if self.ms_replicas().contains(id) {
+                            Class::Own
+                        } else {
+                            Class::Outside
+                        };
+                        let coordinator = overlay::id::Hash::of(&[&peer.to_bytes()]);
+                        self.tsig.answer(request, coordinator, class, epoch)
                     } else {
                         HolderReply::Refused("signing rounds are for members only".into())
                     };
@@ -986,7 +1018,10 @@ impl NetTask {
             order_bad_signature: order.bad_signature,
             order_full: order.full,
             order_held: self.intake.held() as u64,
-            ..Refused::default()
+            freshness_rate: self.tsig.refused().0,
+            sessions: self.tsig.refused().1,
+            nonces: self.tsig.nonces_refused(),
+            connections: self.counters.connections_refused,
         }
     }
 

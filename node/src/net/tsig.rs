@@ -24,8 +24,12 @@ use tracing::{debug, info, warn};
 
 use super::peers::peer_id_of;
 
-/// Sessions a node coordinates at once; further freshness requests are refused.
-pub const SESSIONS_MAX: usize = 64;
+use overlay::constants::{
+    FRESHNESS_BURST, FRESHNESS_PER_SECOND, FRESHNESS_SESSIONS_PER_PEER, RATE_PARTIES_MAX,
+    SIGNING_SESSIONS_MAX as SESSIONS_MAX, SIGNING_SESSIONS_RESERVED,
+};
+use overlay::guard::{Class, Rate, RateLimits, ShareLimits, Shares};
+use overlay::threshold::nonces::Asker;
 /// How long a round waits before the coordinator tries other holders.
 const ROUND_TIMEOUT_MS: u64 = 1500;
 
@@ -38,6 +42,7 @@ enum Statement {
 
 /// A freshness request waiting for the public shares of its epoch.
 struct Waiting {
+    peer: PeerId,
     nonce: [u8; 32],
     config: Arc<Configuration>,
     channel: ResponseChannel<Response>,
@@ -52,12 +57,15 @@ struct Signing {
     holders: Vec<NodeId>,
     threshold: usize,
     asker: Option<ResponseChannel<Response>>,
+    peer: Option<PeerId>,
 }
 
 struct Session {
     coord: Coordinator,
     statement: Statement,
     asker: Option<ResponseChannel<Response>>,
+    /// The peer that asked for a freshness certificate.
+    peer: Option<PeerId>,
     deadline: Instant,
     peers: HashMap<NodeId, PeerId>,
 }
@@ -99,6 +107,13 @@ pub struct Tsig {
     public_epoch: Option<Epoch>,
     share_epoch: Option<Epoch>,
     waiting: Vec<Waiting>,
+    /// Freshness requests per asking peer and second.
+    rate: Rate<PeerId>,
+    /// Freshness sessions (and requests waiting for public shares) per asking peer, within
+    /// the sessions epoch certificates do not need.
+    shares: Shares<PeerId>,
+    /// The clock rates and commitments are timed by.
+    started: Instant,
 }
 
 impl Tsig {
@@ -130,7 +145,29 @@ impl Tsig {
             timers: Vec::new(),
             deadline,
             approved_epoch: None,
+            rate: Rate::new(RateLimits {
+                per_second: FRESHNESS_PER_SECOND,
+                burst: FRESHNESS_BURST,
+                parties_max: RATE_PARTIES_MAX,
+            }),
+            started: Instant::now(),
+            shares: Shares::new(ShareLimits {
+                total: SESSIONS_MAX - SIGNING_SESSIONS_RESERVED,
+                per_party: FRESHNESS_SESSIONS_PER_PEER,
+                reserved: 0,
+            }),
         }
+    }
+
+    /// Freshness requests refused for their peer's rate, and sessions refused for a peer's
+    /// share or the room freshness may use.
+    pub fn refused(&self) -> (u64, u64) {
+        (self.rate.refused(), self.shares.refused())
+    }
+
+    /// Commitment rounds this holder refused for want of room.
+    pub fn nonces_refused(&self) -> u64 {
+        self.signer.as_ref().map_or(0, |s| s.commits_refused())
     }
 
     /// The epoch statement this node's MS replica would sign now.
@@ -156,7 +193,7 @@ impl Tsig {
         self.waiting = waiting;
         let mut out = Vec::new();
         for w in ready {
-            out.extend(self.start_freshness(w.nonce, &w.config, w.channel));
+            out.extend(self.begin_freshness(w.nonce, &w.config, w.channel, w.peer));
         }
         out
     }
@@ -171,16 +208,33 @@ impl Tsig {
         self.sessions.len()
     }
 
-    /// A holder's answer to a round, in `epoch`.
-    pub fn answer(&mut self, msg: SignMsg, epoch: Epoch) -> HolderReply {
+    /// Milliseconds on this service's clock.
+    fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// A holder's answer to a round from the coordinator `coordinator` (a hash of its peer
+    /// id) of `class`, in `epoch`.
+    pub fn answer(
+        &mut self,
+        msg: SignMsg,
+        coordinator: Hash,
+        class: Class,
+        epoch: Epoch,
+    ) -> HolderReply {
+        let asker = Asker {
+            coordinator,
+            class,
+            now_ms: self.now_ms(),
+        };
         let Some(signer) = self.signer.as_mut() else {
             return HolderReply::Refused("this node holds no MS key share".into());
         };
         match msg {
             SignMsg::Commit { session, attempt } => {
-                match signer.commit(session, attempt, &mut rand::rngs::OsRng) {
-                    Some(m) => HolderReply::Msg(m),
-                    None => HolderReply::Refused("cannot make a commitment".into()),
+                match signer.commit(session, attempt, asker, &mut rand::rngs::OsRng) {
+                    Ok(m) => HolderReply::Msg(m),
+                    Err(e) => HolderReply::Refused(e.to_string()),
                 }
             }
             SignMsg::Sign {
@@ -197,29 +251,43 @@ impl Tsig {
         }
     }
 
-    /// Starts a session certifying `nonce` fresh in `config`'s epoch; `channel` gets the
-    /// certificate or the reason there is none.
+    /// Starts a session certifying `nonce` fresh in `config`'s epoch for `peer`; `channel` gets the certificate or the reason there is none.
     pub fn start_freshness(
         &mut self,
         nonce: [u8; 32],
         config: &Arc<Configuration>,
         channel: ResponseChannel<Response>,
+        peer: PeerId,
     ) -> Vec<TsigOut> {
-        let refuse = |channel, why: &str| {
-            vec![TsigOut::Respond {
+        let now_ms = self.now_ms();
+        if !self.rate.allow(&peer, now_ms) {
+            return refuse(
                 channel,
-                response: Response::Refused(why.into()),
-            }]
-        };
-        if self.sessions.len() + self.waiting.len() >= SESSIONS_MAX {
-            return refuse(channel, "too many signing sessions in progress; try again");
+                "too many freshness requests from this peer; slow down",
+            );
         }
+        if let Err(e) = self.shares.take(&peer, Class::Outside) {
+            return refuse(channel, &format!("freshness signing: {e}"));
+        }
+        self.begin_freshness(nonce, config, channel, peer)
+    }
+
+    /// Starts (or parks until the public shares are known) a freshness session whose room
+    /// `peer` already holds.
+    fn begin_freshness(
+        &mut self,
+        nonce: [u8; 32],
+        config: &Arc<Configuration>,
+        channel: ResponseChannel<Response>,
+        peer: PeerId,
+    ) -> Vec<TsigOut> {
         // Shares are checked against the public shares of the group that signs: until this
         // node knows them for its epoch (it may have just adopted it), the request waits.
         let public = match &self.public {
             Some(p) if self.public_epoch == Some(config.epoch) => p.clone(),
             _ => {
                 self.waiting.push(Waiting {
+                    peer,
                     nonce,
                     config: config.clone(),
                     channel,
@@ -229,6 +297,7 @@ impl Tsig {
             }
         };
         if self.sessions.len() >= SESSIONS_MAX {
+            self.shares.give_back(&peer);
             return refuse(channel, "too many signing sessions in progress; try again");
         }
         let statement = FreshnessStatement {
@@ -246,6 +315,7 @@ impl Tsig {
             holders: config.ms_group.clone(),
             threshold: config.f_ms as usize + 1,
             asker: Some(channel),
+            peer: Some(peer),
         };
         self.open(signing, config)
     }
@@ -276,6 +346,7 @@ impl Tsig {
                 coord,
                 statement: s.statement,
                 asker: s.asker,
+                peer: s.peer,
                 deadline: Instant::now() + self.deadline,
                 peers,
             },
@@ -308,6 +379,7 @@ impl Tsig {
             holders,
             threshold: threshold as usize,
             asker: None,
+            peer: None,
         };
         self.open(signing, config)
     }
@@ -319,7 +391,7 @@ impl Tsig {
             match a {
                 CoordAction::Send { to, msg } if to == self.me => {
                     // Our own share: no round trip.
-                    match self.answer(msg, epoch) {
+                    match self.answer(msg, self.me.0, Class::Own, epoch) {
                         HolderReply::Msg(m) => {
                             if let Some(s) = self.sessions.get_mut(&session) {
                                 queue.extend(s.coord.on_message(self.me, m));
@@ -350,6 +422,9 @@ impl Tsig {
                     let Some(s) = self.sessions.remove(&session) else {
                         break;
                     };
+                    if let Some(p) = &s.peer {
+                        self.shares.give_back(p);
+                    }
                     match (s.statement, s.asker) {
                         (Statement::Freshness(statement), Some(channel)) => {
                             debug!(session = %session.short(), attempts = s.coord.attempt(), "freshness certificate made");
@@ -420,6 +495,7 @@ impl Tsig {
             .partition(|w| w.deadline <= now);
         self.waiting = waiting;
         for w in expired {
+            self.shares.give_back(&w.peer);
             out.push(TsigOut::Respond {
                 channel: w.channel,
                 response: Response::Refused(format!(
@@ -447,6 +523,9 @@ impl Tsig {
             let Some(s) = self.sessions.remove(&session) else {
                 continue;
             };
+            if let Some(p) = &s.peer {
+                self.shares.give_back(p);
+            }
             let excluded = s.coord.excluded().len();
             warn!(session = %session.short(), attempts = s.coord.attempt(), excluded, "freshness signing timed out");
             if let Some(channel) = s.asker {
@@ -464,6 +543,13 @@ impl Tsig {
             .retain(|_, (s, _)| self.sessions.contains_key(s));
         out
     }
+}
+
+fn refuse(channel: ResponseChannel<Response>, why: &str) -> Vec<TsigOut> {
+    vec![TsigOut::Respond {
+        channel,
+        response: Response::Refused(why.into()),
+    }]
 }
 
 /// What a holder signs: freshness of the epoch it is in, if its share is that epoch's (the

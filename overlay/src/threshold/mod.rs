@@ -14,6 +14,7 @@ use crate::crypto::{PublicKey, Signature};
 use crate::id::NodeId;
 
 pub mod field;
+pub mod nonces;
 pub mod reshare;
 pub mod seal;
 pub mod session;

@@ -9,20 +9,19 @@
 //! the configuration it executed itself, so a faulty coordinator cannot get anything else
 //! signed.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
 use frost_ed25519 as frost;
 use rand_core::CryptoRngCore;
 use serde::{Deserialize, Serialize};
 
+use super::nonces::{Asker, NoRoom, NonceBook};
 use super::{KeyPackage, PublicKeyPackage, ThresholdError, identifier, to_signature};
 use crate::crypto::Signature;
 use crate::id::{Hash, NodeId};
 
 /// Largest signing package accepted (a message plus one commitment per holder).
 pub const PACKAGE_BYTES_MAX: usize = 64 * 1024;
-/// Open sessions a holder keeps nonces for; the oldest is forgotten first.
-pub const OPEN_SESSIONS_MAX: usize = 32;
 
 /// Messages between the coordinator and the holders.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -418,11 +417,21 @@ pub enum SignRefusal {
     Frost(String),
 }
 
+/// Why a holder made no commitment.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommitRefusal {
+    /// No room for this coordinator's class.
+    #[error(transparent)]
+    NoRoom(#[from] NoRoom),
+    /// FROST could not encode the commitment.
+    #[error("{0}")]
+    Frost(String),
+}
+
 /// A holder's side: its key package and the nonces of its open commitments.
 pub struct Signer {
     key: KeyPackage,
-    nonces: BTreeMap<(Hash, u32), frost::round1::SigningNonces>,
-    order: VecDeque<(Hash, u32)>,
+    nonces: NonceBook,
 }
 
 impl Drop for Signer {
@@ -437,8 +446,7 @@ impl Signer {
     pub fn new(key: KeyPackage) -> Signer {
         Signer {
             key,
-            nonces: BTreeMap::new(),
-            order: VecDeque::new(),
+            nonces: NonceBook::default(),
         }
     }
 
@@ -447,28 +455,31 @@ impl Signer {
         &self.key
     }
 
-    /// Answers a `Commit` request: fresh nonces, kept until used or pushed out.
+    /// Answers a `Commit` request from `asker`: fresh nonces, kept until used, pushed out by
+    /// the same coordinator's newer ones, or expired; refused when outside coordinators hold
+    /// all their room.
     pub fn commit<R: CryptoRngCore>(
         &mut self,
         session: Hash,
         attempt: u32,
+        asker: Asker,
         rng: &mut R,
-    ) -> Option<SignMsg> {
+    ) -> Result<SignMsg, CommitRefusal> {
         let (nonces, commitment) = frost::round1::commit(self.key.signing_share(), rng);
-        let commitment = commitment.serialize().ok()?;
-        if self.nonces.insert((session, attempt), nonces).is_none() {
-            self.order.push_back((session, attempt));
-        }
-        while self.order.len() > OPEN_SESSIONS_MAX {
-            if let Some(old) = self.order.pop_front() {
-                self.nonces.remove(&old);
-            }
-        }
-        Some(SignMsg::Commitment {
+        let commitment = commitment
+            .serialize()
+            .map_err(|e| CommitRefusal::Frost(e.to_string()))?;
+        self.nonces.keep((session, attempt), nonces, asker)?;
+        Ok(SignMsg::Commitment {
             session,
             attempt,
             commitment,
         })
+    }
+
+    /// Commitments refused for want of room so far.
+    pub fn commits_refused(&self) -> u64 {
+        self.nonces.refused()
     }
 
     /// Answers a `Sign` request if `approve` accepts the message. The nonce is used once.
@@ -492,9 +503,8 @@ impl Signer {
         }
         let nonces = self
             .nonces
-            .remove(&(session, attempt))
+            .take(&(session, attempt))
             .ok_or(SignRefusal::NoNonce)?;
-        self.order.retain(|k| *k != (session, attempt));
         let share = frost::round2::sign(&package, &nonces, &self.key)
             .map_err(|e| SignRefusal::Frost(e.to_string()))?;
         Ok(SignMsg::Share {

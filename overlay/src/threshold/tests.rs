@@ -3,11 +3,16 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
+use super::nonces::Asker;
 use super::reshare::{self, Plan, ReshareError};
 use super::session::{CoordAction, Coordinator, SignMsg, SignRefusal, Signer};
 use super::*;
 use crate::crypto::SecretKey;
 use crate::id::Hash;
+
+fn own() -> Asker {
+    Asker::own(Hash::default(), 0)
+}
 
 fn holders(n: u64, salt: u64) -> Vec<NodeId> {
     (0..n)
@@ -110,7 +115,7 @@ fn run_session(
                 let s = signers.get_mut(&to).unwrap();
                 let reply = match msg {
                     SignMsg::Commit { session, attempt } => {
-                        let mut r = s.commit(session, attempt, &mut rng).unwrap();
+                        let mut r = s.commit(session, attempt, own(), &mut rng).unwrap();
                         if b == Holder::GarbageCommitment
                             && let SignMsg::Commitment { commitment, .. } = &mut r
                         {
@@ -219,7 +224,8 @@ fn a_nonce_signs_once() {
     let session = Hash::of(&[b"x"]);
     let mut commitments = BTreeMap::new();
     for (h, signer) in [(hs[0], &mut s), (hs[1], &mut t)] {
-        let SignMsg::Commitment { commitment, .. } = signer.commit(session, 1, &mut rng).unwrap()
+        let SignMsg::Commitment { commitment, .. } =
+            signer.commit(session, 1, own(), &mut rng).unwrap()
         else {
             unreachable!()
         };
@@ -456,4 +462,73 @@ fn dealings_are_checked() {
         reshare::public_package(&plan, &[d.clone(), d]),
         Err(ReshareError::DuplicateDealer(_))
     ));
+}
+
+mod nonce_book {
+    use super::*;
+    use crate::guard::Class;
+    use crate::threshold::nonces::{
+        NONCE_TTL_MS, NONCES_OUTSIDE_MAX, NONCES_PER_COORDINATOR, NoRoom, NonceBook,
+    };
+
+    fn nonces(rng: &mut ChaCha20Rng) -> frost_ed25519::round1::SigningNonces {
+        let hs = holders(4, 9);
+        let dealt = deal(&hs, 1, rng).unwrap();
+        frost_ed25519::round1::commit(dealt.shares[&hs[0]].signing_share(), rng).0
+    }
+
+    fn outsider(k: u64, now_ms: u64) -> Asker {
+        Asker {
+            coordinator: Hash::of(&[&k.to_le_bytes()]),
+            class: Class::Outside,
+            now_ms,
+        }
+    }
+
+    #[test]
+    fn a_freshness_flood_never_pushes_out_an_epoch_signings_nonce() {
+        let mut rng = ChaCha20Rng::seed_from_u64(1);
+        let n = nonces(&mut rng);
+        let mut book = NonceBook::default();
+        let primary = Asker::own(Hash::of(&[b"primary"]), 0);
+        let epoch_round = (Hash::of(&[b"epoch"]), 1);
+        book.keep(epoch_round, n.clone(), primary).unwrap();
+        let mut refused = 0;
+        for k in 0..1_000u64 {
+            let key = (Hash::of(&[&k.to_le_bytes()]), 1);
+            if book.keep(key, n.clone(), outsider(k, 10)) == Err(NoRoom) {
+                refused += 1;
+            }
+        }
+        assert_eq!(refused, 1_000 - NONCES_OUTSIDE_MAX as u64);
+        assert_eq!(book.refused(), refused);
+        assert_eq!(book.len(), NONCES_OUTSIDE_MAX + 1);
+        assert!(book.take(&epoch_round).is_some());
+        // Once expired, outsiders' commitments make room again.
+        let late = (Hash::of(&[b"late"]), 1);
+        book.keep(late, n, outsider(5_000, 10 + NONCE_TTL_MS))
+            .unwrap();
+        assert_eq!(book.len(), 1);
+    }
+
+    #[test]
+    fn a_coordinator_that_asks_again_and_again_pushes_out_only_its_own() {
+        let mut rng = ChaCha20Rng::seed_from_u64(2);
+        let n = nonces(&mut rng);
+        let mut book = NonceBook::default();
+        let other = (Hash::of(&[b"other"]), 1);
+        book.keep(other, n.clone(), outsider(1, 0)).unwrap();
+        for attempt in 0..100u32 {
+            book.keep(
+                (Hash::of(&[b"s"]), attempt),
+                n.clone(),
+                outsider(2, u64::from(attempt)),
+            )
+            .unwrap();
+        }
+        assert_eq!(book.len(), NONCES_PER_COORDINATOR + 1);
+        assert!(book.take(&other).is_some());
+        assert!(book.take(&(Hash::of(&[b"s"]), 99)).is_some());
+        assert!(book.take(&(Hash::of(&[b"s"]), 0)).is_none());
+    }
 }

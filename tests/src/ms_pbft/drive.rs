@@ -8,6 +8,7 @@ use overlay::ms::driver::{Driver, DriverAction, Local};
 use overlay::ms::{MsApp, Op, State};
 use overlay::pbft::Replica;
 use overlay::threshold::PublicKeyPackage;
+use overlay::threshold::nonces::Asker;
 use overlay::threshold::session::{CoordAction, Coordinator, SignMsg};
 use rand::Rng as _;
 
@@ -397,7 +398,12 @@ impl World {
             return;
         };
         let reply = match msg {
-            SignMsg::Commit { session, attempt } => signer.commit(session, attempt, &mut self.rng),
+            SignMsg::Commit { session, attempt } => {
+                let coordinator = Hash::of(&[&(from as u64).to_le_bytes()]);
+                signer
+                    .commit(session, attempt, Asker::own(coordinator, 0), &mut self.rng)
+                    .ok()
+            }
             SignMsg::Sign {
                 session,
                 attempt,
