@@ -22,7 +22,7 @@ use rand::RngCore;
 
 use crate::net::behaviour::{self, Behaviour, BehaviourEvent, Timing};
 use crate::net::client;
-use crate::net::peers::{parse_addrs, peer_id_of};
+use crate::net::peers::{keypair_of, parse_addrs, peer_id_of};
 
 /// What a load run did.
 #[derive(Debug, Clone)]
@@ -75,7 +75,17 @@ struct Logical {
 
 /// Fetches the configuration from `peer` over the control protocol.
 pub async fn fetch_configuration(peer: &str, timeout: Duration) -> anyhow::Result<Configuration> {
-    match client::request(peer, Request::Configuration, timeout).await? {
+    let key = SecretKey::generate(&mut rand::rngs::OsRng);
+    fetch_configuration_as(peer, &key, timeout).await
+}
+
+/// As [`fetch_configuration`], over a connection authenticated as `key`.
+async fn fetch_configuration_as(
+    peer: &str,
+    key: &SecretKey,
+    timeout: Duration,
+) -> anyhow::Result<Configuration> {
+    match client::request_as(peer, key, Request::Configuration, timeout).await? {
         Response::Config { config, .. } => Ok(*config),
         other => bail!("{peer} answered the configuration request with {other:?}"),
     }
@@ -88,7 +98,8 @@ pub async fn load(
     spec: LoadSpec,
     mut progress: impl FnMut(u64),
 ) -> anyhow::Result<LoadReport> {
-    let (mut swarm, cfg, peers) = connect(bootstrap, spec.timeout).await?;
+    let identity = SecretKey::generate(&mut rand::rngs::OsRng);
+    let (mut swarm, cfg, peers) = connect(bootstrap, &identity, spec.timeout).await?;
     let mut rng = rand::rngs::OsRng;
     let first_ts = micros_now();
     let mut logical: Vec<Logical> = (0..spec.clients)
@@ -156,19 +167,21 @@ pub async fn load(
     Ok(report)
 }
 
-/// Dials the MS replicas of the system `bootstrap` belongs to and waits for a quorum of them.
+/// Dials the MS replicas of the system `bootstrap` belongs to as `identity` and waits for a
+/// quorum of them.
 async fn connect(
     bootstrap: &str,
+    identity: &SecretKey,
     timeout: Duration,
 ) -> anyhow::Result<(Swarm<Behaviour>, pbft::Config, Vec<PeerId>)> {
-    let config = fetch_configuration(bootstrap, Duration::from_secs(10)).await?;
+    let config = fetch_configuration_as(bootstrap, identity, Duration::from_secs(10)).await?;
     let cfg = pbft::Config::for_ms(&config);
     let peers: Vec<PeerId> = cfg.replicas.iter().map(peer_id_of).collect();
     let timing = Timing {
         request_timeout: timeout,
         idle_timeout: timeout,
     };
-    let mut swarm = behaviour::build(libp2p::identity::Keypair::generate_ed25519(), timing)?;
+    let mut swarm = behaviour::build(keypair_of(identity), timing)?;
     for id in &config.ms_group {
         let Some(m) = config.member(id) else { continue };
         let (addrs, _) = parse_addrs(&m.addrs);
@@ -199,7 +212,9 @@ pub async fn submit_one(
     op: Vec<u8>,
     timeout: Duration,
 ) -> anyhow::Result<Vec<u8>> {
-    let (mut swarm, cfg, peers) = connect(bootstrap, timeout).await?;
+    // Connections authenticated as the signer: nodes let the authority's and members' past
+    // the connection bounds an outsider's flood may fill.
+    let (mut swarm, cfg, peers) = connect(bootstrap, &key, timeout).await?;
     let mut client = Client::new(cfg, key, micros_now(), 2000);
     let Some(mut acts) = client.submit(op) else {
         bail!("the client is busy");

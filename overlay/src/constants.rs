@@ -57,13 +57,13 @@ pub const RATE_PARTIES_MAX: usize = 4_096;
 const _: () = assert!(SIGNING_SESSIONS_RESERVED < SIGNING_SESSIONS_MAX);
 
 /// Incoming connections in their handshake at once, in all.
-pub const CONNECTIONS_PENDING_MAX: u32 = 128;
+pub const CONNECTIONS_PENDING_MAX: u32 = 256;
 /// Of those, from one IP address.
 pub const CONNECTIONS_PENDING_PER_IP: usize = 32;
 /// Incoming connections established at once, not counting members'.
-pub const CONNECTIONS_INCOMING_MAX: u32 = 1_024;
+pub const CONNECTIONS_INCOMING_MAX: u32 = 4_096;
 /// Of those, from one IP address.
-pub const CONNECTIONS_PER_IP: usize = 256;
+pub const CONNECTIONS_PER_IP: usize = 128;
 /// Connections established with one peer id at once (processes of one client share it).
 pub const CONNECTIONS_PER_PEER: u32 = 8;
 

@@ -12,6 +12,7 @@ pub mod campaign;
 pub mod churn_sim;
 pub mod cluster;
 pub mod dbqs_sim;
+pub mod flood;
 pub mod ms_pbft;
 pub mod ms_sim;
 pub mod netns;

@@ -116,5 +116,6 @@ pub fn to_json(r: &StatusReport) -> serde_json::Value {
             "secs_ago": e.secs_ago, "epoch": e.epoch.0, "kind": e.kind.name(),
             "subject": e.subject.to_hex(), "detail": e.detail,
         })).collect::<Vec<_>>(),
+        "refused": serde_json::to_value(r.refused).unwrap_or_default(),
     })
 }

@@ -104,40 +104,45 @@ pub fn build(
             noise::Config::new,
             yamux::Config::default,
         )?
-        .with_behaviour(
-            |key| -> Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
-                Ok(Behaviour {
-                    limits: connection_limits::Behaviour::new(
-                        connection_limits::ConnectionLimits::default()
-                            .with_max_pending_incoming(Some(CONNECTIONS_PENDING_MAX))
-                            .with_max_established_incoming(Some(CONNECTIONS_INCOMING_MAX))
-                            .with_max_established_per_peer(Some(CONNECTIONS_PER_PEER)),
-                    ),
-                    ip_limits: IpLimits::default(),
-                    identify: identify::Behaviour::new(
-                        identify::Config::new(IDENTIFY_PROTOCOL.to_string(), key.public())
-                            .with_agent_version(format!("rampart/{}", env!("CARGO_PKG_VERSION"))),
-                    ),
-                    ping: ping::Behaviour::new(ping::Config::new()),
-                    control: rr(CONTROL, timing.request_timeout, 64),
-                    pbft: rr(PBFT, timing.request_timeout, 1024),
-                    order: rr(
-                        ORDER,
-                        timing.request_timeout.max(Duration::from_secs(30)),
-                        4096,
-                    ),
-                    tsig: rr(
-                        TSIG,
-                        timing.request_timeout.min(Duration::from_secs(5)),
-                        256,
-                    ),
-                    transfer: rr(TRANSFER, timing.request_timeout, STORE_STREAMS_MAX),
-                    gossip: gossip(key).map_err(|e| e.to_string())?,
-                    stream: libp2p_stream::Behaviour::new(),
-                })
-            },
-        )?
+        .with_behaviour(|key| behaviour(key, timing))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(timing.idle_timeout))
         .build();
     Ok(swarm)
+}
+
+/// Every protocol a node speaks, for a swarm whose identity is `key` (a swarm built over
+/// another transport, as the flood tests' is, uses it too).
+pub fn behaviour(
+    key: &libp2p::identity::Keypair,
+    timing: Timing,
+) -> Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
+    Ok(Behaviour {
+        limits: connection_limits::Behaviour::new(
+            connection_limits::ConnectionLimits::default()
+                .with_max_pending_incoming(Some(CONNECTIONS_PENDING_MAX))
+                .with_max_established_incoming(Some(CONNECTIONS_INCOMING_MAX))
+                .with_max_established_per_peer(Some(CONNECTIONS_PER_PEER)),
+        ),
+        ip_limits: IpLimits::default(),
+        identify: identify::Behaviour::new(
+            identify::Config::new(IDENTIFY_PROTOCOL.to_string(), key.public())
+                .with_agent_version(format!("rampart/{}", env!("CARGO_PKG_VERSION"))),
+        ),
+        ping: ping::Behaviour::new(ping::Config::new()),
+        control: rr(CONTROL, timing.request_timeout, 64),
+        pbft: rr(PBFT, timing.request_timeout, 1024),
+        order: rr(
+            ORDER,
+            timing.request_timeout.max(Duration::from_secs(30)),
+            4096,
+        ),
+        tsig: rr(
+            TSIG,
+            timing.request_timeout.min(Duration::from_secs(5)),
+            256,
+        ),
+        transfer: rr(TRANSFER, timing.request_timeout, STORE_STREAMS_MAX),
+        gossip: gossip(key).map_err(|e| e.to_string())?,
+        stream: libp2p_stream::Behaviour::new(),
+    })
 }

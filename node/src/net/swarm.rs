@@ -378,14 +378,16 @@ impl NetTask {
             }
             self.members.insert(peer_id_of(&m.key), (id, addrs));
         }
-        // Members are bounded by the configuration: connection bounds are for everyone else.
+        // Members are bounded by the configuration, and the authority is one: connection
+        // bounds are for everyone else, so that a flood cannot lock out what keeps the system
+        // going (ordering, probes, handover, the admin's certificates).
+        let authority = peer_id_of(&self.authority);
         let behaviour = self.swarm.behaviour_mut();
-        for p in self.members.keys() {
+        for p in self.members.keys().chain([&authority]) {
             behaviour.limits.bypass_peer_id(p);
         }
-        behaviour
-            .ip_limits
-            .set_members(self.members.keys().copied());
+        let trusted = self.members.keys().copied().chain([authority]);
+        behaviour.ip_limits.set_members(trusted);
     }
 
     fn dial_missing(&mut self) {
