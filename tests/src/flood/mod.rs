@@ -9,6 +9,7 @@
 use std::net::Ipv4Addr;
 
 mod source_tcp;
+pub mod trial;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
