@@ -66,6 +66,9 @@ pub struct Refused {
     pub nonces: u64,
     /// Incoming connections refused (per IP, pending handshakes, in all).
     pub connections: u64,
+    /// Gossip messages not forwarded (authored by a non-member, or not valid).
+    #[serde(default)]
+    pub gossip: u64,
 }
 
 /// Epochs a status report summarises.

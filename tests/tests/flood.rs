@@ -1,6 +1,6 @@
 //! Outsiders with a few hundred made-up identities flood a real 7-node cluster from four
 //! loopback hosts (issue 18): junk and forged order requests, freshness requests,
-//! configuration requests, and connections held open. While it runs, an admin revocation
+//! configuration requests, gossip junk, and connections held open. While it runs, an admin revocation
 //! and a join must take effect, epochs must keep closing, a client's puts and gets must stay
 //! within a bound of their unloaded latency, and every node's memory under a ceiling. The
 //! nodes' own counters must show the flood refused at each bound it reaches.

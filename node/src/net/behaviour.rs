@@ -59,6 +59,8 @@ fn gossip(key: &libp2p::identity::Keypair) -> anyhow::Result<gossipsub::Behaviou
         .heartbeat_interval(Duration::from_millis(500))
         .max_transmit_size(overlay::epoch::news::NEWS_BYTES_MAX)
         .validation_mode(gossipsub::ValidationMode::Strict)
+        // Forwarded only once the node checked it (`swarm/gossip.rs`): junk is not relayed.
+        .validate_messages()
         .build()
         .map_err(|e| anyhow::anyhow!("gossip configuration: {e}"))?;
     gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Signed(key.clone()), config)

@@ -26,6 +26,7 @@ pub struct IpLimits {
     /// What each counted connection holds: its IP, and whether it is established.
     held: HashMap<ConnectionId, (IpAddr, bool)>,
     members: HashSet<PeerId>,
+    early_refused: u64,
 }
 
 /// A connection refused at a per-IP bound.
@@ -58,6 +59,7 @@ impl IpLimits {
             established: Shares::new(limits(established)),
             held: HashMap::new(),
             members: HashSet::new(),
+            early_refused: 0,
         }
     }
 
@@ -68,7 +70,7 @@ impl IpLimits {
 
     /// Connections refused so far.
     pub fn refused(&self) -> u64 {
-        self.pending.refused() + self.established.refused()
+        self.pending.refused() + self.established.refused() + self.early_refused
     }
 
     fn release(&mut self, id: ConnectionId) {
@@ -101,6 +103,13 @@ impl NetworkBehaviour for IpLimits {
         let Some(ip) = ip_of(remote) else {
             return Ok(());
         };
+        // A host at its bound of established connections is refused before the handshake:
+        // otherwise each of its retries costs a full Noise handshake before being refused.
+        let limit = self.established.limits().per_party;
+        if self.established.held_by(&ip) >= limit {
+            self.early_refused += 1;
+            return Err(ConnectionDenied::new(TooMany { ip, limit }));
+        }
         self.pending.take(&ip, Class::Outside).map_err(|_| {
             ConnectionDenied::new(TooMany {
                 ip,
@@ -205,12 +214,8 @@ mod tests {
         let id = ConnectionId::new_unchecked(5);
         l.handle_established_inbound_connection(id, PeerId::random(), &local(), &a)
             .unwrap();
-        pending(&mut l, 6).unwrap();
-        let id = ConnectionId::new_unchecked(6);
-        assert!(
-            l.handle_established_inbound_connection(id, PeerId::random(), &local(), &a)
-                .is_err()
-        );
+        // At its bound of established connections, the host is refused before a handshake.
+        assert!(pending(&mut l, 6).is_err());
         assert_eq!(l.refused(), 2);
     }
 

@@ -80,6 +80,8 @@ pub struct Counters {
     pub pbft_dropped: u64,
     /// Incoming connections refused at a connection bound (`ip_limits`, `limits`).
     pub connections_refused: u64,
+    /// Gossip messages not forwarded: authored by a non-member, or not valid.
+    pub gossip_rejected: u64,
 }
 
 /// What this node does for the MS besides carrying configurations.
@@ -1024,6 +1026,7 @@ impl NetTask {
             sessions: self.tsig.refused().1,
             nonces: self.tsig.nonces_refused(),
             connections: self.counters.connections_refused,
+            gossip: self.counters.gossip_rejected,
         }
     }
 

@@ -105,6 +105,11 @@ pub fn benches(quick: bool) -> Vec<Bench> {
         bin: "bench_epoch",
         args: a(q),
     });
+    v.push(Bench {
+        name: "flood",
+        bin: "bench_flood",
+        args: a(q),
+    });
     v
 }
 
@@ -225,6 +230,17 @@ impl Report<'_> {
         self.dbqs_vars(&mut vars);
         self.transfer_vars(&mut vars);
         self.epoch_vars(&mut vars);
+        vars.insert(
+            "flood_command",
+            self.command("flood", "./target/release/bench_flood"),
+        );
+        vars.insert(
+            "flood_results",
+            match self.get("flood").and_then(|j| j["rows"].as_array()) {
+                Some(rows) => crate::flood::trial::table(rows),
+                None => self.missing("flood"),
+            },
+        );
         vars.insert("runs", self.runs_table());
         fill(TEMPLATE, &vars)
     }

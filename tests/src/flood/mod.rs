@@ -39,6 +39,8 @@ pub enum Attack {
     Freshness,
     /// Requests for the whole configuration.
     Config,
+    /// Junk published on the probe topic (never answered: counted as sent only).
+    Gossip,
     /// Nothing: holds a connection slot.
     Hold,
 }
@@ -168,7 +170,13 @@ impl Identity {
                     st.stamp += 1;
                     self.send(&mut swarm, p, &key, st.stamp);
                 }
-                st.open = self.wave;
+                // Gossip is never answered: the next wave follows after the pause.
+                st.open = if self.attack == Attack::Gossip {
+                    0
+                } else {
+                    self.wave
+                };
+                st.next_wave = Some(now + self.pause);
                 tally.sent.fetch_add(self.wave as u64, Ordering::Relaxed);
             }
         }
@@ -230,6 +238,14 @@ impl Identity {
             }
             Attack::Config => {
                 b.control.send_request(&peer, Request::Configuration);
+            }
+            Attack::Gossip => {
+                let topic =
+                    libp2p::gossipsub::IdentTopic::new(rampart::net::behaviour::PROBE_TOPIC);
+                let _ = b.gossip.subscribe(&topic);
+                let mut junk = vec![0u8; 256];
+                rand::rngs::OsRng.fill_bytes(&mut junk);
+                let _ = b.gossip.publish(topic, junk);
             }
             Attack::Hold => {}
         }

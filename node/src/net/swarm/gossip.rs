@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use libp2p::gossipsub::{self, IdentTopic};
+use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance};
 use overlay::ms::Op;
 use overlay::probe::{self, ProbeMsg, Prober};
 use overlay::wire::EventKind;
@@ -67,16 +67,29 @@ impl NetTask {
         }
     }
 
-    fn on_epoch_news(&mut self, source: libp2p::PeerId, bytes: &[u8]) {
+    /// Applies epoch news; says whether gossip may forward it (only news that checks out
+    /// against the MS key is, so that junk dies at the first correct node).
+    fn on_epoch_news(&mut self, source: libp2p::PeerId, bytes: &[u8]) -> MessageAcceptance {
         let config = self.view.borrow().config.clone();
         match news::check(bytes, &config, &self.ms_key) {
             Ok((n, NewsOutcome::Next(next))) => {
                 debug!(epoch = %next.epoch, "epoch news applied");
                 self.offer(format!("gossip via {source}"), *next, n.cert);
+                MessageAcceptance::Accept
             }
-            Ok((_, NewsOutcome::Behind)) => self.ask_config(&source),
-            Ok((_, NewsOutcome::Old)) => {}
-            Err(e) => debug!(%source, error = %e, "epoch news dropped"),
+            // The certificate verified; the delta can be checked only against its hash
+            // here (this node is behind, or has the epoch already). News of the node's own
+            // epoch is still forwarded: peers may not have it yet.
+            Ok((n, NewsOutcome::Behind)) => {
+                self.ask_config(&source);
+                delta_named(&n)
+            }
+            Ok((n, NewsOutcome::Old)) if n.cert.statement.epoch == config.epoch => delta_named(&n),
+            Ok((_, NewsOutcome::Old)) => MessageAcceptance::Ignore,
+            Err(e) => {
+                debug!(%source, error = %e, "epoch news dropped");
+                MessageAcceptance::Reject
+            }
         }
     }
 
@@ -136,16 +149,37 @@ impl NetTask {
         self.submit_do(outs);
     }
 
-    /// A gossip message.
+    /// A gossip message: checked before gossip may forward it (`validate_messages`).
     pub(super) fn on_gossip(&mut self, ev: gossipsub::Event) {
         let gossipsub::Event::Message {
             message,
             propagation_source,
-            ..
+            message_id,
         } = ev
         else {
             return;
         };
+        let acceptance = self.check_gossip(&message, propagation_source);
+        self.swarm
+            .behaviour_mut()
+            .gossip
+            .report_message_validation_result(&message_id, &propagation_source, acceptance);
+    }
+
+    fn check_gossip(
+        &mut self,
+        message: &gossipsub::Message,
+        propagation_source: libp2p::PeerId,
+    ) -> MessageAcceptance {
+        // Only members publish (MS replicas their challenges and epoch news, members their
+        // answers): anything authored elsewhere is junk and is not forwarded.
+        let from_member = message
+            .source
+            .is_some_and(|p| self.members.contains_key(&p) || p == *self.swarm.local_peer_id());
+        if !from_member {
+            self.counters.gossip_rejected += 1;
+            return MessageAcceptance::Reject;
+        }
         if message.topic == IdentTopic::new(EPOCH_TOPIC).hash() {
             return self.on_epoch_news(propagation_source, &message.data);
         }
@@ -158,14 +192,29 @@ impl NetTask {
                     let answer = probe::answer(&self.key, &c);
                     self.publish_probe(&answer);
                 }
+                MessageAcceptance::Accept
             }
             Ok(ProbeMsg::Answer(a, _)) => {
                 self.health.on_probe_answer(a.from);
                 if let Some(p) = self.prober.as_mut() {
                     p.on_answer(&a);
                 }
+                MessageAcceptance::Accept
             }
-            Err(e) => debug!(error = %e, "probe dropped"),
+            Err(e) => {
+                debug!(error = %e, "probe dropped");
+                self.counters.gossip_rejected += 1;
+                MessageAcceptance::Reject
+            }
         }
+    }
+}
+
+/// Forward news whose delta is the one its certificate names; reject it otherwise.
+fn delta_named(n: &EpochNews) -> MessageAcceptance {
+    if n.delta.hash() == n.cert.statement.delta_hash {
+        MessageAcceptance::Accept
+    } else {
+        MessageAcceptance::Reject
     }
 }
