@@ -23,5 +23,6 @@ case "$profile" in
 esac
 cargo build --locked --profile "$profile" -p rampart --bin rampart
 cargo build --locked --profile "$profile" -p rampart-tests --bin bench_report --bin bench_pbft \
-  --bin bench_dbqs --bin bench_transfer --bin bench_ms_scale --bin bench_epoch --bin bench_etcd
+  --bin bench_dbqs --bin bench_transfer --bin bench_ms_scale --bin bench_epoch --bin bench_etcd \
+  --bin bench_flood
 exec "./target/$dir/bench_report" "$@"

@@ -177,6 +177,8 @@ pub struct NetTask {
     pending_replies: HashMap<([u8; 32], u64), Vec<ResponseChannel<SignedReply>>>,
     /// Who may have a reply channel kept in `pending_replies`, and how many.
     intake: OrderIntake,
+    /// When closed reply channels were last forgotten.
+    replies_swept: Instant,
     tsig: Tsig,
     submitter: Submitter,
     shares: ShareStore,
@@ -245,6 +247,7 @@ impl NetTask {
             pbft,
             pending_replies: HashMap::new(),
             intake: OrderIntake::default(),
+            replies_swept: Instant::now(),
             tsig,
             submitter,
             shares,
@@ -808,23 +811,29 @@ impl NetTask {
                     },
                 ..
             } => {
-                let Some(link) = &self.pbft else {
+                let Some(replica) = self.pbft.as_ref().map(|l| l.replica.clone()) else {
                     debug!(%peer, "ordering request dropped: this node is not an MS replica");
                     return;
                 };
+                // A signer at its share may hold channels its clients gave up on.
+                if self.intake.at_share(&request.request.client)
+                    && self.replies_swept.elapsed() >= Duration::from_secs(1)
+                {
+                    self.forget_closed_replies();
+                }
                 let ms = self.ms_replicas();
                 let config = self.view.borrow().config.clone();
                 let who = Signers {
                     authority: &self.authority,
                     config: &config,
                     ms: &ms,
+                    anyone: self.ms_runtime.is_none(),
                 };
                 if let Err(e) = self.intake.admit(&request, &who) {
                     debug!(%peer, "ordering request refused: {e}");
                     return;
                 }
                 let key = (request.request.client.to_bytes(), request.request.timestamp);
-                let replica = link.replica.clone();
                 if replica.try_send(Deliver(Event::Request(request))).is_err() {
                     self.intake.done(&key.0);
                     self.counters.pbft_dropped += 1;
@@ -919,21 +928,27 @@ impl NetTask {
             | Outbound::Handover { .. }
             | Outbound::Retired { .. } => {}
         }
-        // Channels of requests that will never be answered (the client went away, the request
-        // was a duplicate) expire with the request timeout; forget the closed ones.
         if self.intake.held() > ORDER_PENDING_MAX / 2 {
-            let intake = &mut self.intake;
-            self.pending_replies.retain(|(signer, _), chs| {
-                chs.retain(|c| {
-                    let open = c.is_open();
-                    if !open {
-                        intake.done(signer);
-                    }
-                    open
-                });
-                !chs.is_empty()
-            });
+            self.forget_closed_replies();
         }
+    }
+
+    /// Channels of requests that will never be answered (the client went away, the request
+    /// was a duplicate) expire with the request timeout: forget the closed ones and give their
+    /// room back. A full scan, so at most once a second when a signer's share is what is full.
+    fn forget_closed_replies(&mut self) {
+        self.replies_swept = Instant::now();
+        let intake = &mut self.intake;
+        self.pending_replies.retain(|(signer, _), chs| {
+            chs.retain(|c| {
+                let open = c.is_open();
+                if !open {
+                    intake.done(signer);
+                }
+                open
+            });
+            !chs.is_empty()
+        });
     }
 
     /// An HTTP analyser request: from this host it is answered; from another it needs an

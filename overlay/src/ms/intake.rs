@@ -1,5 +1,6 @@
 //! Which order requests an MS replica's host queues, decided before it keeps anything for
-//! one: the signer must be one the MS admits (the authority, a member, an MS replica of the
+//! one: the signer must be one the MS admits (any signer, for an application that admits
+//! everyone) (the authority, a member, an MS replica of the
 //! current or the retiring instance), the signature must verify, and the signer must have room
 //! in its share of the reply table. MS replicas' own requests have room kept for them, so a
 //! member flooding requests cannot stop probes, evictions or the handover.
@@ -21,6 +22,9 @@ pub struct Signers<'a> {
     pub config: &'a Configuration,
     /// The replicas of the current and the retiring MS instance.
     pub ms: &'a BTreeSet<NodeId>,
+    /// The replicated application admits any signer (PBFT's null application, which the
+    /// ordering benches run): only signatures and shares are checked.
+    pub anyone: bool,
 }
 
 /// Why a request was not queued.
@@ -79,7 +83,7 @@ impl OrderIntake {
         let id = NodeId::of(signer);
         let class = if who.ms.contains(&id) {
             Class::Own
-        } else if signer == who.authority || who.config.member(&id).is_some() {
+        } else if who.anyone || signer == who.authority || who.config.member(&id).is_some() {
             Class::Outside
         } else {
             self.counts.not_admitted += 1;
@@ -99,6 +103,11 @@ impl OrderIntake {
     /// its room is free again.
     pub fn done(&mut self, signer: &[u8; 32]) {
         self.shares.give_back(signer);
+    }
+
+    /// Whether `signer` holds its whole share now.
+    pub fn at_share(&self, signer: &PublicKey) -> bool {
+        self.shares.held_by(&signer.to_bytes()) >= self.shares.limits().per_party
     }
 
     /// Reply channels held now.

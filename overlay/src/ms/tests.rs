@@ -1041,6 +1041,7 @@ mod intake {
             authority: &authority().public(),
             config: &config,
             ms: &ms,
+            anyone: false,
         };
         let mut intake = OrderIntake::new(LIMITS);
         let stranger = key(5_000);
@@ -1060,6 +1061,16 @@ mod intake {
         assert_eq!((counts.not_admitted, counts.bad_signature), (1, 1));
         intake.admit(&order(&authority(), 1), &who).unwrap();
         assert_eq!(intake.held(), 1);
+        // An application that admits anyone (PBFT's null one) still needs the signature.
+        let open = Signers {
+            anyone: true,
+            ..who
+        };
+        intake.admit(&order(&stranger, 1), &open).unwrap();
+        assert_eq!(
+            intake.admit(&forged, &open),
+            Err(IntakeRefusal::BadSignature)
+        );
     }
 
     #[test]
@@ -1071,6 +1082,7 @@ mod intake {
             authority: &authority().public(),
             config: &config,
             ms: &ms,
+            anyone: false,
         };
         let by_id = |id: NodeId| (1..=8).map(key).find(|k| NodeId::of(&k.public()) == id);
         let ms_key = by_id(config.ms_group[0]).unwrap();
@@ -1080,8 +1092,10 @@ mod intake {
             .collect();
         let mut intake = OrderIntake::new(LIMITS);
         for t in 0..3 {
+            assert!(!intake.at_share(&others[0].public()));
             intake.admit(&order(&others[0], t), &who).unwrap();
         }
+        assert!(intake.at_share(&others[0].public()));
         assert_eq!(
             intake.admit(&order(&others[0], 3), &who),
             Err(IntakeRefusal::Full(Refusal::PartyFull(3)))
