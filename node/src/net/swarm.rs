@@ -435,10 +435,19 @@ impl NetTask {
             .collect()
     }
 
-    /// The replicas of this node's MS instance and of the one it retired last.
+    /// The replicas of this node's MS instance and of the one it retired last, and the old
+    /// and new holders of their handovers: the new holders order `Ready` before this host
+    /// adopts the epoch that makes them members.
     fn ms_replicas(&self) -> BTreeSet<NodeId> {
-        let links = self.pbft.iter().chain(self.retiring.iter());
-        links.flat_map(|l| l.nodes.iter().copied()).collect()
+        let mut ids = BTreeSet::new();
+        for link in self.pbft.iter().chain(self.retiring.iter()) {
+            ids.extend(link.nodes.iter().copied());
+            if let Some(h) = &link.view.borrow().handover {
+                ids.extend(h.old_holders.iter().copied());
+                ids.extend(h.new_holders.iter().map(NodeId::of));
+            }
+        }
+        ids
     }
 
     fn exchange_all(&mut self) {

@@ -20,7 +20,8 @@ pub struct Signers<'a> {
     pub authority: &'a PublicKey,
     /// The host's current configuration.
     pub config: &'a Configuration,
-    /// The replicas of the current and the retiring MS instance.
+    /// The replicas of the current and the retiring MS instance, and the holders of their
+    /// handovers (new holders order before the host's configuration lists them).
     pub ms: &'a BTreeSet<NodeId>,
     /// The replicated application admits any signer (PBFT's null application, which the
     /// ordering benches run): only signatures and shares are checked.
