@@ -937,14 +937,16 @@ impl NetTask {
             | Outbound::Handover { .. }
             | Outbound::Retired { .. } => {}
         }
-        if self.intake.held() > ORDER_PENDING_MAX / 2 {
+        if self.intake.held() > ORDER_PENDING_MAX / 2
+            && self.replies_swept.elapsed() >= Duration::from_secs(1)
+        {
             self.forget_closed_replies();
         }
     }
 
     /// Channels of requests that will never be answered (the client went away, the request
     /// was a duplicate) expire with the request timeout: forget the closed ones and give their
-    /// room back. A full scan, so at most once a second when a signer's share is what is full.
+    /// room back. A full scan, so at most once a second.
     fn forget_closed_replies(&mut self) {
         self.replies_swept = Instant::now();
         let intake = &mut self.intake;

@@ -12,10 +12,16 @@ use std::time::{Duration, Instant};
 use libp2p::PeerId;
 use libp2p::request_response::{OutboundRequestId, ResponseChannel};
 use overlay::config::Configuration;
+use overlay::constants::{
+    FRESHNESS_BURST, FRESHNESS_PER_SECOND, FRESHNESS_SESSIONS_PER_PEER, RATE_PARTIES_MAX,
+    SIGNING_SESSIONS_MAX as SESSIONS_MAX, SIGNING_SESSIONS_RESERVED,
+};
 use overlay::encoding::{decode_domain, domain_bytes};
 use overlay::epoch::{EpochCert, EpochStatement};
 use overlay::freshness::{FreshnessCert, FreshnessStatement};
+use overlay::guard::{Class, Rate, RateLimits, ShareLimits, Shares};
 use overlay::id::{Epoch, Hash, NodeId};
+use overlay::threshold::nonces::Asker;
 use overlay::threshold::session::{CoordAction, Coordinator, HolderReply, SignMsg, Signer};
 use overlay::threshold::{KeyPackage, PublicKeyPackage};
 use overlay::wire::Response;
@@ -24,12 +30,6 @@ use tracing::{debug, info, warn};
 
 use super::peers::peer_id_of;
 
-use overlay::constants::{
-    FRESHNESS_BURST, FRESHNESS_PER_SECOND, FRESHNESS_SESSIONS_PER_PEER, RATE_PARTIES_MAX,
-    SIGNING_SESSIONS_MAX as SESSIONS_MAX, SIGNING_SESSIONS_RESERVED,
-};
-use overlay::guard::{Class, Rate, RateLimits, ShareLimits, Shares};
-use overlay::threshold::nonces::Asker;
 /// How long a round waits before the coordinator tries other holders.
 const ROUND_TIMEOUT_MS: u64 = 1500;
 
@@ -251,7 +251,8 @@ impl Tsig {
         }
     }
 
-    /// Starts a session certifying `nonce` fresh in `config`'s epoch for `peer`; `channel` gets the certificate or the reason there is none.
+    /// Starts a session certifying `nonce` fresh in `config`'s epoch for `peer`; `channel`
+    /// gets the certificate or the reason there is none.
     pub fn start_freshness(
         &mut self,
         nonce: [u8; 32],
