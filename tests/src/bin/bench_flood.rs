@@ -43,9 +43,23 @@ fn main() {
     };
     let mut rows = Vec::new();
     for scale in scales {
-        let o = trial::run(scale);
-        eprintln!("scale {scale}: {}", o.flood);
-        rows.push(row(&o));
+        // A trial whose revocation or join did not go through is a result, not a crash: it
+        // is recorded with the reason, and the larger sizes still run.
+        match std::panic::catch_unwind(|| trial::run(scale)) {
+            Ok(o) => {
+                eprintln!("scale {scale}: {}", o.flood);
+                rows.push(row(&o));
+            }
+            Err(e) => {
+                let why = e
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "the trial panicked".into());
+                eprintln!("scale {scale}: FAILED: {why}");
+                rows.push(json!({ "scale": scale, "failed": why }));
+            }
+        }
     }
     println!("{}", trial::table(&rows));
     if let Some(path) = arg(&args, "--json") {

@@ -263,6 +263,15 @@ pub fn table(rows: &[serde_json::Value]) -> String {
          |---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in rows {
+        if let Some(why) = r["failed"].as_str() {
+            let first = why.lines().next().unwrap_or(why);
+            out += &format!(
+                "| scale {} | **did not finish**: {} ||||||||||||\n",
+                r["scale"],
+                first.replace('|', "/")
+            );
+            continue;
+        }
         let f = |k: &str| r[k].as_f64().unwrap_or(f64::NAN);
         let refused = |k: &str| r["refused"][k].as_u64().unwrap_or(0);
         out += &format!(
