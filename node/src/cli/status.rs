@@ -89,17 +89,22 @@ fn print_transfer(t: &overlay::wire::TransferStatus) {
     }
 }
 
+/// `items` joined with commas, or "none".
+fn listing(items: Vec<String>) -> String {
+    if items.is_empty() {
+        "none".to_string()
+    } else {
+        items.join(", ")
+    }
+}
+
 fn print_refused(r: &overlay::status::Refused) {
     let refused: Vec<String> = rampart::metrics::refused_by_bound(r)
         .iter()
         .filter(|(_, n)| *n > 0)
         .map(|(bound, n)| format!("{bound} {n}"))
         .collect();
-    let refused = if refused.is_empty() {
-        "none".to_string()
-    } else {
-        refused.join(", ")
-    };
+    let refused = listing(refused);
     println!(
         "bounds    refused: {refused}; order replies held {}",
         r.order_held
@@ -148,12 +153,7 @@ pub(super) fn print_table(r: &StatusReport) {
         }
     }
     if let Some(s) = &r.store {
-        let refused: Vec<String> = s.refused.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        let refused = if refused.is_empty() {
-            "none".to_string()
-        } else {
-            refused.join(", ")
-        };
+        let refused = listing(s.refused.iter().map(|(k, v)| format!("{k} {v}")).collect());
         println!(
             "store     ~{} keyed and ~{} content objects; {} requests served; refused: {refused}",
             s.keyed, s.content, s.served

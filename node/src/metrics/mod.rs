@@ -379,11 +379,18 @@ mod tests {
             history: vec![],
             revoked: vec![],
             events: vec![],
-            refused: Default::default(),
+            refused: overlay::status::Refused {
+                connections: 5,
+                order_held: 2,
+                ..Default::default()
+            },
         };
         let text = render(&r);
         for line in [
             "rampart_epoch 7",
+            "rampart_refused_total{bound=\"connections\"} 5",
+            "rampart_refused_total{bound=\"order_full\"} 0",
+            "rampart_order_replies_held 2",
             "rampart_transfer_pending_ranges 4",
             "rampart_transfer_done_ratio 0.25",
             "rampart_transfer_bytes_fetched_total 1234",
