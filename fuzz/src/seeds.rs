@@ -817,7 +817,13 @@ fn certificates(s: &mut Seeds) {
             file_bytes("rampart-certificate/1", &c.to_bytes()),
         );
     }
-    let token = AnalystToken::sign(&client(), CREDENTIAL.clone(), NOW.plus_secs(3600));
+    let token = AnalystToken::sign(
+        &client(),
+        CREDENTIAL.clone(),
+        gate().me,
+        NOW.plus_secs(3600),
+        [7; 16],
+    );
     s.add("analyst_token", "token", token.to_hex().into_bytes());
 }
 

@@ -386,13 +386,15 @@ async fn analyser_walkthrough(exe: &Path, dir: &Path, base: u16) -> anyhow::Resu
         &["analyze", "--peer", &addr(base, 0), "--credential", &cred_s],
     )?;
     println!(
-        "\n== from another host the HTTP analyser needs a token signed with an `analyze` credential:"
+        "\n== from another host the HTTP analyser needs a token for that node, signed with an `analyze` credential:"
     );
     shown(
         exe,
         &[
             "analyze",
             "--token",
+            "--peer",
+            &addr(base, 0),
             "--credential",
             &cred_s,
             "--valid",

@@ -69,3 +69,13 @@ pub const CONNECTIONS_PER_PEER: u32 = 8;
 
 const _: () = assert!(CONNECTIONS_PENDING_PER_IP <= CONNECTIONS_PENDING_MAX as usize);
 const _: () = assert!(CONNECTIONS_PER_IP <= CONNECTIONS_INCOMING_MAX as usize);
+
+/// The longest an HTTP analyser token may be valid for, in seconds: short, since a token
+/// travels in headers that proxies and browsers may keep.
+pub const ANALYST_TOKEN_SECS_MAX: u64 = 3_600;
+/// Tokens a node keeps as revoked until they expire, in all.
+pub const ANALYST_REVOKED_MAX: usize = 4_096;
+/// Of those, revoked by the holder of one credential.
+pub const ANALYST_REVOKED_PER_CREDENTIAL: usize = 64;
+
+const _: () = assert!(ANALYST_REVOKED_PER_CREDENTIAL <= ANALYST_REVOKED_MAX);

@@ -83,6 +83,18 @@ pub fn rampart_fails(args: &[&str]) -> String {
 /// `GET path` from `addr` over plain HTTP/1.1, with a bearer token if given: the status code
 /// and the body.
 pub fn http_get(addr: &str, path: &str, token: Option<&str>) -> Result<(u16, String), String> {
+    http_request(addr, "GET", path, addr, token)
+}
+
+/// `method path` to `addr` over plain HTTP/1.1 with `host` as its Host header, and a bearer
+/// token if given: the status code and the body.
+pub fn http_request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    host: &str,
+    token: Option<&str>,
+) -> Result<(u16, String), String> {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr).map_err(|e| format!("{addr}: {e}"))?;
     s.set_read_timeout(Some(Duration::from_secs(10)))
@@ -90,7 +102,7 @@ pub fn http_get(addr: &str, path: &str, token: Option<&str>) -> Result<(u16, Str
     let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n"
     )
     .map_err(|e| e.to_string())?;
     let mut raw = String::new();

@@ -16,7 +16,7 @@ use overlay::dbqs::wire::StoreRequest;
 use overlay::id::{ClientId, Epoch};
 use rampart::net::client::store_request;
 use rampart_tests::cluster::{Cluster, status_of};
-use rampart_tests::{rampart, rampart_fails, rampart_ok, wait_for};
+use rampart_tests::{http_request, rampart, rampart_fails, rampart_ok, wait_for};
 
 fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8")
@@ -81,7 +81,11 @@ fn revoked_everywhere(c: &Cluster, client: &ClientId) -> Result<(), String> {
 #[test]
 fn clients_are_registered_refused_renewed_revoked_and_shut_out_and_analysts_see_status() {
     let mut c = Cluster::genesis(4);
-    c.node_config = "[ms]\nepoch_interval_ms = 1500\n[http]\nlisten = \"0.0.0.0:0\"\n".into();
+    // The analyser listens on every address and answers to this host's outside address.
+    let outside = outside_address().map_or(String::new(), |ip| ip.to_string());
+    c.node_config = format!(
+        "[ms]\nepoch_interval_ms = 1500\n[http]\nlisten = \"0.0.0.0:0\"\nhosts = [\"{outside}\"]\n"
+    );
     c.start_all();
     c.wait_meshed(Duration::from_secs(90));
     let admin = c.admin_dir();
@@ -276,12 +280,25 @@ fn clients_are_registered_refused_renewed_revoked_and_shut_out_and_analysts_see_
     let err = rampart_fails(&[
         "analyze",
         "--token",
+        "--peer",
+        &c.nodes[0].addr,
         "--credential",
         s(&root.join("clients/reader.cred")),
     ]);
     assert!(err.contains("does not grant `analyze`"), "{err}");
-    let token = rampart_ok(&["analyze", "--token", "--credential", s(&analyst_cred)]);
-    let token = token.trim();
+    let token_for = |node: usize| {
+        let t = rampart_ok(&[
+            "analyze",
+            "--token",
+            "--peer",
+            &c.nodes[node].addr,
+            "--credential",
+            s(&analyst_cred),
+        ]);
+        t.trim().to_string()
+    };
+    let (token, token_of_node1) = (token_for(0), token_for(1));
+    let token = token.as_str();
 
     // Over HTTP from another address of this host: refused without a token or with a bad
     // one, answered with the analyst's.
@@ -304,9 +321,39 @@ fn clients_are_registered_refused_renewed_revoked_and_shut_out_and_analysts_see_
     assert_eq!(code, 200, "{body}");
     let json: serde_json::Value = serde_json::from_str(&body).expect("JSON");
     assert_eq!(json["members"].as_array().map(Vec::len), Some(4));
-    let (code, body) = http_get(&remote, &format!("/metrics?token={token}"), None);
+    let (code, body) = http_get(&remote, "/metrics", Some(token));
     assert_eq!(code, 200, "{body}");
     assert!(body.contains("rampart_epoch"), "{body}");
+    let (code, body) = http_get(&remote, &format!("/metrics?token={token}"), None);
+    assert_eq!(code, 403, "a token in the URL is refused: {body}");
+    assert!(body.contains("header"), "{body}");
+    let (code, body) = http_get(&remote, "/status", Some(&token_of_node1));
+    assert_eq!(code, 403, "node 1's token at node 0: {body}");
+    assert!(body.contains("is for node"), "{body}");
+    // DNS rebinding: the right address, a name that is not this node's.
+    let (code, body) = http_request(
+        &remote,
+        "GET",
+        "/status",
+        "rebind.attacker.example",
+        Some(token),
+    )
+    .expect("an HTTP answer");
+    assert_eq!(code, 403, "{body}");
+    assert!(body.contains("not a name of this node"), "{body}");
+    let (code, body) = http_request(&remote, "GET", "/", "rebind.attacker.example:80", None)
+        .expect("an HTTP answer");
+    assert_eq!(code, 403, "the dashboard too: {body}");
+    // Logging out revokes that token at once, and only that one.
+    let (code, body) =
+        http_request(&remote, "POST", "/logout", &remote, Some(token)).expect("an HTTP answer");
+    assert_eq!(code, 200, "{body}");
+    let (code, body) = http_get(&remote, "/status", Some(token));
+    assert_eq!(code, 403, "{body}");
+    assert!(body.contains("revoked"), "{body}");
+    let fresh = token_for(0);
+    let (code, body) = http_get(&remote, "/status", Some(&fresh));
+    assert_eq!(code, 200, "a new token works: {body}");
     let (code, _) = http_get(&http.replace("0.0.0.0", "127.0.0.1"), "/status", None);
     assert_eq!(code, 200, "this host needs no token");
 }

@@ -6,9 +6,9 @@
 use std::time::{Duration, Instant};
 
 use rampart::client::{Client, ClientOptions};
-use rampart_tests::cluster::Cluster;
-use rampart_tests::wait_for;
-use rampart_tests::webdriver::{Browser, http, test_output_dir};
+use rampart_tests::cluster::{Cluster, status_of};
+use rampart_tests::webdriver::{Browser, test_output_dir};
+use rampart_tests::{rampart_ok, wait_for};
 use serde_json::Value;
 
 /// What the page shows now: the header's member count and epoch, the distinct nodes drawn on
@@ -22,19 +22,11 @@ return { members: text('member-count'), epoch: text('epoch'), drawn, conn: text(
 "#;
 
 /// The node's `/status`, fetched over HTTP as the page fetches it.
-fn status(addr: &str) -> Result<Value, String> {
-    let (code, body) = http(addr, "GET", "/status", None, Duration::from_secs(10))?;
-    if code != 200 {
-        return Err(format!("/status: {code}"));
-    }
-    serde_json::from_slice(&body).map_err(|e| format!("/status is not JSON: {e}"))
-}
-
 /// Waits until the page shows `members` members at an epoch `epoch_ok` accepts, with every
 /// member of the node's own status drawn on the ring and the last fetch having succeeded.
 fn wait_page(
     b: &Browser,
-    http_addr: &str,
+    node_addr: &str,
     members: usize,
     limit: Duration,
     epoch_ok: impl Fn(u64) -> bool,
@@ -44,7 +36,8 @@ fn wait_page(
         limit,
         || {
             let page = b.execute(READ_PAGE, &[])?;
-            let st = status(http_addr)?;
+            // Over libp2p: this node trusts no loopback HTTP request without a token.
+            let st = status_of(node_addr)?;
             let epoch = st["epoch"].as_u64().ok_or("no epoch in /status")?;
             let shown_epoch = page["epoch"].as_str().and_then(|e| e.parse::<u64>().ok());
             if page["members"].as_str() != Some(&members.to_string())
@@ -92,8 +85,9 @@ fn the_dashboard_follows_a_join_without_a_reload() {
     // The browser first: a machine without it fails at once, saying what to install.
     let b = Browser::start(1400, 1800).expect("start headless chromium");
     let mut c = Cluster::genesis(5);
-    // Close an epoch a second after a change is queued, so the join shows soon.
-    c.node_config = "[ms]\nepoch_interval_ms = 1000\n".into();
+    // Close an epoch a second after a change is queued, so the join shows soon; loopback is
+    // not trusted, as behind a proxy, so the page works only with a token.
+    c.node_config = "[ms]\nepoch_interval_ms = 1000\n[http]\ntrust_loopback = false\n".into();
     c.start_all();
     let statuses = c.wait_meshed(Duration::from_secs(90));
     let addr = statuses[0]["http"]
@@ -117,14 +111,39 @@ fn the_dashboard_follows_a_join_without_a_reload() {
 
     b.goto(&format!("http://{addr}/"))
         .expect("open the dashboard");
-    let before = wait_page(&b, &addr, 5, Duration::from_secs(60), |_| true);
+    wait_for(
+        "the page without a token to be refused",
+        Duration::from_secs(30),
+        || {
+            let page = b.execute(READ_PAGE, &[])?;
+            match page["conn"].as_str().unwrap_or("") {
+                c if c.contains("HTTP 403") => Ok(()),
+                c => Err(format!("page says {c:?}")),
+            }
+        },
+    );
+    c.client("analyst", "analyze", "1d");
+    let analyst = c.root.path().join("clients/analyst.cred");
+    let token = rampart_ok(&[
+        "analyze",
+        "--token",
+        "--peer",
+        &c.nodes[0].addr,
+        "--credential",
+        analyst.to_str().expect("utf-8 path"),
+    ]);
+    b.goto(&format!("http://{addr}/#token={}", token.trim()))
+        .expect("open the dashboard with a token");
+    let before = wait_page(&b, &c.nodes[0].addr, 5, Duration::from_secs(60), |_| true);
     // Set once; still there later only if the page was never reloaded.
     b.execute("window.rampartTestMarker = true;", &[])
         .expect("mark the page");
     screenshot(&b, "dashboard-5.png");
 
     c.join();
-    let after = wait_page(&b, &addr, 6, Duration::from_secs(120), |e| e > before);
+    let after = wait_page(&b, &c.nodes[0].addr, 6, Duration::from_secs(120), |e| {
+        e > before
+    });
     let page = b.execute(READ_PAGE, &[]).expect("read the page");
     assert_eq!(
         page["marker"], true,

@@ -15,8 +15,10 @@ use overlay::wire::{Request, Response};
 use rampart::net::client;
 use rampart::timeutil::{self, now, parse_expiry};
 
-/// Prints a token for the HTTP analyser, signed with the credential's key.
-pub fn token(credential: &Path, valid: &str) -> anyhow::Result<()> {
+/// Prints a token for the HTTP analyser of `peer`, signed with the credential's key. The
+/// node is asked for its status with the credential first: that tells which node the token
+/// is for, and says now, not at the first browser request, if the credential is refused.
+pub fn token(credential: &Path, valid: &str, peer: &str, timeout: Duration) -> anyhow::Result<()> {
     let cred = bootstrap::credential::read(credential)
         .with_context(|| format!("{}: not a client credential", credential.display()))?;
     let CertBody::Client { caps, .. } = &cred.cert.content.body else {
@@ -31,13 +33,25 @@ pub fn token(credential: &Path, valid: &str) -> anyhow::Result<()> {
     let now = now();
     let wanted = parse_expiry(valid, now).map_err(|e| anyhow::anyhow!("--valid: {e}"))?;
     if wanted.0 > now.0 + TOKEN_SECS_MAX {
-        bail!("--valid: a token may be valid for at most {TOKEN_SECS_MAX} s (7 days)");
+        bail!("--valid: a token may be valid for at most {TOKEN_SECS_MAX} s (1 hour)");
     }
     let not_after = wanted.min(cred.cert.content.not_after);
-    let t = AnalystToken::sign(&cred.key, cred.cert, not_after).to_hex();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let req = Request::Analyze(Box::new(cred.cert.clone()));
+    let node = match rt.block_on(client::request_as(peer, &cred.key, req, timeout))? {
+        Response::Status(r) => r.node,
+        Response::Refused(why) => bail!("{peer} refused the credential: {why}"),
+        other => bail!("{peer} answered with something else: {other:?}"),
+    };
+    let mut nonce = [0; 16];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut nonce);
+    let t = AnalystToken::sign(&cred.key, cred.cert, node, not_after, nonce).to_hex();
     println!("{t}");
     eprintln!(
-        "valid until {}; use it as `Authorization: Bearer <token>` or open http://<node>/?token=<token>",
+        "for node {} only, valid until {}; send it as `Authorization: Bearer <token>`, open http://<node>/#token=<token> for the dashboard, and POST /logout with it to revoke it",
+        node.0.short(),
         timeutil::show(not_after)
     );
     Ok(())

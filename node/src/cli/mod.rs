@@ -63,18 +63,18 @@ enum Cmd {
     /// What a node's dashboard shows, in the terminal: members and probe health, the ring
     /// share, transfer progress, latencies, epoch history, evictions and revocations. From
     /// another host, pass a credential granting `analyze`. With --token, print a token for
-    /// the HTTP analyser of a node on another host instead.
+    /// that node's HTTP analyser instead.
     Analyze {
         /// The node's multiaddr, e.g. /ip4/127.0.0.1/tcp/7700.
-        #[arg(long, required_unless_present = "token")]
-        peer: Option<String>,
+        #[arg(long)]
+        peer: String,
         /// A client credential granting `analyze` (from `rampart admin add-client`).
         #[arg(long)]
         credential: Option<PathBuf>,
-        /// Print a token for the HTTP analyser (needs --credential) and exit.
+        /// Print a token for the node's HTTP analyser (needs --credential) and exit.
         #[arg(long, requires = "credential")]
         token: bool,
-        /// How long the token is valid (at most 7 days).
+        /// How long the token is valid (at most 1 hour).
         #[arg(long, default_value = "1h")]
         valid: String,
         /// Print JSON (the HTTP /status) instead of text.
@@ -245,17 +245,14 @@ pub fn run() -> anyhow::Result<()> {
             timeout,
         } => {
             init_logging("warn,libp2p=error");
-            match (token, credential, peer) {
-                (true, Some(c), _) => analyze::token(&c, &valid),
-                (_, c, Some(p)) => analyze::run(
-                    &p,
+            match (token, credential) {
+                (true, Some(c)) => analyze::token(&c, &valid, &peer, timeout.into()),
+                (_, c) => analyze::run(
+                    &peer,
                     c.as_deref(),
                     json,
                     watch.map(Into::into),
                     timeout.into(),
-                ),
-                _ => anyhow::bail!(
-                    "give --peer (and --credential from another host), or --token --credential"
                 ),
             }
         }

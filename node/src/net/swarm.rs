@@ -177,6 +177,8 @@ pub struct NetTask {
     pending_replies: HashMap<([u8; 32], u64), Vec<ResponseChannel<SignedReply>>>,
     /// Who may have a reply channel kept in `pending_replies`, and how many.
     intake: OrderIntake,
+    /// HTTP analyser tokens revoked before they expire.
+    revoked_tokens: overlay::analyst::revoked::Revoked,
     /// When closed reply channels were last forgotten.
     replies_swept: Instant,
     tsig: Tsig,
@@ -247,6 +249,7 @@ impl NetTask {
             pbft,
             pending_replies: HashMap::new(),
             intake: OrderIntake::default(),
+            revoked_tokens: Default::default(),
             replies_swept: Instant::now(),
             tsig,
             submitter,
@@ -962,24 +965,22 @@ impl NetTask {
         });
     }
 
-    /// An HTTP analyser request: from this host it is answered; from another it needs an
-    /// analyst's token.
+    /// An HTTP analyser request, on the grounds its HTTP side found (`overlay::analyst`).
     fn answer_http(&mut self, ask: crate::analyzer::Ask) {
         let view = self.view.borrow().clone();
         let ring = self.current_ring(&view.config);
-        let allowed = match &ask.token {
-            _ if !ask.remote => Ok(()),
-            None => Err("from another host, the analyser needs a token: `rampart analyze --token --credential <an analyze credential>`".to_string()),
-            Some(t) => overlay::analyst::AnalystToken::from_hex(t)
-                .and_then(|t| {
-                    t.check(&self.gate(&view, &ring))
-                        .map_err(|r| r.to_string())
-                }),
+        let gate = self.gate(&view, &ring);
+        let now = gate.now;
+        let answer = match ask.grounds.admit(&gate, &self.revoked_tokens) {
+            Err(why) => Err(why),
+            Ok(_) if ask.want == crate::analyzer::Want::Status => Ok(Some(self.status(&view))),
+            Ok(None) => Err("only a token can be logged out; this request carries none".into()),
+            Ok(Some(t)) => self.revoked_tokens.revoke(t, now).map(|()| None),
         };
-        if let Err(why) = &allowed {
+        if let Err(why) = &answer {
             debug!("HTTP analyser request refused: {why}");
         }
-        let _ = ask.reply.send(allowed.map(|()| self.status(&view)));
+        let _ = ask.reply.send(answer);
     }
 
     /// Who may see this node's status over the control protocol: members, anyone on this

@@ -45,6 +45,13 @@ pub struct Http {
     /// Address of the analyser (`/status`, `/metrics`); "" turns it off. Default
     /// `127.0.0.1:0` (loopback, a free port, shown by `rampart status`).
     pub listen: Option<String>,
+    /// Answer loopback connections without a token. Default true; set it false when a
+    /// reverse proxy or a port forward on this host leads to the analyser, since every
+    /// request then comes from loopback.
+    pub trust_loopback: Option<bool>,
+    /// Names the `Host` header may carry beside localhost, 127.0.0.1 and ::1 (and the listen
+    /// address's own IP). Default none.
+    pub hosts: Option<Vec<String>>,
 }
 
 /// The `[transfer]` table.
@@ -157,6 +164,8 @@ probe_misses = 5                   # missed challenges in a row before a member 
 
 [http]
 listen = "127.0.0.1:0"             # the analyser: /status, /metrics; port 0 picks one; "" for none
+trust_loopback = true              # no token from this host; false behind a proxy or port forward
+hosts = []                         # Host names it answers to beside loopback and the listen IP
 
 [transfer]
 rate_mib_s = 64                    # most MiB/s stored by incoming state transfer; 0: no limit
@@ -205,6 +214,8 @@ pub struct Settings {
     pub transfer_ranges: usize,
     /// Where the HTTP analyser listens (none: off).
     pub http_listen: Option<String>,
+    /// Whom the HTTP analyser answers.
+    pub http_policy: overlay::analyst::http::Policy,
     /// Lie on purpose (test builds only); empty: an honest node.
     pub byzantine: Vec<crate::byzantine::Behaviour>,
 }
@@ -286,10 +297,18 @@ pub fn load(path: Option<&Path>, flags: Overrides) -> anyhow::Result<Settings> {
             .and_then(|t| t.ranges_at_once)
             .unwrap_or(4)
             .clamp(1, 64),
-        http_listen: match file.http.and_then(|h| h.listen) {
+        http_listen: match file.http.clone().and_then(|h| h.listen) {
             Some(l) if l.is_empty() => None,
             Some(l) => Some(l),
             None => Some("127.0.0.1:0".into()),
+        },
+        http_policy: overlay::analyst::http::Policy {
+            trust_loopback: file
+                .http
+                .as_ref()
+                .and_then(|h| h.trust_loopback)
+                .unwrap_or(true),
+            hosts: file.http.and_then(|h| h.hosts).unwrap_or_default(),
         },
         data_dir,
         key,

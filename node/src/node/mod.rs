@@ -176,8 +176,8 @@ pub fn start(settings: Settings) -> anyhow::Result<()> {
             http: match &settings.http_listen {
                 Some(listen) => {
                     let (tx, rx) = mpsc::channel(crate::analyzer::ASKS_MAX);
-                    let addr = crate::analyzer::start(listen, tx)?;
-                    info!(%addr, "HTTP analyser: / (dashboard), /status, /metrics");
+                    let addr = crate::analyzer::start(listen, tx, settings.http_policy.clone())?;
+                    info!(%addr, "HTTP analyser: / (dashboard), /status, /metrics, POST /logout");
                     Some((addr.to_string(), rx))
                 }
                 None => None,

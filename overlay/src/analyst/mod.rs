@@ -1,8 +1,9 @@
-//! Tokens for the HTTP analyser from another host. A browser cannot prove a key the way a
-//! libp2p connection does, so an analyst signs a short-lived token with the key of a
-//! credential granting `analyze` (`rampart analyze --token`) and passes it as a bearer token
-//! or a `?token=` query. The node checks the signature, the token's expiry (at most
-//! `TOKEN_SECS_MAX` ahead) and then the credential as for any client request.
+//! Tokens for the HTTP analyser. A browser cannot prove a key the way a libp2p connection
+//! does, so an analyst signs a token with the key of a credential granting `analyze`
+//! (`rampart analyze --token --peer <node>`) and sends it as `Authorization: Bearer`. A token
+//! names the one node it is for, lasts at most [`TOKEN_SECS_MAX`], and can be revoked on its
+//! own ([`revoked`]). The node checks the signature, the node, the expiry and then the
+//! credential as for any client request; [`http`] decides which requests need a token.
 
 use serde::{Deserialize, Serialize};
 
@@ -11,17 +12,23 @@ use crate::crypto::{self, SecretKey, Signature};
 use crate::dbqs::access::Gate;
 use crate::dbqs::replica::Refusal;
 use crate::encoding::{Domain, decode, encode};
+use crate::id::{Hash, NodeId};
 use crate::time::Timestamp;
 
+pub mod http;
+pub mod revoked;
+
 /// The longest a token may be valid for.
-pub const TOKEN_SECS_MAX: u64 = 7 * 86_400;
+pub const TOKEN_SECS_MAX: u64 = crate::constants::ANALYST_TOKEN_SECS_MAX;
 /// The longest token accepted, in hex digits.
 pub const TOKEN_HEX_MAX: usize = 8 * 1024;
 
 /// What the analyst signs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct Grant {
+    node: NodeId,
     not_after: Timestamp,
+    nonce: [u8; 16],
 }
 
 impl Domain for Grant {
@@ -33,20 +40,43 @@ impl Domain for Grant {
 pub struct AnalystToken {
     /// The analyst's credential.
     pub credential: Certificate,
+    /// The node it is for: another node refuses it, so a token a node saw cannot be replayed
+    /// at the rest.
+    pub node: NodeId,
     /// When the token stops being accepted.
     pub not_after: Timestamp,
-    /// The credential key's signature over the expiry.
+    /// Random: two tokens signed in one second differ, so revoking one leaves the other.
+    pub nonce: [u8; 16],
+    /// The credential key's signature over the node, the expiry and the nonce.
     pub sig: Signature,
 }
 
 impl AnalystToken {
-    /// A token for `credential`, signed with its key, valid until `not_after`.
-    pub fn sign(key: &SecretKey, credential: Certificate, not_after: Timestamp) -> AnalystToken {
+    /// A token for `credential` at `node`, signed with its key, valid until `not_after`;
+    /// `nonce` should be random.
+    pub fn sign(
+        key: &SecretKey,
+        credential: Certificate,
+        node: NodeId,
+        not_after: Timestamp,
+        nonce: [u8; 16],
+    ) -> AnalystToken {
         AnalystToken {
-            sig: key.sign(&Grant { not_after }),
+            sig: key.sign(&Grant {
+                node,
+                not_after,
+                nonce,
+            }),
             credential,
+            node,
             not_after,
+            nonce,
         }
+    }
+
+    /// What names this token in a revocation.
+    pub fn id(&self) -> Hash {
+        Hash::of(&[b"rampart/v1/analyst-token\0", &encode(self)])
     }
 
     /// As text for a header or a URL.
@@ -66,9 +96,16 @@ impl AnalystToken {
         decode(&bytes, TOKEN_HEX_MAX / 2).map_err(|e| format!("not a token: {e}"))
     }
 
-    /// Checks the token at `gate.now` and its credential at the gate.
+    /// Checks the token at `gate.now`, for node `gate.me`, and its credential at the gate.
     pub fn check(&self, gate: &Gate<'_>) -> Result<(), Refusal> {
         let now = gate.now;
+        if self.node != gate.me {
+            return Err(Refusal::Denied(format!(
+                "the token is for node {}, this is node {}",
+                self.node.0.short(),
+                gate.me.0.short()
+            )));
+        }
         if now > self.not_after {
             return Err(Refusal::Denied(format!(
                 "the token expired at {} (now {now})",
@@ -86,7 +123,9 @@ impl AnalystToken {
         crypto::verify(
             key,
             &Grant {
+                node: self.node,
                 not_after: self.not_after,
+                nonce: self.nonce,
             },
             &self.sig,
         )
