@@ -69,6 +69,9 @@ pub struct Refused {
     /// Gossip messages not forwarded (authored by a non-member, or not valid).
     #[serde(default)]
     pub gossip: u64,
+    /// PBFT frames from outside the MS groups, dropped without decoding.
+    #[serde(default)]
+    pub pbft_outsider: u64,
 }
 
 /// Epochs a status report summarises.

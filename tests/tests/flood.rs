@@ -35,7 +35,12 @@ fn outsiders_with_made_up_identities_do_not_stop_revocations_joins_or_epochs() {
         "a node's RSS passed {RSS_CEILING_KIB} KiB: {:?}",
         o.rss_kib
     );
-    for bound in ["order_not_admitted", "order_bad_signature", "connections"] {
+    for bound in [
+        "order_not_admitted",
+        "order_bad_signature",
+        "connections",
+        "pbft_outsider",
+    ] {
         assert!(
             o.refused(bound) > 0,
             "nothing refused at {bound}: {:?}",

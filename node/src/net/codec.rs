@@ -77,6 +77,91 @@ impl Wire for TransferReply {
     const MAX: usize = TRANSFER_REPLY_BYTES_MAX;
 }
 
+/// What a codec reads and writes: a typed message, or one kept as bytes.
+pub trait Frame: Sized + Send {
+    /// Largest frame accepted.
+    const MAX: usize;
+    /// From a frame's bytes.
+    fn from_frame(bytes: Vec<u8>) -> io::Result<Self>;
+    /// To a frame's bytes.
+    fn into_frame(self) -> Vec<u8>;
+}
+
+impl<M: Wire> Frame for M {
+    const MAX: usize = M::MAX;
+
+    fn from_frame(bytes: Vec<u8>) -> io::Result<M> {
+        M::from_wire(&bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))
+    }
+
+    fn into_frame(self) -> Vec<u8> {
+        encode(&self)
+    }
+}
+
+/// A message read but not decoded: decoding waits until its sender is known to be one it may
+/// come from, so that bytes from anyone else cost a copy, never a decode. (A PBFT frame of
+/// repeated requests, decoded, once cost seconds of CPU.)
+pub struct Undecoded<M> {
+    bytes: Vec<u8>,
+    of: PhantomData<fn() -> M>,
+}
+
+impl<M: Wire> Undecoded<M> {
+    /// `msg`, encoded.
+    pub fn of(msg: &M) -> Undecoded<M> {
+        Undecoded {
+            bytes: encode(msg),
+            of: PhantomData,
+        }
+    }
+
+    /// The message, bounded as `M` is.
+    pub fn decode(&self) -> Result<M, DecodeError> {
+        M::from_wire(&self.bytes)
+    }
+
+    /// Its size.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Whether it has no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+}
+
+impl<M> Clone for Undecoded<M> {
+    fn clone(&self) -> Self {
+        Undecoded {
+            bytes: self.bytes.clone(),
+            of: PhantomData,
+        }
+    }
+}
+
+impl<M> std::fmt::Debug for Undecoded<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Undecoded({} bytes)", self.bytes.len())
+    }
+}
+
+impl<M: Wire> Frame for Undecoded<M> {
+    const MAX: usize = M::MAX;
+
+    fn from_frame(bytes: Vec<u8>) -> io::Result<Undecoded<M>> {
+        Ok(Undecoded {
+            bytes,
+            of: PhantomData,
+        })
+    }
+
+    fn into_frame(self) -> Vec<u8> {
+        self.bytes
+    }
+}
+
 /// The acknowledgement of a one-way message.
 #[derive(Debug, Clone, Copy, Serialize, serde::Deserialize)]
 pub struct Ack;
@@ -121,9 +206,8 @@ pub async fn write_frame<T: AsyncWrite + Unpin + Send>(io: &mut T, bytes: &[u8])
     io.close().await
 }
 
-async fn read<M: Wire, T: AsyncRead + Unpin + Send>(io: &mut T) -> io::Result<M> {
-    let bytes = read_frame(io, M::MAX).await?;
-    M::from_wire(&bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))
+async fn read<M: Frame, T: AsyncRead + Unpin + Send>(io: &mut T) -> io::Result<M> {
+    M::from_frame(read_frame(io, M::MAX).await?)
 }
 
 /// Codec for a request type and a response type.
@@ -142,7 +226,7 @@ impl<Req, Resp> Clone for Codec<Req, Resp> {
 }
 
 #[async_trait::async_trait]
-impl<Req: Wire + 'static, Resp: Wire + 'static> libp2p::request_response::Codec
+impl<Req: Frame + 'static, Resp: Frame + 'static> libp2p::request_response::Codec
     for Codec<Req, Resp>
 {
     type Protocol = StreamProtocol;
@@ -167,7 +251,7 @@ impl<Req: Wire + 'static, Resp: Wire + 'static> libp2p::request_response::Codec
     where
         T: AsyncWrite + Unpin + Send,
     {
-        write_frame(io, &encode(&req)).await
+        write_frame(io, &req.into_frame()).await
     }
 
     async fn write_response<T>(
@@ -179,14 +263,14 @@ impl<Req: Wire + 'static, Resp: Wire + 'static> libp2p::request_response::Codec
     where
         T: AsyncWrite + Unpin + Send,
     {
-        write_frame(io, &encode(&res)).await
+        write_frame(io, &res.into_frame()).await
     }
 }
 
 /// The control protocol's codec.
 pub type ControlCodec = Codec<Request, Response>;
-/// PBFT messages, acknowledged.
-pub type PbftCodec = Codec<Signed, Ack>;
+/// PBFT messages, acknowledged; decoded only once the sender is known to be a replica.
+pub type PbftCodec = Codec<Undecoded<Signed>, Ack>;
 /// Client requests and replies.
 pub type OrderCodec = Codec<SignedRequest, SignedReply>;
 /// Threshold signing: a round's request and the holder's answer.
@@ -234,5 +318,26 @@ mod tests {
             });
             assert!(bad);
         }
+    }
+
+    #[test]
+    fn a_pbft_frame_is_read_undecoded_and_decoded_only_when_asked() {
+        let mut frame = 5u32.to_be_bytes().to_vec();
+        frame.extend_from_slice(&[0xff, 0xfe, 0xfd, 0xfc, 0xfb]);
+        let mut input = Cursor::new(frame);
+        let raw = futures::executor::block_on(read::<Undecoded<Signed>, _>(&mut input))
+            .expect("read without decoding");
+        assert_eq!(raw.len(), 5);
+        assert!(raw.decode().is_err(), "garbage fails once decoded");
+        let mut oversized = (MESSAGE_BYTES_MAX as u32 + 1).to_be_bytes().to_vec();
+        oversized.push(0);
+        let mut input = Cursor::new(oversized);
+        let err =
+            futures::executor::block_on(read::<Undecoded<Signed>, _>(&mut input)).unwrap_err();
+        assert_eq!(
+            err.kind(),
+            io::ErrorKind::InvalidData,
+            "the bound holds undecoded too"
+        );
     }
 }

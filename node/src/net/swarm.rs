@@ -41,7 +41,7 @@ use actors::epochs::{Epochs, OfferConfig, View};
 use actors::pbft::{Deliver, InstanceLink, Outbound, PbftView};
 
 use super::behaviour::{Behaviour, BehaviourEvent};
-use super::codec::Ack;
+use super::codec::{Ack, Undecoded};
 use super::outsider::Outsider;
 use super::peers::{parse_addrs, peer_id_of};
 use super::submitter::Submitter;
@@ -82,6 +82,8 @@ pub struct Counters {
     pub connections_refused: u64,
     /// Gossip messages not forwarded: authored by a non-member, or not valid.
     pub gossip_rejected: u64,
+    /// PBFT frames from outside the MS groups, dropped undecoded.
+    pub pbft_outsider: u64,
 }
 
 /// What this node does for the MS besides carrying configurations.
@@ -756,7 +758,7 @@ impl NetTask {
         }
     }
 
-    fn on_pbft(&mut self, ev: request_response::Event<Signed, Ack>) {
+    fn on_pbft(&mut self, ev: request_response::Event<Undecoded<Signed>, Ack>) {
         match ev {
             request_response::Event::Message {
                 peer,
@@ -779,6 +781,21 @@ impl NetTask {
                     .retiring
                     .as_ref()
                     .is_some_and(|l| l.peers.contains(&peer));
+                // The sender first, the body after: bytes from outside the groups are never
+                // decoded.
+                if !in_current && !in_retiring {
+                    self.counters.pbft_outsider += 1;
+                    debug!(%peer, bytes = request.len(), "pbft message from a peer outside the MS group dropped undecoded");
+                    return;
+                }
+                let request = match request.decode() {
+                    Ok(r) => r,
+                    Err(e) => {
+                        self.counters.request_failures += 1;
+                        debug!(%peer, "bad pbft message from a replica: {e}");
+                        return;
+                    }
+                };
                 // A peer in both groups may be talking to either instance: its signature, which
                 // names the instance, tells which (one check, only while an instance retires).
                 let retiring = in_retiring
@@ -908,6 +925,7 @@ impl NetTask {
             Outbound::To(to, msg) => {
                 if let Some(peer) = link.peers.get(to.0 as usize).copied() {
                     for msg in lie(&self.liar, to.0 as usize, msg) {
+                        let msg = Undecoded::of(&msg);
                         self.swarm.behaviour_mut().pbft.send_request(&peer, msg);
                     }
                 }
@@ -919,6 +937,7 @@ impl NetTask {
                         continue;
                     }
                     for msg in lie(&self.liar, i, msg.clone()) {
+                        let msg = Undecoded::of(&msg);
                         self.swarm.behaviour_mut().pbft.send_request(&peer, msg);
                     }
                 }
@@ -1054,6 +1073,7 @@ impl NetTask {
             nonces: self.tsig.nonces_refused(),
             connections: self.counters.connections_refused,
             gossip: self.counters.gossip_rejected,
+            pbft_outsider: self.counters.pbft_outsider,
         }
     }
 

@@ -20,9 +20,12 @@ use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, Swarm};
 use overlay::crypto::{PublicKey, SecretKey};
 use overlay::id::Hash;
-use overlay::pbft::{Request as Order, SignedRequest};
+use overlay::pbft::{
+    Batch, Payload, ReplicaIdx, Request as Order, Seq, Signed, SignedRequest, View,
+};
 use overlay::wire::Request;
 use rampart::net::behaviour::{Behaviour, BehaviourEvent, Timing};
+use rampart::net::codec::Undecoded;
 use rand::RngCore;
 
 /// How long an identity waits before dialling again after a refused or closed connection.
@@ -41,6 +44,9 @@ pub enum Attack {
     Config,
     /// Junk published on the probe topic (never answered: counted as sent only).
     Gossip,
+    /// Well-formed PBFT pre-prepares of 10,000 requests each (about 1.5 MB: costly to
+    /// decode), from outside the MS group.
+    Pbft,
     /// Nothing: holds a connection slot.
     Hold,
 }
@@ -247,9 +253,44 @@ impl Identity {
                 rand::rngs::OsRng.fill_bytes(&mut junk);
                 let _ = b.gossip.publish(topic, junk);
             }
+            Attack::Pbft => {
+                b.pbft.send_request(&peer, expensive_pbft_frame().clone());
+            }
             Attack::Hold => {}
         }
     }
+}
+
+/// One PBFT frame that is expensive to decode, made once (signing its requests takes a
+/// while) and sent by every PBFT attacker.
+fn expensive_pbft_frame() -> &'static Undecoded<Signed> {
+    static FRAME: std::sync::OnceLock<Undecoded<Signed>> = std::sync::OnceLock::new();
+    FRAME.get_or_init(|| {
+        let key = SecretKey::generate(&mut rand::rngs::OsRng);
+        let batch = (0..10_000u64)
+            .map(|timestamp| {
+                let order = Order {
+                    instance: Hash::default(),
+                    client: key.public(),
+                    timestamp,
+                    op: Vec::new(),
+                };
+                SignedRequest::sign(&key, order)
+            })
+            .collect();
+        let payload = Payload::PrePrepare {
+            view: View(0),
+            seq: Seq(1),
+            digest: Hash::default(),
+            batch: Batch(batch),
+        };
+        Undecoded::of(&Signed::sign(
+            &key,
+            &Hash::default(),
+            ReplicaIdx(0),
+            payload,
+        ))
+    })
 }
 
 /// Whether an event ends a request: `Some(true)` answered, `Some(false)` failed.
@@ -263,7 +304,12 @@ fn answered(ev: BehaviourEvent) -> Option<bool> {
             message: Message::Response { .. },
             ..
         }) => Some(true),
+        BehaviourEvent::Pbft(Event::Message {
+            message: Message::Response { .. },
+            ..
+        }) => Some(true),
         BehaviourEvent::Order(Event::OutboundFailure { .. })
+        | BehaviourEvent::Pbft(Event::OutboundFailure { .. })
         | BehaviourEvent::Control(Event::OutboundFailure { .. }) => Some(false),
         _ => None,
     }

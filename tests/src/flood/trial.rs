@@ -84,8 +84,8 @@ fn max_epoch(c: &Cluster) -> u64 {
 }
 
 /// The flood at `scale`: 440 identities at scale 1 (70 each of junk orders, forged orders
-/// and freshness, 35 configuration askers, 35 publishing gossip junk, 160 holding
-/// connections at node 6 from one host).
+/// and freshness, 35 configuration askers, 35 publishing gossip junk, 20 sending expensive
+/// PBFT frames, 140 holding connections at node 6 from one host).
 pub fn parts(c: &Cluster, scale: usize) -> Vec<Part> {
     let all: Vec<Multiaddr> = c
         .nodes
@@ -108,8 +108,9 @@ pub fn parts(c: &Cluster, scale: usize) -> Vec<Part> {
         part(Attack::Freshness, 70, 4, &all, &sources),
         part(Attack::Config, 35, 4, &all, &sources),
         part(Attack::Gossip, 35, 4, &all, &sources),
+        part(Attack::Pbft, 20, 1, &all, &sources),
         // Past one host's share of connections at node 6.
-        part(Attack::Hold, 160, 0, &all[6..], &sources[..1]),
+        part(Attack::Hold, 140, 0, &all[6..], &sources[..1]),
     ]
 }
 
@@ -235,6 +236,7 @@ pub fn run(scale: usize) -> Outcome {
         "nonces",
         "connections",
         "gossip",
+        "pbft_outsider",
     ];
     let refused = bounds
         .iter()
