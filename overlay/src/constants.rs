@@ -73,6 +73,9 @@ const _: () = assert!(CONNECTIONS_PER_IP <= CONNECTIONS_INCOMING_MAX as usize);
 /// The longest an HTTP analyser token may be valid for, in seconds: short, since a token
 /// travels in headers that proxies and browsers may keep.
 pub const ANALYST_TOKEN_SECS_MAX: u64 = 3_600;
+/// How far ahead of the node's clock the analyst's may run: a token signed for the longest
+/// validity is still taken by a node whose clock is this much behind.
+pub const ANALYST_CLOCK_SKEW_SECS: u64 = 300;
 /// Tokens a node keeps as revoked until they expire, in all.
 pub const ANALYST_REVOKED_MAX: usize = 4_096;
 /// Of those, revoked by the holder of one credential.

@@ -112,7 +112,11 @@ impl AnalystToken {
                 self.not_after
             )));
         }
-        if self.not_after.0 > now.0.saturating_add(TOKEN_SECS_MAX) {
+        let latest = now
+            .0
+            .saturating_add(TOKEN_SECS_MAX)
+            .saturating_add(crate::constants::ANALYST_CLOCK_SKEW_SECS);
+        if self.not_after.0 > latest {
             return Err(Refusal::Denied(format!(
                 "the token is valid for more than {TOKEN_SECS_MAX} s"
             )));

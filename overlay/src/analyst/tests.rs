@@ -66,7 +66,7 @@ fn a_token_is_accepted_only_signed_fresh_and_for_an_analyst_in_good_standing() {
         &analyst,
         credential(&authority, &analyst, "analyze"),
         node,
-        Timestamp(200 + TOKEN_SECS_MAX + 1),
+        Timestamp(200 + TOKEN_SECS_MAX + crate::constants::ANALYST_CLOCK_SKEW_SECS + 1),
         [0; 16],
     );
     assert!(matches!(

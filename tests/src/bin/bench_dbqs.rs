@@ -7,7 +7,8 @@
 //! `cargo build --profile bench -p rampart -p rampart-tests --bins && ./target/release/bench_dbqs` (`--no-sync` turns WAL
 //! fsync off; `--quick` runs fewer operations; `--nodes 7` runs seven nodes; `--clients
 //! 1,2,4,8,16,32` and `--sizes 1,64` (KiB) choose the grid; `--json <file>` also writes the
-//! figures as JSON).
+//! figures as JSON; `--journal-cost` adds puts by clients with and without their write journal,
+//! alternating in the same cluster, for issue 15's cost of the journal).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -51,6 +52,9 @@ struct Args {
     /// Operations a row, split over its clients (each makes at least 10).
     #[arg(long)]
     ops: Option<usize>,
+    /// Also measure 1 KiB puts with the client's write journal on and off, in turns.
+    #[arg(long)]
+    journal_cost: bool,
     /// Also write the figures, the bounds and the command line to this file as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -60,6 +64,57 @@ fn options(file: &Path) -> ClientOptions {
     let mut o = ClientOptions::from_client_file(file).expect("client file");
     o.timeout = Duration::from_secs(120);
     o
+}
+
+/// Rounds of each kind in the journal comparison; they alternate, so drift hits both alike.
+const JOURNAL_ROUNDS: usize = 3;
+
+/// 1 KiB puts by `n` clients with their write journal file and by `n` without, in turns:
+/// ops/s and p50 of each, and their ratio.
+fn journal_cost(
+    c: &Cluster,
+    rt: &tokio::runtime::Runtime,
+    n: usize,
+    total: usize,
+) -> serde_json::Value {
+    let connect = |journal: bool| -> Vec<Client> {
+        (0..n)
+            .map(|i| {
+                let file = c.client(&format!("j{journal}-{n}-{i}"), "put,get", "1d");
+                let mut o = options(&file);
+                if !journal {
+                    o.journal = None;
+                }
+                rt.block_on(Client::connect(o)).expect("connect")
+            })
+            .collect()
+    };
+    let (with, without) = (connect(true), connect(false));
+    let per_client = (total / n / JOURNAL_ROUNDS).max(10);
+    let (mut on, mut off) = (Vec::new(), Vec::new());
+    let (mut secs_on, mut secs_off) = (0.0, 0.0);
+    for _ in 0..JOURNAL_ROUNDS {
+        let r = rt.block_on(drive(&with, per_client, 1024, true));
+        secs_on += r.secs;
+        on.extend(r.lat);
+        let r = rt.block_on(drive(&without, per_client, 1024, true));
+        secs_off += r.secs;
+        off.extend(r.lat);
+    }
+    on.sort_unstable();
+    off.sort_unstable();
+    let (rate_on, rate_off) = (on.len() as f64 / secs_on, off.len() as f64 / secs_off);
+    let (p50_on, p50_off) = (quantile_ms(&on, 0.5), quantile_ms(&off, 0.5));
+    println!(
+        "| {n} | {rate_on:.0} | {p50_on:.2} | {rate_off:.0} | {p50_off:.2} | {:.2} |",
+        rate_on / rate_off
+    );
+    json!({
+        "clients": n, "ops_each": on.len(),
+        "journal_ops_per_s": rate_on, "journal_p50_ms": p50_on,
+        "no_journal_ops_per_s": rate_off, "no_journal_p50_ms": p50_off,
+        "ratio": rate_on / rate_off,
+    })
 }
 
 struct Run {
@@ -178,8 +233,20 @@ fn main() {
             }
         }
     }
+    let mut journal = Vec::new();
+    if args.journal_cost {
+        println!();
+        println!("1 KiB puts, the client's write journal on and off in turns:");
+        println!();
+        println!("| clients | journal ops/s | p50 ms | no journal ops/s | p50 ms | on ÷ off |");
+        println!("|---:|---:|---:|---:|---:|---:|");
+        for &n in &args.clients {
+            journal.push(journal_cost(&c, &rt, n, total));
+        }
+    }
     if let Some(path) = &args.json {
         let mut out = json_header("dbqs", Some(sync));
+        out["journal_cost"] = json!(journal);
         out["quick"] = json!(args.quick);
         out["wall_secs"] = json!(t_start.elapsed().as_secs_f64());
         out["machine"] = json!({
