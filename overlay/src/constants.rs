@@ -82,3 +82,15 @@ pub const ANALYST_REVOKED_MAX: usize = 4_096;
 pub const ANALYST_REVOKED_PER_CREDENTIAL: usize = 64;
 
 const _: () = assert!(ANALYST_REVOKED_PER_CREDENTIAL <= ANALYST_REVOKED_MAX);
+
+/// Answers to peers that are not members (configurations, past configurations, the MS
+/// state), in KiB a second per peer, on average.
+pub const OUTSIDER_ANSWER_KIB_PER_SECOND: u32 = 4 * 1024;
+/// See [`OUTSIDER_ANSWER_KIB_PER_SECOND`]: at once, after being quiet.
+pub const OUTSIDER_ANSWER_BURST_KIB: u32 = 16 * 1024;
+/// Answers to all peers that are not members together, in KiB a second.
+pub const OUTSIDERS_ANSWER_KIB_PER_SECOND: u32 = 32 * 1024;
+/// See [`OUTSIDERS_ANSWER_KIB_PER_SECOND`]: at once.
+pub const OUTSIDERS_ANSWER_BURST_KIB: u32 = 64 * 1024;
+
+const _: () = assert!(OUTSIDER_ANSWER_BURST_KIB <= OUTSIDERS_ANSWER_BURST_KIB);

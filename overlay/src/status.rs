@@ -72,6 +72,9 @@ pub struct Refused {
     /// PBFT frames from outside the MS groups, dropped without decoding.
     #[serde(default)]
     pub pbft_outsider: u64,
+    /// Answers to non-members past their byte budget (per peer, or all together).
+    #[serde(default)]
+    pub answer_bytes: u64,
 }
 
 /// Epochs a status report summarises.

@@ -320,7 +320,7 @@ fn refused(reg: &mut Registry, r: &overlay::status::Refused) {
 }
 
 /// Each bound's refusals, named as the metrics and `rampart status` name them.
-pub fn refused_by_bound(r: &overlay::status::Refused) -> [(&'static str, u64); 9] {
+pub fn refused_by_bound(r: &overlay::status::Refused) -> [(&'static str, u64); 10] {
     [
         ("order_not_admitted", r.order_not_admitted),
         ("order_bad_signature", r.order_bad_signature),
@@ -331,6 +331,7 @@ pub fn refused_by_bound(r: &overlay::status::Refused) -> [(&'static str, u64); 9
         ("connections", r.connections),
         ("gossip", r.gossip),
         ("pbft_outsider", r.pbft_outsider),
+        ("answer_bytes", r.answer_bytes),
     ]
 }
 

@@ -181,6 +181,10 @@ pub struct NetTask {
     intake: OrderIntake,
     /// HTTP analyser tokens revoked before they expire.
     revoked_tokens: overlay::analyst::revoked::Revoked,
+    /// Bytes of answers non-members may still have.
+    answer_budget: overlay::guard::AnswerBudget<PeerId>,
+    /// The encoded size of the current configuration's answer, once measured.
+    config_bytes: Option<(Epoch, usize)>,
     /// When closed reply channels were last forgotten.
     replies_swept: Instant,
     tsig: Tsig,
@@ -252,6 +256,8 @@ impl NetTask {
             pending_replies: HashMap::new(),
             intake: OrderIntake::default(),
             revoked_tokens: Default::default(),
+            answer_budget: Default::default(),
+            config_bytes: None,
             replies_swept: Instant::now(),
             tsig,
             submitter,
@@ -582,6 +588,7 @@ impl NetTask {
                     request, channel, ..
                 } => {
                     let response = self.answer(request);
+                    let response = self.within_budget(peer, connection_id, response);
                     self.respond(channel, response);
                 }
                 Message::Response { response, .. } => self.on_response(peer, response),
@@ -626,6 +633,38 @@ impl NetTask {
                 }
             }
         }
+    }
+
+    /// `response`, or a refusal if it goes to a peer that is neither a member nor on this
+    /// host and would pass the bytes budgeted for such peers (`overlay::guard::AnswerBudget`).
+    fn within_budget(
+        &mut self,
+        peer: PeerId,
+        connection: ConnectionId,
+        response: Response,
+    ) -> Response {
+        if self.members.contains_key(&peer) || self.local_conns.contains(&connection) {
+            return response;
+        }
+        let bytes = match &response {
+            Response::Config { config, .. } => match self.config_bytes {
+                Some((epoch, bytes)) if epoch == config.epoch => bytes,
+                _ => {
+                    let bytes = overlay::encoding::encode(&response).len();
+                    self.config_bytes = Some((config.epoch, bytes));
+                    bytes
+                }
+            },
+            Response::Refused(_) | Response::NotNewer { .. } => return response,
+            other => overlay::encoding::encode(other).len(),
+        };
+        let now_ms = self.started.elapsed().as_millis() as u64;
+        if self.answer_budget.allow(&peer, bytes, now_ms) {
+            return response;
+        }
+        Response::Refused(format!(
+            "an answer of {bytes} bytes is past what this node sends to non-members now; ask again in a few seconds"
+        ))
     }
 
     /// Answers a control request; the asker may have gone away meanwhile.
@@ -1074,6 +1113,7 @@ impl NetTask {
             connections: self.counters.connections_refused,
             gossip: self.counters.gossip_rejected,
             pbft_outsider: self.counters.pbft_outsider,
+            answer_bytes: self.answer_budget.refused(),
         }
     }
 
@@ -1145,9 +1185,11 @@ impl NetTask {
 const LOCAL_CONNS_MAX: usize = 1024;
 
 /// Whether a connection's remote address is on this host.
+/// Whether `addr` is this host's own: 127.0.0.1 or ::1 only. The rest of 127.0.0.0/8 is
+/// where containers and tests put other hosts (the flood test's attackers among them).
 fn is_loopback(addr: &Multiaddr) -> bool {
     addr.iter().next().is_some_and(|p| match p {
-        libp2p::multiaddr::Protocol::Ip4(ip) => ip.is_loopback(),
+        libp2p::multiaddr::Protocol::Ip4(ip) => ip == std::net::Ipv4Addr::LOCALHOST,
         libp2p::multiaddr::Protocol::Ip6(ip) => ip.is_loopback(),
         _ => false,
     })

@@ -3,9 +3,11 @@
 //! (a signer, a peer id, an IP address) and asks before it allocates; every refusal is
 //! counted, and nothing else changes.
 
+mod answers;
 mod rate;
 mod shares;
 
+pub use answers::AnswerBudget;
 pub use rate::{Rate, RateLimits};
 pub use shares::{Class, Refusal, ShareLimits, Shares};
 

@@ -45,7 +45,14 @@ impl<K: Ord + Clone> Rate<K> {
     /// Whether `party` may make one request at `now_ms` (the host's monotonic clock); a
     /// refusal is counted.
     pub fn allow(&mut self, party: &K, now_ms: u64) -> bool {
+        self.allow_n(party, 1, now_ms)
+    }
+
+    /// Whether `party` may spend `n` tokens at `now_ms`; more than a burst costs a whole
+    /// burst (so a large request waits for a full bucket instead of never passing).
+    pub fn allow_n(&mut self, party: &K, n: u64, now_ms: u64) -> bool {
         let full = u64::from(self.limits.burst) * MILLI;
+        let cost = n.saturating_mul(MILLI).min(full).max(1);
         if !self.buckets.contains_key(party) && self.buckets.len() >= self.limits.parties_max {
             self.forget_refilled(now_ms);
         }
@@ -61,11 +68,11 @@ impl<K: Ord + Clone> Rate<K> {
         let elapsed = now_ms.saturating_sub(b.at_ms);
         b.milli_tokens = (b.milli_tokens + elapsed.saturating_mul(per_second)).min(full);
         b.at_ms = b.at_ms.max(now_ms);
-        if b.milli_tokens < MILLI {
+        if b.milli_tokens < cost {
             self.refused += 1;
             return false;
         }
-        b.milli_tokens -= MILLI;
+        b.milli_tokens -= cost;
         true
     }
 

@@ -237,6 +237,7 @@ pub fn run(scale: usize) -> Outcome {
         "connections",
         "gossip",
         "pbft_outsider",
+        "answer_bytes",
     ];
     let refused = bounds
         .iter()
