@@ -344,6 +344,20 @@ impl Cluster {
         self.client_file(name, &cred)
     }
 
+    /// A token for node `node`'s HTTP analyser, signed with the `analyze` credential at `cred`
+    /// (`rampart analyze --token`).
+    pub fn analyst_token(&self, node: usize, cred: &Path) -> String {
+        let out = rampart_ok(&[
+            "analyze",
+            "--token",
+            "--peer",
+            &self.nodes[node].addr,
+            "--credential",
+            cred.to_str().expect("utf-8"),
+        ]);
+        out.trim().to_string()
+    }
+
     /// Writes a client file `<name>.toml` for the credential at `cred` (the MS key, every
     /// node as bootstrap peer); returns its path.
     pub fn client_file(&self, name: &str, cred: &Path) -> PathBuf {

@@ -286,17 +286,7 @@ fn clients_are_registered_refused_renewed_revoked_and_shut_out_and_analysts_see_
         s(&root.join("clients/reader.cred")),
     ]);
     assert!(err.contains("does not grant `analyze`"), "{err}");
-    let token_for = |node: usize| {
-        let t = rampart_ok(&[
-            "analyze",
-            "--token",
-            "--peer",
-            &c.nodes[node].addr,
-            "--credential",
-            s(&analyst_cred),
-        ]);
-        t.trim().to_string()
-    };
+    let token_for = |node: usize| c.analyst_token(node, &analyst_cred);
     let (token, token_of_node1) = (token_for(0), token_for(1));
     let token = token.as_str();
 

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use rampart::client::{Client, ClientOptions};
 use rampart_tests::cluster::{Cluster, status_of};
+use rampart_tests::wait_for;
 use rampart_tests::webdriver::{Browser, test_output_dir};
-use rampart_tests::{rampart_ok, wait_for};
 use serde_json::Value;
 
 /// What the page shows now: the header's member count and epoch, the distinct nodes drawn on
@@ -124,15 +124,8 @@ fn the_dashboard_follows_a_join_without_a_reload() {
     );
     c.client("analyst", "analyze", "1d");
     let analyst = c.root.path().join("clients/analyst.cred");
-    let token = rampart_ok(&[
-        "analyze",
-        "--token",
-        "--peer",
-        &c.nodes[0].addr,
-        "--credential",
-        analyst.to_str().expect("utf-8 path"),
-    ]);
-    b.goto(&format!("http://{addr}/#token={}", token.trim()))
+    let token = c.analyst_token(0, &analyst);
+    b.goto(&format!("http://{addr}/#token={token}"))
         .expect("open the dashboard with a token");
     let before = wait_page(&b, &c.nodes[0].addr, 5, Duration::from_secs(60), |_| true);
     // Set once; still there later only if the page was never reloaded.
